@@ -1,0 +1,83 @@
+import { Context } from '@temporalio/activity';
+import type { BatchLimits } from '../batch/types';
+import type { Store } from '../clickhouse/store';
+import type { DeadLetterPublisher } from '../kafka/dead-letters';
+import type { OffsetWatcher } from '../kafka/offsets';
+import type { PartitionReader } from '../kafka/range-reader';
+import type { PartitionOffsets } from '../kafka/topics';
+import { ingestChunk, type ChunkRange, type ChunkStats } from '../ingest/ingest-chunk';
+import type { Logger } from '../log/logger';
+
+export interface IngestDeps {
+  store: Store;
+  offsets: OffsetWatcher;
+  deadLetters: DeadLetterPublisher;
+  reader(topic: string, partition: number): PartitionReader;
+  limits: BatchLimits;
+  log: Logger;
+}
+
+export interface AwaitRecordsInput {
+  topic: string;
+  partition: number;
+  from: number;
+  /** Return as soon as this many records wait. */
+  minRecords: number;
+  /** Otherwise return after this long if anything waits. */
+  maxWaitMs: number;
+}
+
+/** An idle partition still reports back this often, so its workflow stays visible. */
+const IDLE_RETURN_MS = 10_000;
+const POLL_MS = 100;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function createIngestActivities(deps: IngestDeps) {
+  return {
+    /** Waits until enough records are pending after `from`; returns the partition's watermarks. */
+    async awaitRecords(input: AwaitRecordsInput): Promise<PartitionOffsets> {
+      const ctx = Context.current();
+      const started = Date.now();
+      for (;;) {
+        const offsets = await deps.offsets.partition(input.topic, input.partition);
+        const pending = offsets.high - Math.max(input.from, offsets.low);
+        const waited = Date.now() - started;
+        if (pending >= input.minRecords || (pending > 0 && waited >= input.maxWaitMs) || waited >= IDLE_RETURN_MS) {
+          return offsets;
+        }
+        ctx.heartbeat({ pending });
+        await Promise.race([sleep(POLL_MS), ctx.cancelled]);
+      }
+    },
+
+    /** Reads, validates and stores exactly the records [from, to) of a partition. */
+    async ingestRange(range: ChunkRange): Promise<ChunkStats> {
+      const ctx = Context.current();
+      const log = deps.log.child({ partition: range.partition, from: range.from, to: range.to, attempt: ctx.info.attempt });
+      const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
+      try {
+        const stats = await ingestChunk(
+          {
+            reader: deps.reader(range.topic, range.partition),
+            store: deps.store,
+            deadLetters: deps.deadLetters,
+            limits: deps.limits,
+            readTimeoutMs: 60_000,
+          },
+          range,
+          (stage) => ctx.heartbeat({ stage }),
+        );
+        log.info(stats, 'chunk ingested');
+        return stats;
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'chunk failed; Temporal will retry it');
+        throw err;
+      } finally {
+        clearInterval(heartbeat);
+      }
+    },
+  };
+}
+
+export type IngestActivities = ReturnType<typeof createIngestActivities>;

@@ -1,0 +1,57 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { decodeFrames, encodeBatch } from '../../batch/codec';
+import { batchesFromJson } from '../../batch/json';
+import type { BatchLimits, Decoded, SensorBatch } from '../../batch/types';
+import type { BatchPublisher } from '../../kafka/batch-publisher';
+import { apiError, sendError } from '../errors';
+
+export interface IngestRouteDeps {
+  publisher: BatchPublisher;
+  limits: BatchLimits;
+  maxBodyBytes: number;
+}
+
+const BINARY_TYPES = ['application/octet-stream', 'application/x-herodotus-batch'];
+
+async function parseBody(contentType: string, req: Request, limits: BatchLimits): Promise<Decoded<SensorBatch[]>> {
+  if (BINARY_TYPES.includes(contentType)) return decodeFrames(new Uint8Array(await req.arrayBuffer()), limits);
+  let json: unknown;
+  try {
+    json = await req.json();
+  } catch (err) {
+    return { ok: false, error: { code: 'invalid_json', message: `body is not valid JSON: ${(err as Error).message}`, field: 'body' } };
+  }
+  return batchesFromJson(json, limits);
+}
+
+/** POST /v1/ingest: validates batches and answers 202 once Kafka has them. */
+export function ingestRoutes(deps: IngestRouteDeps) {
+  return new Hono().post(
+    '/v1/ingest',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) =>
+        sendError(c, apiError(413, 'body_too_large', `request body exceeds ${deps.maxBodyBytes} bytes; split it into several requests`, 'body')),
+    }),
+    async (c) => {
+      const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (contentType !== 'application/json' && !BINARY_TYPES.includes(contentType)) {
+        return sendError(
+          c,
+          apiError(415, 'unsupported_media_type', `content-type must be application/json or ${BINARY_TYPES.join(' or ')}, got ${JSON.stringify(contentType)}`, 'content-type'),
+        );
+      }
+      const parsed = await parseBody(contentType, c.req.raw, deps.limits);
+      if (!parsed.ok) return sendError(c, apiError(400, parsed.error.code, parsed.error.message, parsed.error.field));
+      const batches = parsed.value;
+      try {
+        await deps.publisher.publish(batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b) })));
+      } catch (err) {
+        return sendError(c, apiError(503, 'kafka_unavailable', `could not hand the batches to Kafka: ${(err as Error).message}; retry later`));
+      }
+      const points = batches.reduce((n, b) => n + b.values.length, 0);
+      return c.json({ accepted: { batches: batches.length, points } }, 202);
+    },
+  );
+}

@@ -1,0 +1,55 @@
+import { Hono } from 'hono';
+import { auditRaw, sensorExtents } from '../../clickhouse/raw';
+import type { Store } from '../../clickhouse/store';
+import type { PartitionOffsets } from '../../kafka/topics';
+import type { IngestProgress } from '../../workflows/ingest';
+import { apiError, sendError } from '../errors';
+
+export interface OpsRouteDeps {
+  store(): Store | null;
+  offsets(): Promise<PartitionOffsets[]>;
+  progress(): Promise<(IngestProgress | null)[]>;
+}
+
+const unavailable = (what: string, err: unknown) =>
+  apiError(503, `${what}_unavailable`, `${what} did not answer: ${(err as Error).message}`);
+
+/**
+ * Operational views: how far ingest is behind Kafka, what is stored per
+ * sensor, and a full audit of raw for verification against a ledger.
+ */
+export function opsRoutes(deps: OpsRouteDeps) {
+  return new Hono()
+    .get('/v1/ingest/status', async (c) => {
+      let offsets: PartitionOffsets[];
+      let progress: (IngestProgress | null)[];
+      try {
+        offsets = await deps.offsets();
+      } catch (err) {
+        return sendError(c, unavailable('kafka', err));
+      }
+      try {
+        progress = await deps.progress();
+      } catch (err) {
+        return sendError(c, unavailable('temporal', err));
+      }
+      const partitions = offsets.map((o) => {
+        const p = progress[o.partition] ?? null;
+        const checkpoint = p?.next ?? null;
+        return { partition: o.partition, low: o.low, high: o.high, checkpoint, lag: checkpoint === null ? null : o.high - checkpoint, totals: p };
+      });
+      const lag = partitions.reduce((n, p) => n + (p.lag ?? Number.POSITIVE_INFINITY), 0);
+      return c.json({ caught_up: lag === 0, lag: Number.isFinite(lag) ? lag : null, partitions });
+    })
+    .get('/v1/sensors', async (c) => {
+      const store = deps.store();
+      if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
+      const extents = await sensorExtents(store);
+      return c.json([...extents.values()].map((e) => ({ sensor: e.sensor, first: e.first, last: e.last, points: e.points })));
+    })
+    .get('/v1/audit', async (c) => {
+      const store = deps.store();
+      if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
+      return c.json({ sensors: await auditRaw(store) });
+    });
+}

@@ -1,0 +1,1 @@
+export async function benchIngest(): Promise<number> { throw new Error('todo'); }

@@ -1,0 +1,41 @@
+import { ConfigError } from '../config/config';
+import { UsageError } from './args';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  dev: { summary: 'start Kafka, Temporal and Herodotus (API, worker, embedded ClickHouse)', load: async () => (await import('./dev')).dev },
+  serve: { summary: 'run Herodotus only, against Kafka and Temporal given by the environment', load: async () => (await import('./serve')).serve },
+  generate: { summary: 'publish synthetic sensor batches to Kafka, simulating an unreliable upstream', load: async () => (await import('./generate')).generate },
+  verify: { summary: 'compare what is stored with a generator ledger', load: async () => (await import('./verify')).verify },
+  demo: { summary: 'set up, ingest a minute of 100 sensors at 1 kHz through faults, verify, report', load: async () => (await import('./demo')).demo },
+  'bench-ingest': { summary: 'measure sustained end-to-end ingest at stepped rates (JSON)', load: async () => (await import('../bench/ingest')).benchIngest },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: herodotus <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'herodotus <command> --help' for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    process.exit(name ? 0 : 2);
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`herodotus: unknown command '${name}'\n\n${usage()}\n`);
+    process.exit(2);
+  }
+  try {
+    process.exitCode = await (await command.load())(rest);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`herodotus ${name}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { kafkaBrokers, loadConfig } from '../config/config';
+import { Ledger } from '../generator/ledger';
+import { createKafka } from '../kafka/client';
+import { createLogger } from '../log/logger';
+import { HerodotusApi } from '../verify/api-client';
+import { verifyAgainstLedger } from '../verify/report';
+import { parseOptions } from './args';
+
+const HELP = `usage: herodotus verify --ledger FILE [--api URL] [--json]
+
+Compares what Herodotus stored with a generator ledger: per sensor distinct
+points and checksum of (ts, value), duplicates, and the dead-letter topic.
+Exit code 1 when anything is lost, duplicated or different.
+
+  --ledger FILE   ledger written by 'herodotus generate --ledger'
+  --api URL       Herodotus API (default http://127.0.0.1:$HERODOTUS_PORT)
+  --json          print the report as one JSON line`;
+
+const schema = z.object({ ledger: z.string(), api: z.string().url().optional(), json: z.boolean().default(false) });
+
+export async function verify(argv: string[]): Promise<number> {
+  const args = parseOptions(argv, { ledger: { type: 'string' }, api: { type: 'string' }, json: { type: 'boolean' } }, schema, HELP);
+  const config = loadConfig();
+  const log = createLogger('verify', config.logLevel);
+  const api = new HerodotusApi(args.api ?? `http://${config.http.host}:${config.http.port}`);
+  const ledger = await Ledger.readFile(args.ledger);
+  const kafka = createKafka(kafkaBrokers(config), 'herodotus-verify', log);
+  const report = await verifyAgainstLedger(api, kafka, config.kafka.dlqTopic, ledger, log);
+  if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else {
+    process.stdout.write(
+      [
+        `generated points  ${report.generated_points}`,
+        `stored points     ${report.stored_points}`,
+        `lost points       ${report.lost_points}`,
+        `duplicate points  ${report.duplicate_points}`,
+        `unexpected points ${report.unexpected_points}`,
+        `sensors differing ${report.mismatched_sensors.length}`,
+        `dead letters      ${report.dlq_records} (garbage sent: ${report.garbage_records})`,
+        report.ok ? 'OK: storage matches the ledger' : 'FAILED: storage does not match the ledger',
+      ].join('\n') + '\n',
+    );
+  }
+  return report.ok ? 0 : 1;
+}

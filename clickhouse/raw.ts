@@ -1,0 +1,82 @@
+import { CHECKSUM_SQL } from '../verify/checksum';
+import type { SensorInterval } from '../ingest/chunk';
+import { RAW_TABLE, SENSOR_EXTENT_TABLE, readName } from './schema';
+import type { Store } from './store';
+
+/** Values reach SQL only as validated integers: the same text works on every server version. */
+function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new TypeError(`not an integer: ${n}`);
+  return String(n);
+}
+
+async function rows<T>(store: Store, query: string): Promise<T[]> {
+  const rs = await store.client.query({ query, format: 'JSONEachRow' });
+  return rs.json<T>();
+}
+
+export interface SensorExtent {
+  sensor: number;
+  first: number;
+  last: number;
+  points: number;
+}
+
+/** First and last stored timestamp and point count of the given sensors (all when omitted). */
+export async function sensorExtents(store: Store, sensors?: number[]): Promise<Map<number, SensorExtent>> {
+  if (sensors && sensors.length === 0) return new Map();
+  const where = sensors ? `WHERE sensor IN (${sensors.map(int).join(',')})` : '';
+  const result = await rows<{ sensor: number; first: string; last: string; points: string }>(
+    store,
+    `SELECT sensor, minMerge(first_ts) AS first, maxMerge(last_ts) AS last, countMerge(points) AS points
+     FROM ${readName(store.db, SENSOR_EXTENT_TABLE.name)} ${where} GROUP BY sensor ORDER BY sensor`,
+  );
+  return new Map(
+    result.map((r) => [r.sensor, { sensor: r.sensor, first: Number(r.first), last: Number(r.last), points: Number(r.points) }]),
+  );
+}
+
+/** Stored timestamps inside the given intervals, per sensor. */
+export async function storedTimestamps(store: Store, intervals: SensorInterval[]): Promise<Map<number, Set<number>>> {
+  const found = new Map<number, Set<number>>();
+  if (intervals.length === 0) return found;
+  const where = intervals
+    .map((i) => `(sensor = ${int(i.sensor)} AND ts >= ${int(i.from)} AND ts <= ${int(i.to)})`)
+    .join(' OR ');
+  const result = await rows<{ sensor: number; ts: string }>(
+    store,
+    `SELECT sensor, ts FROM ${readName(store.db, RAW_TABLE.name)} WHERE ${where}`,
+  );
+  for (const r of result) {
+    let set = found.get(r.sensor);
+    if (!set) found.set(r.sensor, (set = new Set()));
+    set.add(Number(r.ts));
+  }
+  return found;
+}
+
+export interface SensorAudit {
+  sensor: number;
+  points: number;
+  distinct_points: number;
+  checksum: number;
+}
+
+/**
+ * Full scan of raw: per sensor, rows, distinct (sensor, ts) and the checksum of
+ * the distinct points, to compare with a generator's ledger. For verification,
+ * not for serving.
+ */
+export async function auditRaw(store: Store): Promise<SensorAudit[]> {
+  const result = await rows<{ sensor: number; points: string; distinct_points: string; checksum: string }>(
+    store,
+    `SELECT sensor, sum(n) AS points, count() AS distinct_points, ${CHECKSUM_SQL} AS checksum
+     FROM (SELECT sensor, ts, any(value) AS value, count() AS n FROM ${readName(store.db, RAW_TABLE.name)} GROUP BY sensor, ts)
+     GROUP BY sensor ORDER BY sensor`,
+  );
+  return result.map((r) => ({
+    sensor: r.sensor,
+    points: Number(r.points),
+    distinct_points: Number(r.distinct_points),
+    checksum: Number(r.checksum),
+  }));
+}

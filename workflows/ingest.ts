@@ -1,0 +1,85 @@
+import { continueAsNew, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { IngestActivities } from '../activities/ingest';
+
+export interface IngestInput {
+  topic: string;
+  partition: number;
+  /** The checkpoint: the first offset not yet ingested. */
+  next: number;
+  maxRecords: number;
+  intervalMs: number;
+  /** Loop iterations before continuing as new, which keeps the history small. */
+  chunksPerRun: number;
+  totals: IngestTotals;
+}
+
+export interface IngestTotals {
+  chunks: number;
+  records: number;
+  points: number;
+  inserted: number;
+  deadLetters: number;
+  /** Offsets removed by Kafka retention before they were read. */
+  expired: number;
+}
+
+export interface IngestProgress extends IngestTotals {
+  topic: string;
+  partition: number;
+  next: number;
+}
+
+export const progressQuery = defineQuery<IngestProgress>('progress');
+
+export const EMPTY_TOTALS: IngestTotals = { chunks: 0, records: 0, points: 0, inserted: 0, deadLetters: 0, expired: 0 };
+
+// Retries never give up: an outage of Kafka, ClickHouse or this worker delays
+// a partition; it must not fail the workflow that owns its checkpoint.
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' } as const;
+
+const { awaitRecords } = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '15s',
+  retry,
+});
+
+const { ingestRange } = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30s',
+  retry,
+});
+
+/**
+ * Owns one Kafka partition's checkpoint. Each chunk's offset range is decided
+ * here, and so recorded in history, before any activity reads or writes it;
+ * the checkpoint moves only after the range is stored.
+ */
+export async function ingestPartition(input: IngestInput): Promise<void> {
+  const { topic, partition, maxRecords, intervalMs } = input;
+  let next = input.next;
+  const totals = { ...input.totals };
+  setHandler(progressQuery, () => ({ topic, partition, next, ...totals }));
+
+  for (let i = 0; i < input.chunksPerRun; i++) {
+    const { low, high } = await awaitRecords({ topic, partition, from: next, minRecords: maxRecords, maxWaitMs: intervalMs });
+    if (low > next) {
+      totals.expired += low - next;
+      next = low;
+    }
+    if (high <= next) continue;
+    const to = Math.min(high, next + maxRecords);
+    const stats = await ingestRange({ topic, partition, from: next, to });
+    next = to;
+    totals.chunks += 1;
+    totals.records += stats.records;
+    totals.points += stats.points;
+    totals.inserted += stats.inserted;
+    totals.deadLetters += stats.deadLetters;
+  }
+  await continueAsNew<typeof ingestPartition>({ ...input, next, totals });
+}
+
+export function ingestWorkflowId(topic: string, partition: number): string {
+  return `ingest:${topic}:partition-${partition}`;
+}
+
