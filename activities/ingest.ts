@@ -15,6 +15,8 @@ export interface IngestDeps {
   reader(topic: string, partition: number): PartitionReader;
   limits: BatchLimits;
   log: Logger;
+  /** Aborted when the process shuts down: long polls return at once instead of holding up the worker. */
+  shutdown: AbortSignal;
 }
 
 export interface AwaitRecordsInput {
@@ -43,7 +45,7 @@ export function createIngestActivities(deps: IngestDeps) {
         const offsets = await deps.offsets.partition(input.topic, input.partition);
         const pending = offsets.high - Math.max(input.from, offsets.low);
         const waited = Date.now() - started;
-        if (pending >= input.minRecords || (pending > 0 && waited >= input.maxWaitMs) || waited >= IDLE_RETURN_MS) {
+        if (pending >= input.minRecords || (pending > 0 && waited >= input.maxWaitMs) || waited >= IDLE_RETURN_MS || deps.shutdown.aborted) {
           return offsets;
         }
         ctx.heartbeat({ pending });

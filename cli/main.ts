@@ -30,7 +30,10 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   try {
-    process.exitCode = await (await command.load())(rest);
+    const code = await (await command.load())(rest);
+    // Native runtimes (Temporal's core, chdb) keep threads alive after a clean
+    // shutdown; a finished command exits rather than waiting on them.
+    process.exit(code);
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`herodotus ${name}: ${err.message}\n`);

@@ -104,6 +104,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
       deadLetters,
       limits,
       log: log.child({ component: 'ingest' }),
+      shutdown: abort.signal,
       reader: (topic, partition) => {
         let r = readers.get(partition);
         if (!r) readers.set(partition, (r = new PartitionReader(kafka, topic, partition, log)));
@@ -129,14 +130,21 @@ export async function startService(config: Config, log: Logger): Promise<Service
     url,
     ready,
     async stop() {
+      const t = performance.now();
+      const lap = (what: string) => log.debug({ ms: Math.round(performance.now() - t) }, `stopped ${what}`);
       abort.abort();
       await new Promise<void>((r) => server.close(() => r()));
+      lap('http');
       await workerDone.catch(() => undefined);
+      lap('worker');
       await Promise.all([...readers.values()].map((r) => r.close()));
       await Promise.all([publisher.close(), deadLetters.close(), offsets.close()]);
+      lap('kafka');
       await (client as Client | null)?.connection.close().catch(() => undefined);
+      lap('temporal');
       await ingestStore?.close();
       await queryStore?.close();
+      lap('clickhouse');
     },
   };
 }
