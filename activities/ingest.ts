@@ -15,6 +15,8 @@ export interface IngestDeps {
   reader(topic: string, partition: number): PartitionReader;
   limits: BatchLimits;
   log: Logger;
+  /** Compaction window: the ledger's unit. */
+  windowMs: number;
   /** Aborted when the process shuts down: long polls return at once instead of holding up the worker. */
   shutdown: AbortSignal;
 }
@@ -66,6 +68,7 @@ export function createIngestActivities(deps: IngestDeps) {
             deadLetters: deps.deadLetters,
             limits: deps.limits,
             readTimeoutMs: 60_000,
+            windowMs: deps.windowMs,
           },
           range,
           (stage) => ctx.heartbeat({ stage }),

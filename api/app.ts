@@ -3,6 +3,7 @@ import type { Logger } from '../log/logger';
 import { apiError, sendError } from './errors';
 import { healthRoutes } from './routes/health';
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest';
+import { lensRoutes, type LensRouteDeps } from './routes/lens';
 import { opsRoutes, type OpsRouteDeps } from './routes/ops';
 import type { Health } from '../service/health';
 
@@ -10,6 +11,7 @@ export interface AppDeps {
   health: Health;
   ingest: IngestRouteDeps;
   ops: OpsRouteDeps;
+  lens: LensRouteDeps;
   log: Logger;
 }
 
@@ -18,6 +20,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps.health));
   app.route('/', ingestRoutes(deps.ingest));
   app.route('/', opsRoutes(deps.ops));
+  app.route('/', lensRoutes(deps.lens));
   app.notFound((c) => sendError(c, apiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     deps.log.error({ err: err.message, path: c.req.path }, 'request failed');

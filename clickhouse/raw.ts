@@ -1,13 +1,8 @@
 import { CHECKSUM_SQL } from '../verify/checksum';
 import type { SensorInterval } from '../ingest/chunk';
 import { RAW_TABLE, SENSOR_EXTENT_TABLE, readName } from './schema';
+import { int } from './sql';
 import type { Store } from './store';
-
-/** Values reach SQL only as validated integers: the same text works on every server version. */
-function int(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new TypeError(`not an integer: ${n}`);
-  return String(n);
-}
 
 async function rows<T>(store: Store, query: string): Promise<T[]> {
   const rs = await store.client.query({ query, format: 'JSONEachRow' });
@@ -79,4 +74,16 @@ export async function auditRaw(store: Store): Promise<SensorAudit[]> {
     distinct_points: Number(r.distinct_points),
     checksum: Number(r.checksum),
   }));
+}
+
+/** One page of a sensor's points in [from, to), in time order; `next` is where the following page starts. */
+export async function rawPage(store: Store, sensor: number, from: number, to: number, limit: number): Promise<{ points: [number, number][]; next: number | null }> {
+  const rs = await store.client.query({
+    query: `SELECT ts, value FROM ${readName(store.db, RAW_TABLE.name)}
+            WHERE sensor = ${int(sensor)} AND ts >= ${int(from)} AND ts < ${int(to)} ORDER BY ts LIMIT ${int(limit + 1)}`,
+    format: 'JSONCompactEachRow',
+  });
+  const rows = await rs.json<[string, number]>();
+  const points = rows.slice(0, limit).map(([ts, v]) => [Number(ts), v] as [number, number]);
+  return { points, next: rows.length > limit ? Number(rows[limit]![0]) : null };
 }

@@ -21,8 +21,9 @@ export interface TableDef {
   partitionBy?: string;
   /** Sharding key of the Distributed table in cluster mode. */
   shardBy: string;
-  /** Settings for servers that support them (token-based dedup needs a window). */
   settings?: Record<string, number>;
+  /** Keep recent insert tokens so a retried insert is dropped (non-replicated tables only). */
+  dedupWindow?: number;
 }
 
 export interface ViewDef {
@@ -47,7 +48,7 @@ export const RAW_TABLE: TableDef = {
   orderBy: '(sensor, ts)',
   partitionBy: 'intDiv(ts, 86400000)',
   shardBy: 'sensor',
-  settings: { non_replicated_deduplication_window: 10_000 },
+  dedupWindow: 10_000,
 };
 
 /**
@@ -76,7 +77,70 @@ export const SENSOR_EXTENT_VIEW: ViewDef = {
     'SELECT sensor, minState(ts) AS first_ts, maxState(ts) AS last_ts, countState() AS points FROM {source} GROUP BY sensor',
 };
 
-export const TABLES: TableDef[] = [RAW_TABLE, SENSOR_EXTENT_TABLE];
+/**
+ * The rollup pyramid: one row per (level, sensor, bucket start). Compaction
+ * rewrites a window's rows with a higher version, so reads use FINAL. Small
+ * granules keep a lens's reads close to the rows it needs.
+ */
+export const ROLLUP_TABLE: TableDef = {
+  name: 'rollup',
+  columns: [
+    { name: 'level', type: 'UInt32' },
+    { name: 'sensor', type: 'UInt32' },
+    { name: 't', type: 'Int64', codec: 'DoubleDelta, ZSTD(1)' },
+    { name: 'count', type: 'UInt64', codec: 'T64, ZSTD(1)' },
+    { name: 'sum', type: 'Float64', codec: 'ZSTD(1)' },
+    { name: 'min', type: 'Float32', codec: 'ZSTD(1)' },
+    { name: 'max', type: 'Float32', codec: 'ZSTD(1)' },
+    { name: 'first', type: 'Float32', codec: 'ZSTD(1)' },
+    { name: 'last', type: 'Float32', codec: 'ZSTD(1)' },
+    { name: 'version', type: 'UInt64' },
+  ],
+  engine: 'ReplacingMergeTree',
+  version: 'version',
+  orderBy: '(level, sensor, t)',
+  partitionBy: 'intDiv(t, 2592000000)',
+  shardBy: 'sensor',
+  settings: { index_granularity: 1024 },
+};
+
+/**
+ * Per (sensor, window), three versions: `pending` is written before an insert
+ * into raw, `ingested` after it committed, `compacted` once rollups cover it.
+ * A window is clean when compacted >= pending. Versions come from the ingest
+ * workflow's clock and only grow; max() makes every write idempotent.
+ */
+export const WINDOW_LEDGER_TABLE: TableDef = {
+  name: 'window_ledger',
+  columns: [
+    { name: 'sensor', type: 'UInt32' },
+    { name: 'window', type: 'Int64' },
+    { name: 'pending', type: 'AggregateFunction(max, UInt64)' },
+    { name: 'ingested', type: 'AggregateFunction(max, UInt64)' },
+    { name: 'compacted', type: 'AggregateFunction(max, UInt64)' },
+    { name: 'touched', type: 'AggregateFunction(max, UInt32)' },
+  ],
+  engine: 'AggregatingMergeTree',
+  orderBy: '(sensor, window)',
+  shardBy: 'sensor',
+};
+
+/** The same per (sensor, day), so that a lens over clean days skips the window rows. */
+export const DAY_LEDGER_TABLE: TableDef = {
+  name: 'day_ledger',
+  columns: [
+    { name: 'sensor', type: 'UInt32' },
+    { name: 'day', type: 'Int64' },
+    { name: 'pending', type: 'AggregateFunction(max, UInt64)' },
+    { name: 'ingested', type: 'AggregateFunction(max, UInt64)' },
+    { name: 'compacted', type: 'AggregateFunction(max, UInt64)' },
+  ],
+  engine: 'AggregatingMergeTree',
+  orderBy: '(sensor, day)',
+  shardBy: 'sensor',
+};
+
+export const TABLES: TableDef[] = [RAW_TABLE, SENSOR_EXTENT_TABLE, ROLLUP_TABLE, WINDOW_LEDGER_TABLE, DAY_LEDGER_TABLE];
 export const VIEWS: ViewDef[] = [SENSOR_EXTENT_VIEW];
 
 export interface ServerFeatures {
@@ -112,12 +176,13 @@ function engineSql(t: TableDef, replicated: { path: string } | null): string {
   return `${name}(${args.join(', ')})`;
 }
 
-function tableSql(t: TableDef, name: string, engine: string, codecs: boolean, onCluster: string, settings: boolean) {
+function tableSql(t: TableDef, name: string, engine: string, codecs: boolean, onCluster: string, dedupWindow: boolean) {
   const lines = [`CREATE TABLE IF NOT EXISTS ${name}${onCluster} (`, columnsSql(t, codecs), `) ENGINE = ${engine}`];
   if (t.partitionBy) lines.push(`PARTITION BY ${t.partitionBy}`);
   lines.push(`ORDER BY ${t.orderBy}`);
-  const entries = Object.entries(t.settings ?? {});
-  if (settings && entries.length > 0) lines.push(`SETTINGS ${entries.map(([k, v]) => `${k} = ${v}`).join(', ')}`);
+  const settings = { ...t.settings, ...(dedupWindow && t.dedupWindow ? { non_replicated_deduplication_window: t.dedupWindow } : {}) };
+  const entries = Object.entries(settings);
+  if (entries.length > 0) lines.push(`SETTINGS ${entries.map(([k, v]) => `${k} = ${v}`).join(', ')}`);
   return lines.join('\n');
 }
 

@@ -23,6 +23,10 @@ export interface Store {
   readonly client: ClickHouseClient;
   /** Inserts points as one block; a repeated call with the same token is dropped by the server. */
   insertPoints(points: PointColumns, token: string): Promise<void>;
+  /** Rows of a SELECT together with the rows ClickHouse read for it (its own statistics). */
+  queryWithStats<T>(sql: string): Promise<{ rows: T[]; rowsRead: number }>;
+  /** Runs an INSERT … SELECT. Every insert carries its own token (chdb keeps the last one for the session otherwise). */
+  insert(sql: string, token: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,6 +37,15 @@ export interface StoreOptions {
 
 /** Insert settings that keep one call one block, so a retried call is deduplicated whole. */
 const ONE_BLOCK = { max_insert_block_size: '100000000', min_insert_block_size_rows: '100000000' } as const;
+
+async function execWithStats<T>(client: ClickHouseClient, sql: string, settings: Record<string, string | number>) {
+  const result = await client.exec({ query: `${sql}\nFORMAT JSONEachRow`, clickhouse_settings: settings });
+  const chunks: Buffer[] = [];
+  for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  const rows = text.length === 0 ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as T);
+  return { rows, rowsRead: Number(result.summary?.read_rows ?? 0) };
+}
 
 export function embeddedPath(config: Config): string {
   return join(config.stateDir, 'clickhouse');
@@ -63,6 +76,14 @@ class EmbeddedStore implements Store {
     }
   }
 
+  async insert(sql: string, token: string): Promise<void> {
+    await this.client.command({ query: sql, clickhouse_settings: { insert_deduplication_token: token } });
+  }
+
+  queryWithStats<T>(sql: string) {
+    return execWithStats<T>(this.client, sql, {});
+  }
+
   close(): Promise<void> {
     return this.client.close();
   }
@@ -83,6 +104,18 @@ class ServerStore implements Store {
       clickhouse_settings: this.shape.features.dedupToken ? { insert_deduplication_token: token, ...ONE_BLOCK } : { ...ONE_BLOCK },
     });
     result.stream.resume();
+  }
+
+  queryWithStats<T>(sql: string) {
+    // The summary header is complete only once the whole result was produced.
+    return execWithStats<T>(this.client, sql, { wait_end_of_query: 1 });
+  }
+
+  async insert(sql: string, token: string): Promise<void> {
+    await this.client.command({
+      query: sql,
+      clickhouse_settings: this.shape.features.dedupToken ? { insert_deduplication_token: token } : {},
+    });
   }
 
   close(): Promise<void> {

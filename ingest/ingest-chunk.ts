@@ -3,6 +3,8 @@ import { sensorExtents, storedTimestamps } from '../clickhouse/raw';
 import { contentToken, type Store } from '../clickhouse/store';
 import type { DeadLetterPublisher } from '../kafka/dead-letters';
 import type { PartitionReader } from '../kafka/range-reader';
+import { recordStage, type UnitVersion } from '../clickhouse/ledger';
+import { MS } from '../rollup/ladder';
 import { batchInterval, decodeChunk, type OffsetBatch, type SensorInterval } from './chunk';
 import { filterPoints, mergeBatches, trimmed } from './merge';
 
@@ -11,6 +13,8 @@ export interface ChunkRange {
   partition: number;
   from: number;
   to: number;
+  /** Ledger version of this chunk, chosen by the ingest workflow; larger than any earlier chunk's. */
+  version: number;
 }
 
 export interface ChunkStats {
@@ -32,6 +36,7 @@ export interface ChunkDeps {
   deadLetters: DeadLetterPublisher;
   limits: BatchLimits;
   readTimeoutMs: number;
+  windowMs: number;
 }
 
 /**
@@ -55,10 +60,17 @@ export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: 
   const stored = await storedTimestamps(deps.store, await overlapWithStored(deps.store, batches));
   if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
 
+  // The ledger hears of every window the chunk touches, also where all its
+  // points were stored before (a retry): it marks windows dirty before the
+  // insert, so lenses read raw there, and committed after it, for compaction.
+  const touched = touchedUnits(batches, deps.windowMs, range.version);
+  const ledgerToken = `ledger-p${range.partition}-${range.from}-${range.to}`;
+  await recordStage(deps.store, 'pending', touched.windows, touched.days, `${ledgerToken}-pending`);
   progress('inserting');
   const t1 = performance.now();
   const rows = trimmed(points);
   await deps.store.insertPoints(rows, contentToken(`raw-p${range.partition}`, [rows.sensor, rows.ts, rows.value]));
+  await recordStage(deps.store, 'ingested', touched.windows, touched.days, `${ledgerToken}-ingested`);
   return {
     records: records.length,
     batches: batches.length,
@@ -90,6 +102,20 @@ async function overlapWithStored(store: Store, batches: OffsetBatch[]): Promise<
     list.push(clipped);
   }
   return [...bySensor.values()].flatMap(mergeIntervals);
+}
+
+function touchedUnits(batches: OffsetBatch[], windowMs: number, version: number): { windows: UnitVersion[]; days: UnitVersion[] } {
+  const windows = new Map<string, UnitVersion>();
+  const days = new Map<string, UnitVersion>();
+  for (const { batch } of batches) {
+    const { sensor, from, to } = batchInterval(batch);
+    for (let w = Math.floor(from / windowMs) * windowMs; w <= to; w += windowMs) {
+      windows.set(`${sensor}:${w}`, { sensor, start: w, version });
+      const day = Math.floor(w / MS.day) * MS.day;
+      days.set(`${sensor}:${day}`, { sensor, start: day, version });
+    }
+  }
+  return { windows: [...windows.values()], days: [...days.values()] };
 }
 
 function mergeIntervals(list: SensorInterval[]): SensorInterval[] {

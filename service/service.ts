@@ -14,6 +14,9 @@ import { ensureTopics } from '../kafka/topics';
 import type { Logger } from '../log/logger';
 import { connectClient, ingestProgress, startIngestWorkflows } from '../temporal/ingest-control';
 import { superviseWorker } from '../workers/worker';
+import { createCompactionActivities } from '../activities/compaction';
+import { makeLadder, WINDOW_MS } from '../rollup/ladder';
+import { ensureCompactor, ensureSweepSchedule } from '../temporal/compaction-control';
 import { Health } from './health';
 
 export interface Service {
@@ -22,6 +25,8 @@ export interface Service {
   ready: Promise<void>;
   stop(): Promise<void>;
 }
+
+const QUERY_CONNECTIONS = 4;
 
 /** Retries a start-up step until it succeeds: a dependency may still be starting or briefly down. */
 async function untilDone<T>(what: string, log: Logger, signal: AbortSignal, step: () => Promise<T>): Promise<T> {
@@ -47,21 +52,27 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const health = new Health(['clickhouse', 'kafka', 'temporal', 'worker']);
   const limits: BatchLimits = { ...DEFAULT_BATCH_LIMITS, maxSensorId: config.limits.maxSensorId };
   const abort = new AbortController();
+  const ladder = makeLadder();
   const kafka = createKafka(kafkaBrokers(config), 'herodotus', log);
   const offsets = new OffsetWatcher(kafka);
   const publisher = new BatchPublisher(kafka, config.kafka.topic);
   const deadLetters = new DeadLetterPublisher(kafka, config.kafka.dlqTopic);
   const readers = new Map<number, PartitionReader>();
-  let queryStore: Store | null = null;
+  // Queries on one chdb connection run one after another: lenses take turns over a few.
+  const queryPool: Store[] = [];
+  let nextQuery = 0;
+  const queryStore = (): Store | null => (queryPool.length === 0 ? null : queryPool[nextQuery++ % queryPool.length]!);
   let ingestStore: Store | null = null;
+  let compactStore: Store | null = null;
   let client: Client | null = null;
 
   const app = createApp({
     health,
     log,
     ingest: { publisher, limits, maxBodyBytes: config.limits.maxBodyBytes },
+    lens: { store: queryStore, ladder, maxSensorId: config.limits.maxSensorId },
     ops: {
-      store: () => queryStore,
+      store: queryStore,
       offsets: () => offsets.offsets(config.kafka.topic),
       progress: () => (client ? ingestProgress(client, config) : Promise.reject(new Error('not connected yet'))),
     },
@@ -76,8 +87,9 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const ready = (async () => {
     ingestStore = await openStore(config, { name: 'ingest' });
     await migrate(ingestStore);
-    queryStore = await openStore(config, { name: 'query' });
-    const qs = queryStore;
+    for (let i = 0; i < QUERY_CONNECTIONS; i++) queryPool.push(await openStore(config, { name: `query-${i}` }));
+    compactStore = await openStore(config, { name: 'compact' });
+    const qs = queryPool[0]!;
     health.set('clickhouse', 'ready');
     health.probe('clickhouse', async () => void (await qs.client.query({ query: 'SELECT 1', format: 'JSONEachRow' })).json());
 
@@ -93,7 +105,11 @@ export async function startService(config: Config, log: Logger): Promise<Service
     const address = temporalAddress(config);
     client = await untilDone('temporal', log, abort.signal, () => connectClient(address, config.temporal.namespace));
     const c = client;
-    await untilDone('temporal', log, abort.signal, () => startIngestWorkflows(c, config));
+    await untilDone('temporal', log, abort.signal, async () => {
+      await startIngestWorkflows(c, config);
+      await ensureCompactor(c, config);
+      await ensureSweepSchedule(c, config);
+    });
     health.set('temporal', 'ready');
     health.probe('temporal', async () => void (await c.workflowService.getSystemInfo({})));
 
@@ -105,18 +121,25 @@ export async function startService(config: Config, log: Logger): Promise<Service
       limits,
       log: log.child({ component: 'ingest' }),
       shutdown: abort.signal,
+      windowMs: WINDOW_MS,
       reader: (topic, partition) => {
         let r = readers.get(partition);
         if (!r) readers.set(partition, (r = new PartitionReader(kafka, topic, partition, log)));
         return r;
       },
     });
+    const compaction = createCompactionActivities({
+      store: compactStore,
+      policy: { ladder, graceMs: 2000, idleMs: 10_000 },
+      ensureCompactor: () => ensureCompactor(c, config),
+      log: log.child({ component: 'compaction' }),
+    });
     workerDone = superviseWorker(
       {
         address,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        activities,
+        activities: { ...activities, ...compaction },
         maxConcurrentActivities: config.kafka.partitions * 2 + 2,
         log: log.child({ component: 'worker' }),
         onState: (state, detail) => health.set('worker', state === 'running' ? 'ready' : 'down', detail),
@@ -143,7 +166,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
       await (client as Client | null)?.connection.close().catch(() => undefined);
       lap('temporal');
       await ingestStore?.close();
-      await queryStore?.close();
+      await Promise.all(queryPool.map((q) => q.close()));
+      await compactStore?.close();
       lap('clickhouse');
     },
   };

@@ -18,6 +18,8 @@ export type KafkaOptions = {
   /** Folder of broker jars installed by scripts/setup.mjs. */
   libsDir: string;
   logFile: string;
+  /** The `java` to run (tools.json's `java`); default `java` from PATH. */
+  java?: string;
   heapMb?: number;
   partitionsDefault?: number;
   /** How long to wait for the broker to serve metadata; default 90 s. */
@@ -52,12 +54,12 @@ export async function startKafka(opts: KafkaOptions): Promise<ManagedProcess> {
   const jvmLogging = `-Dlog4j.configuration=file:${log4jProperties}`;
 
   if (!fs.existsSync(path.join(logDir, 'meta.properties'))) {
-    await formatStorage(classpath, jvmLogging, serverProperties, clusterId(opts.dataDir), opts.logFile);
+    await formatStorage(opts.java ?? 'java', classpath, jvmLogging, serverProperties, clusterId(opts.dataDir), opts.logFile);
   }
 
   const child = await ManagedProcess.start({
     name: 'kafka',
-    command: 'java',
+    command: opts.java ?? 'java',
     args: [
       `-Xmx${opts.heapMb ?? 768}m`,
       // The JVM flags of Kafka's own kafka-server-start.sh, minus the GC log.
@@ -154,11 +156,13 @@ function serverConfig(opts: KafkaOptions, logDir: string): string {
 
 // Everything goes to stdout (= the log file) at WARN, except the one INFO line that says the
 // server is up ("[KafkaRaftServer nodeId=1] Kafka Server started"), so a log shows each start.
+// NetworkClient warns on every start that an already closed client is being closed; benign.
 const LOG4J_CONFIG = `log4j.rootLogger=WARN, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
 log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaRaftServer=INFO
+log4j.logger.org.apache.kafka.clients.NetworkClient=ERROR
 `;
 
 /** The cluster id is chosen once per data dir and kept, so that restarts reuse the formatted storage. */
@@ -174,11 +178,11 @@ function clusterId(dataDir: string): string {
   return id;
 }
 
-async function formatStorage(classpath: string, jvmLogging: string, serverProperties: string, id: string, logFile: string): Promise<void> {
+async function formatStorage(java: string, classpath: string, jvmLogging: string, serverProperties: string, id: string, logFile: string): Promise<void> {
   const args = ['-Xmx256m', jvmLogging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', serverProperties, '--ignore-formatted'];
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   try {
-    const { stdout, stderr } = await promisify(execFile)('java', args, { encoding: 'utf8', timeout: 60_000 });
+    const { stdout, stderr } = await promisify(execFile)(java, args, { encoding: 'utf8', timeout: 60_000 });
     fs.appendFileSync(logFile, `\n--- ${new Date().toISOString()} kafka storage format\n${stdout}${stderr}`);
   } catch (err) {
     const e = err as Error & { stdout?: string; stderr?: string };

@@ -1,1 +1,2 @@
 export { ingestPartition } from './ingest';
+export { compactor, compactWindow, compactionSweep } from './compaction';

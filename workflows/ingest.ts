@@ -10,6 +10,8 @@ export interface IngestInput {
   intervalMs: number;
   /** Loop iterations before continuing as new, which keeps the history small. */
   chunksPerRun: number;
+  /** Ledger version of the last chunk; the next one is larger. */
+  lastVersion?: number;
   totals: IngestTotals;
 }
 
@@ -57,6 +59,7 @@ const { ingestRange } = proxyActivities<IngestActivities>({
 export async function ingestPartition(input: IngestInput): Promise<void> {
   const { topic, partition, maxRecords, intervalMs } = input;
   let next = input.next;
+  let lastVersion = input.lastVersion ?? 0;
   const totals = { ...input.totals };
   setHandler(progressQuery, () => ({ topic, partition, next, ...totals }));
 
@@ -68,7 +71,11 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
     }
     if (high <= next) continue;
     const to = Math.min(high, next + maxRecords);
-    const stats = await ingestRange({ topic, partition, from: next, to });
+    // Workflow time is replayed identically, so a retried chunk keeps its
+    // version; microseconds leave room for many chunks per millisecond.
+    const version = Math.max(Date.now() * 1000, lastVersion + 1);
+    lastVersion = version;
+    const stats = await ingestRange({ topic, partition, from: next, to, version });
     next = to;
     totals.chunks += 1;
     totals.records += stats.records;
@@ -76,7 +83,7 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
     totals.inserted += stats.inserted;
     totals.deadLetters += stats.deadLetters;
   }
-  await continueAsNew<typeof ingestPartition>({ ...input, next, totals });
+  await continueAsNew<typeof ingestPartition>({ ...input, next, lastVersion, totals });
 }
 
 export function ingestWorkflowId(topic: string, partition: number): string {

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { auditRaw, sensorExtents } from '../../clickhouse/raw';
 import type { Store } from '../../clickhouse/store';
+import { compactionBacklog } from '../../rollup/compactor';
 import type { PartitionOffsets } from '../../kafka/topics';
 import type { IngestProgress } from '../../workflows/ingest';
 import { apiError, sendError } from '../errors';
@@ -46,6 +47,11 @@ export function opsRoutes(deps: OpsRouteDeps) {
       if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
       const extents = await sensorExtents(store);
       return c.json([...extents.values()].map((e) => ({ sensor: e.sensor, first: e.first, last: e.last, points: e.points })));
+    })
+    .get('/v1/compaction/status', async (c) => {
+      const store = deps.store();
+      if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
+      return c.json({ backlog_windows: await compactionBacklog(store) });
     })
     .get('/v1/audit', async (c) => {
       const store = deps.store();

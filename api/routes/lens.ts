@@ -1,0 +1,131 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { rawPage, sensorExtents } from '../../clickhouse/raw';
+import type { Store } from '../../clickhouse/store';
+import { runLens } from '../../lens/query';
+import { bucketCount, niceStep, type Ladder } from '../../rollup/ladder';
+import { DEFAULT_BATCH_LIMITS } from '../../batch/types';
+import { apiError, sendError, type ApiError } from '../errors';
+
+export interface LensRouteDeps {
+  /** A store for lens queries; null while ClickHouse is not open. */
+  store(): Store | null;
+  ladder: Ladder;
+  maxSensorId: number;
+}
+
+export const MAX_POINTS = 10_000;
+export const MAX_RAW_LIMIT = 1_000_000;
+
+const { minTs, maxTs } = DEFAULT_BATCH_LIMITS;
+
+/** Epoch milliseconds, or an ISO 8601 date-time with a zone. */
+const instant = z.string().transform((s, ctx) => {
+  const n = /^-?\d+$/.test(s) ? Number(s) : /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(s) ? Date.parse(s) : Number.NaN;
+  if (!Number.isSafeInteger(n)) {
+    ctx.addIssue({ code: 'custom', message: `expected epoch milliseconds or an ISO 8601 date-time with a zone, got ${JSON.stringify(s)}` });
+    return z.NEVER;
+  }
+  if (n < minTs || n > maxTs) {
+    ctx.addIssue({ code: 'custom', message: `must lie between ${new Date(minTs).toISOString()} and ${new Date(maxTs).toISOString()}` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const intParam = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+function sensorList(maxSensorId: number) {
+  return z.string().transform((s, ctx) => {
+    const parts = s.split(',').map((p) => p.trim());
+    if (parts.length < 1 || parts.length > 10 || parts.some((p) => !/^\d+$/.test(p))) {
+      ctx.addIssue({ code: 'custom', message: `expected 1 to 10 comma-separated sensor ids, got ${JSON.stringify(s)}` });
+      return z.NEVER;
+    }
+    const ids = parts.map(Number);
+    if (ids.some((id) => id > maxSensorId)) {
+      ctx.addIssue({ code: 'custom', message: `sensor ids go from 0 to ${maxSensorId}` });
+      return z.NEVER;
+    }
+    if (new Set(ids).size !== ids.length) {
+      ctx.addIssue({ code: 'custom', message: 'a sensor is listed twice' });
+      return z.NEVER;
+    }
+    return ids;
+  });
+}
+
+/** Turns the first zod issue into a 400 naming the parameter. */
+function invalid(error: z.ZodError): ApiError {
+  const issue = error.issues[0]!;
+  const field = String(issue.path[0] ?? 'query');
+  const message = issue.code === 'invalid_type' && issue.input === undefined ? `${field} is required` : `${field}: ${issue.message}`;
+  return apiError(400, 'invalid_parameter', message, field);
+}
+
+function query(c: Context): Record<string, string> {
+  return c.req.query();
+}
+
+async function unknownSensors(store: Store, sensors: number[]): Promise<number[]> {
+  const known = await sensorExtents(store, sensors);
+  return sensors.filter((s) => !known.has(s));
+}
+
+/** GET /v1/lens and GET /v1/raw. */
+export function lensRoutes(deps: LensRouteDeps) {
+  const lensQuery = z
+    .strictObject({
+      sensors: sensorList(deps.maxSensorId),
+      from: instant,
+      to: instant,
+      points: intParam(1, MAX_POINTS).optional(),
+      step: intParam(1, 366 * 86_400_000).optional(),
+    })
+    .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['to'] })
+    .refine((q) => q.points === undefined || q.step === undefined, { message: 'give either points or step, not both', path: ['step'] })
+    .refine((q) => q.step === undefined || bucketCount(q.from, q.to, q.step) <= MAX_POINTS, {
+      message: `this step gives more than ${MAX_POINTS} buckets; use a larger step or a shorter range`,
+      path: ['step'],
+    });
+
+  const rawQuery = z
+    .strictObject({
+      sensor: intParam(0, deps.maxSensorId),
+      from: instant,
+      to: instant,
+      limit: intParam(1, MAX_RAW_LIMIT).optional(),
+      cursor: z.string().regex(/^\d+$/, 'expected a cursor from a previous page').transform(Number).optional(),
+    })
+    .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['to'] })
+    .refine((q) => q.cursor === undefined || (q.cursor >= q.from && q.cursor < q.to), { message: 'cursor does not belong to this range', path: ['cursor'] });
+
+  return new Hono()
+    .get('/v1/lens', async (c) => {
+      const parsed = lensQuery.safeParse(query(c));
+      if (!parsed.success) return sendError(c, invalid(parsed.error));
+      const q = parsed.data;
+      const store = deps.store();
+      if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
+      const missing = await unknownSensors(store, q.sensors);
+      if (missing.length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'sensors'));
+      const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
+      return c.json(await runLens(store, deps.ladder, { sensors: q.sensors, from: q.from, to: q.to, stepMs }));
+    })
+    .get('/v1/raw', async (c) => {
+      const parsed = rawQuery.safeParse(query(c));
+      if (!parsed.success) return sendError(c, invalid(parsed.error));
+      const q = parsed.data;
+      const store = deps.store();
+      if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
+      if ((await unknownSensors(store, [q.sensor])).length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
+      const limit = q.limit ?? 10_000;
+      const page = await rawPage(store, q.sensor, q.cursor ?? q.from, q.to, limit);
+      return c.json({ sensor: q.sensor, points: page.points, next: page.next === null ? null : String(page.next) });
+    });
+}

@@ -1,0 +1,120 @@
+import { dayLedger, windowLedger, type ReadStats } from '../clickhouse/ledger';
+import { RAW_TABLE, ROLLUP_TABLE, readName } from '../clickhouse/schema';
+import { int, rangesWhere } from '../clickhouse/sql';
+import type { Store } from '../clickhouse/store';
+import { alignDown, alignUp, MS, type Ladder } from '../rollup/ladder';
+import { planLens, uncleanDayRanges, type LensPlan, type Segment } from './planner';
+
+export interface LensRequest {
+  sensors: number[];
+  from: number;
+  to: number;
+  stepMs: number;
+}
+
+export interface SensorSeries {
+  sensor: number;
+  t: number[];
+  count: number[];
+  avg: (number | null)[];
+  min: (number | null)[];
+  max: (number | null)[];
+  first: (number | null)[];
+  last: (number | null)[];
+}
+
+export interface LensResult {
+  from: number;
+  to: number;
+  step_ms: number;
+  sensors: SensorSeries[];
+  plan: { level_ms: number | null; raw_windows: number; rows_read: number; segments: number };
+}
+
+interface BucketRow {
+  sensor: number;
+  bucket: string;
+  count: string;
+  sum: number;
+  min: number;
+  max: number;
+  first: number;
+  last: number;
+}
+
+/** One SELECT: rollup rows and raw points of the planned segments, folded into lens buckets. */
+export function lensSql(store: Store, plan: LensPlan): string {
+  const byLevel = new Map<number, Segment[]>();
+  const raw: Segment[] = [];
+  for (const s of plan.segments) {
+    if (s.source.kind === 'raw') raw.push(s);
+    else {
+      const list = byLevel.get(s.source.level) ?? [];
+      list.push(s);
+      byLevel.set(s.source.level, list);
+    }
+  }
+  const parts: string[] = [];
+  if (byLevel.size > 0) {
+    const where = [...byLevel].map(([level, segs]) => `(level = ${int(level)} AND (${rangesWhere('t', segs)}))`).join(' OR ');
+    parts.push(
+      `SELECT sensor, t, count AS c, sum AS s, min AS mn, max AS mx, first AS f, last AS l FROM ${readName(store.db, ROLLUP_TABLE.name)} FINAL WHERE ${where}`,
+    );
+  }
+  if (raw.length > 0) {
+    parts.push(
+      `SELECT sensor, ts AS t, toUInt64(1) AS c, toFloat64(value) AS s, value AS mn, value AS mx, value AS f, value AS l FROM ${readName(store.db, RAW_TABLE.name)} WHERE ${rangesWhere('ts', raw)}`,
+    );
+  }
+  const step = int(plan.stepMs);
+  return `SELECT sensor, intDiv(t, ${step}) * ${step} AS bucket, sum(c) AS count, sum(s) AS sum, min(mn) AS min, max(mx) AS max,
+            argMin(f, t) AS first, argMax(l, t) AS last
+          FROM (${parts.join(' UNION ALL ')})
+          GROUP BY sensor, bucket ORDER BY sensor, bucket`;
+}
+
+/** Computes a lens: plan from the ledger, one query, then the full bucket grid with empty buckets explicit. */
+export async function runLens(store: Store, ladder: Ladder, req: LensRequest): Promise<LensResult> {
+  const stats: ReadStats = { rowsRead: 0 };
+  // The ledger is read for the whole bucket grid, which may reach past `to`.
+  const from = alignDown(req.from, req.stepMs);
+  const to = alignUp(req.to, req.stepMs);
+  const days = await dayLedger(store, req.sensors, from, to, MS.day, stats);
+  const windows = await windowLedger(store, uncleanDayRanges(req.sensors, days, from, to), stats);
+  const plan = planLens(ladder, req.sensors, from, to, req.stepMs, { days, windows });
+  const { rows, rowsRead } = await store.queryWithStats<BucketRow>(lensSql(store, plan));
+  stats.rowsRead += rowsRead;
+  return {
+    from: plan.from,
+    to: plan.to,
+    step_ms: plan.stepMs,
+    sensors: req.sensors.map((sensor) => seriesFor(sensor, plan, rows)),
+    plan: { level_ms: plan.level, raw_windows: plan.rawWindows, rows_read: stats.rowsRead, segments: plan.segments.length },
+  };
+}
+
+function seriesFor(sensor: number, plan: LensPlan, rows: BucketRow[]): SensorSeries {
+  const n = (plan.to - plan.from) / plan.stepMs;
+  const series: SensorSeries = {
+    sensor,
+    t: Array.from({ length: n }, (_, i) => plan.from + i * plan.stepMs),
+    count: new Array(n).fill(0),
+    avg: new Array(n).fill(null),
+    min: new Array(n).fill(null),
+    max: new Array(n).fill(null),
+    first: new Array(n).fill(null),
+    last: new Array(n).fill(null),
+  };
+  for (const r of rows) {
+    if (r.sensor !== sensor) continue;
+    const i = (Number(r.bucket) - plan.from) / plan.stepMs;
+    const count = Number(r.count);
+    series.count[i] = count;
+    series.avg[i] = r.sum / count;
+    series.min[i] = r.min;
+    series.max[i] = r.max;
+    series.first[i] = r.first;
+    series.last[i] = r.last;
+  }
+  return series;
+}

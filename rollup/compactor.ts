@@ -1,0 +1,126 @@
+import { recordStage, uncleanDays, windowLedger, type LedgerRow, type UnitVersion } from '../clickhouse/ledger';
+import { sensorExtents } from '../clickhouse/raw';
+import { writeCoarseLevels, writeFineLevels } from '../clickhouse/rollup';
+import type { Store } from '../clickhouse/store';
+import { MS, type Ladder } from './ladder';
+
+export interface CompactionPolicy {
+  ladder: Ladder;
+  /** A window is complete once its sensor has data this far past its end… */
+  graceMs: number;
+  /** …or once nothing was written into it for this long (wall clock). */
+  idleMs: number;
+}
+
+/** Windows of one time range to compact, for many sensors. */
+export interface CompactionGroup {
+  from: number;
+  to: number;
+  sensors: number[];
+}
+
+const dirty = (w: LedgerRow) => w.ingested > w.compacted;
+
+async function uncleanWindows(store: Store, ranges: { sensor: number; from: number; to: number }[]): Promise<LedgerRow[]> {
+  return (await windowLedger(store, ranges)).filter((w) => w.pending > w.compacted);
+}
+
+/** Dirty windows that are complete: late windows at once, the newest after the grace period. */
+async function compactable(store: Store, policy: CompactionPolicy, windows: LedgerRow[], now: number): Promise<LedgerRow[]> {
+  const candidates = windows.filter(dirty);
+  const extents = await sensorExtents(store, [...new Set(candidates.map((w) => w.sensor))]);
+  return candidates.filter((w) => {
+    const watermark = extents.get(w.sensor)?.last ?? Number.NEGATIVE_INFINITY;
+    return w.start + policy.ladder.windowMs + policy.graceMs <= watermark || w.touched * 1000 <= now - policy.idleMs;
+  });
+}
+
+/** Groups of compactable windows, oldest first, one group per window start. */
+export async function planCompaction(store: Store, policy: CompactionPolicy, now: number, maxGroups: number): Promise<CompactionGroup[]> {
+  const days = await uncleanDays(store);
+  const windows = await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })));
+  const ready = await compactable(store, policy, windows, now);
+  const byStart = new Map<number, Set<number>>();
+  for (const w of ready) {
+    let set = byStart.get(w.start);
+    if (!set) byStart.set(w.start, (set = new Set()));
+    set.add(w.sensor);
+  }
+  return [...byStart.keys()]
+    .sort((a, b) => a - b)
+    .slice(0, maxGroups)
+    .map((start) => ({ from: start, to: start + policy.ladder.windowMs, sensors: [...byStart.get(start)!].sort((a, b) => a - b) }));
+}
+
+export interface CompactionStats {
+  windows: number;
+  sensors: number;
+}
+
+/**
+ * Compacts the complete dirty windows of a group: fine levels from raw, the
+ * coarse buckets above them, then the ledger mark. Each window is covered at
+ * the version that had committed when it was read, so data that lands while
+ * this runs leaves the window dirty for the next round.
+ */
+export async function compactGroup(store: Store, policy: CompactionPolicy, group: CompactionGroup, now: number): Promise<CompactionStats> {
+  const windows = await windowLedger(
+    store,
+    group.sensors.map((sensor) => ({ sensor, from: group.from, to: group.to })),
+  );
+  const ready = await compactable(store, policy, windows, now);
+  const units: UnitVersion[] = ready.map((w) => ({ sensor: w.sensor, start: w.start, version: w.ingested }));
+  if (units.length === 0) return { windows: 0, sensors: 0 };
+  const token = `compact-${group.from}-${group.to}-${units.reduce((m, u) => Math.max(m, u.version), 0)}-${units.length}`;
+  await writeFineLevels(store, policy.ladder, units, `${token}-fine`);
+  await writeCoarseLevels(store, policy.ladder, units, `${token}-coarse`);
+  await recordStage(store, 'compacted', units, [], `${token}-mark`);
+  return { windows: units.length, sensors: new Set(units.map((u) => u.sensor)).size };
+}
+
+/**
+ * Marks days clean whose windows are all clean, at the day's pending version
+ * read before its windows were: a window written later keeps the day dirty.
+ */
+export async function settleDays(store: Store): Promise<number> {
+  const days = await uncleanDays(store);
+  if (days.length === 0) return 0;
+  const windows = await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })));
+  const unclean = new Set(windows.map((w) => `${w.sensor}:${Math.floor(w.start / MS.day) * MS.day}`));
+  const settled = days.filter((d) => !unclean.has(`${d.sensor}:${d.start}`));
+  await recordStage(
+    store,
+    'compacted',
+    [],
+    settled.map((d) => ({ sensor: d.sensor, start: d.start, version: d.pending })),
+    `settle-${days.length}-${settled.reduce((m, d) => Math.max(m, d.pending), 0)}`,
+  );
+  return settled.length;
+}
+
+/** Windows waiting for compaction: the backlog the sweep and /metrics report. */
+export async function compactionBacklog(store: Store): Promise<number> {
+  const days = await uncleanDays(store);
+  return (await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })))).length;
+}
+
+/**
+ * Makes the windows of a sensor range dirty again (a new ingest version for
+ * windows that hold data), so compaction rewrites their rollups.
+ */
+export async function reopenWindows(store: Store, sensors: number[], from: number, to: number, version: number, windowMs: number): Promise<number> {
+  const windows = (await windowLedger(store, sensors.map((sensor) => ({ sensor, from: Math.floor(from / windowMs) * windowMs, to })))).filter(
+    (w) => w.ingested > 0,
+  );
+  const units = windows.map((w) => ({ sensor: w.sensor, start: w.start, version }));
+  const days = new Map<string, UnitVersion>();
+  for (const u of units) {
+    const day = Math.floor(u.start / MS.day) * MS.day;
+    days.set(`${u.sensor}:${day}`, { sensor: u.sensor, start: day, version });
+  }
+  const token = `reopen-${version}`;
+  await recordStage(store, 'pending', units, [...days.values()], `${token}-p`);
+  await recordStage(store, 'ingested', units, [...days.values()], `${token}-i`);
+  return units.length;
+}
+

@@ -1,0 +1,82 @@
+import { expect } from 'vitest';
+import type { LensResult } from '../../lens/query';
+
+export type Points = [number, number][];
+
+export interface LensBody extends LensResult {}
+
+/** Every point of a sensor in [from, to), through the paginated raw endpoint. */
+export async function fetchRaw(baseUrl: string, sensor: number, from: number, to: number): Promise<Points> {
+  const out: Points = [];
+  let cursor: string | null = null;
+  do {
+    const url = `${baseUrl}/v1/raw?sensor=${sensor}&from=${from}&to=${to}&limit=200000${cursor ? `&cursor=${cursor}` : ''}`;
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    const page = (await res.json()) as { points: Points; next: string | null };
+    out.push(...page.points);
+    cursor = page.next;
+  } while (cursor);
+  return out;
+}
+
+/** Lower bound index of ts in sorted points. */
+function lowerBound(points: Points, ts: number): number {
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (points[mid]![0] < ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Asserts that every bucket of a lens equals the aggregate of the raw points in it. */
+export function expectExact(lens: LensBody, raw: Map<number, Points>): { buckets: number } {
+  let buckets = 0;
+  for (const s of lens.sensors) {
+    const points = raw.get(s.sensor)!;
+    for (let i = 0; i < s.t.length; i++) {
+      const t = s.t[i]!;
+      const a = lowerBound(points, t);
+      const b = lowerBound(points, t + lens.step_ms);
+      const where = `sensor ${s.sensor} bucket ${new Date(t).toISOString()} step ${lens.step_ms} plan ${JSON.stringify(lens.plan)}`;
+      expect(s.count[i], where).toBe(b - a);
+      buckets++;
+      if (b === a) {
+        expect([s.avg[i], s.min[i], s.max[i], s.first[i], s.last[i]], where).toEqual([null, null, null, null, null]);
+        continue;
+      }
+      let min = Infinity;
+      let max = -Infinity;
+      let sum = 0;
+      for (let k = a; k < b; k++) {
+        const v = points[k]![1];
+        if (v < min) min = v;
+        if (v > max) max = v;
+        // Values arrive as Float32's shortest decimal; the stored value is its fround.
+        sum += Math.fround(v);
+      }
+      expect(s.min[i], where).toBe(min);
+      expect(s.max[i], where).toBe(max);
+      expect(s.first[i], where).toBe(points[a]![1]);
+      expect(s.last[i], where).toBe(points[b - 1]![1]);
+      const avg = sum / (b - a);
+      expect(Math.abs(s.avg[i]! - avg), where).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(avg)));
+    }
+  }
+  return { buckets };
+}
+
+/** Small deterministic PRNG for reproducible random lenses. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,55 @@
+import { continueAsNew, executeChild, proxyActivities, sleep } from '@temporalio/workflow';
+import type { CompactionActivities } from '../activities/compaction';
+import type { CompactionGroup } from '../rollup/compactor';
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' } as const;
+
+const { planCompaction, settleDays } = proxyActivities<CompactionActivities>({ startToCloseTimeout: '2 minutes', retry });
+const { compactWindows } = proxyActivities<CompactionActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30s',
+  retry,
+});
+const { sweep } = proxyActivities<CompactionActivities>({ startToCloseTimeout: '2 minutes', retry });
+
+export const COMPACTOR_WORKFLOW_ID = 'compactor';
+
+export interface CompactorInput {
+  /** Pause between rounds that found nothing to do. */
+  idleMs: number;
+  maxGroupsPerRound: number;
+  roundsPerRun: number;
+}
+
+/**
+ * The only writer of rollups: one round plans the complete dirty windows,
+ * compacts them window by window (each a child workflow named after its
+ * window), then marks days whose windows are all clean. One compactor means
+ * no two compactions of a sensor race each other.
+ */
+export async function compactor(input: CompactorInput): Promise<void> {
+  for (let round = 0; round < input.roundsPerRun; round++) {
+    const groups = await planCompaction({ maxGroups: input.maxGroupsPerRound });
+    for (const group of groups) {
+      await executeChild(compactWindow, { workflowId: compactWindowId(group), args: [group] });
+    }
+    await settleDays();
+    if (groups.length === 0) await sleep(input.idleMs);
+  }
+  await continueAsNew<typeof compactor>(input);
+}
+
+/** Rewrites the rollups of one window for the listed sensors. */
+export async function compactWindow(group: CompactionGroup) {
+  return compactWindows(group);
+}
+
+export function compactWindowId(group: CompactionGroup): string {
+  const span = (group.to - group.from) / 1000;
+  return `compact:${new Date(group.from).toISOString()}+${span}s:${group.sensors.length}-sensors`;
+}
+
+/** Run by the `compaction-sweep` Schedule: reports the backlog and restarts the compactor if it is gone. */
+export async function compactionSweep(): Promise<{ backlog: number }> {
+  return sweep();
+}
