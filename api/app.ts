@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { Logger } from '../log/logger';
 import { apiError, sendError } from './errors';
+import { backfillRoutes, type BackfillRouteDeps } from './routes/backfill';
 import { healthRoutes } from './routes/health';
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest';
 import { lensRoutes, type LensRouteDeps } from './routes/lens';
@@ -12,6 +13,7 @@ export interface AppDeps {
   ingest: IngestRouteDeps;
   ops: OpsRouteDeps;
   lens: LensRouteDeps;
+  backfill: BackfillRouteDeps;
   log: Logger;
 }
 
@@ -21,6 +23,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', ingestRoutes(deps.ingest));
   app.route('/', opsRoutes(deps.ops));
   app.route('/', lensRoutes(deps.lens));
+  app.route('/', backfillRoutes(deps.backfill));
   app.notFound((c) => sendError(c, apiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     deps.log.error({ err: err.message, path: c.req.path }, 'request failed');

@@ -19,15 +19,27 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { parseOptions } from '../cli/args';
-import { loadConfig } from '../config/config';
+import { loadConfig, PROJECT_ROOT } from '../config/config';
 import { runGenerator } from '../generator/run';
 import { createLogger } from '../log/logger';
 import { stopAllChildren } from '../stack/child';
 import { Harness } from '../stack/harness';
 import { checkStorage, type ExpectedSensor } from '../verify/ledger-check';
-import { coresBetween, machineCoresBetween, machineInfo, readMachine, readProcess, type MachineReading, type ProcReading } from './process-stats';
+import { summarizeProfile, type ProfileSummary } from './cpu-profile';
+import {
+  coresBetween,
+  machineCoresBetween,
+  machineInfo,
+  readMachine,
+  readProcess,
+  readThreads,
+  threadCoresBetween,
+  type MachineReading,
+  type ProcReading,
+} from './process-stats';
 
 const HELP = `usage: herodotus bench-ingest [--steps R1,R2,…] [--step-seconds S] [--json]
 
@@ -47,8 +59,10 @@ Progress goes to stderr; the last line of stdout is the report as JSON.
                            still invisible at the end of its window, default 2
   --catch-up-timeout-s T   give up waiting for catch-up after T s, default 300
   --verify MODE            audit (full scan of raw, default) | extents | none
-  --cpu-prof               write a V8 CPU profile of the Herodotus process to
-                           <state dir>/bench-ingest/profiles (written when it exits)
+  --cpu-prof               profile the Herodotus process's main thread during
+                           each step's window (V8 sampling profiler, files in
+                           <state dir>/bench-ingest/profiles) and put a summary
+                           of each profile into its step
   --json                   accepted for symmetry; the report is JSON anyway`;
 
 const RATE_HZ = 1000;
@@ -92,6 +106,8 @@ interface Sample {
   t: number;
   procs: Partial<Record<ProcName, ProcReading>>;
   machine: MachineReading;
+  /** CPU seconds of the Herodotus process's threads, by thread name. */
+  serviceThreads: Map<string, number> | undefined;
 }
 
 interface StatusSample extends IngestStatusSample {
@@ -147,7 +163,9 @@ class Sampler {
       const r = readProcess(pid, name !== 'bench');
       if (r) procs[name] = r;
     }
-    const sample = { t: now() - this.t0, procs, machine: readMachine() };
+    const service = this.pids().herodotus;
+    const serviceThreads = service === undefined ? undefined : readThreads(service);
+    const sample = { t: now() - this.t0, procs, machine: readMachine(), serviceThreads };
     this.samples.push(sample);
     if (!this.statusBusy) {
       this.statusBusy = true;
@@ -217,7 +235,14 @@ function summarize(samples: Sample[], from: number, to: number, cores: number) {
     };
   }
   const machine = first && last ? machineCoresBetween(first.machine, last.machine, cores) : null;
-  return { processes, machine_cpu_cores: machine === null ? null : round(machine, 2) };
+  const ours = PROCS.reduce((n, p) => n + (processes[p].cpu_cores ?? 0), 0);
+  return {
+    processes,
+    machine_cpu_cores: machine === null ? null : round(machine, 2),
+    // Whatever else ran on the machine meanwhile (other work on a shared box distorts the result).
+    other_cpu_cores: machine === null ? null : round(Math.max(0, machine - ours), 2),
+    herodotus_threads: first && last ? threadCoresBetween(first.serviceThreads, last.serviceThreads, (last.t - first.t) / 1000) : {},
+  };
 }
 
 /** Linear interpolation of the inserted total at time t (ms), from the status samples. */
@@ -245,6 +270,9 @@ function timeline(samples: Sample[], status: StatusSample[], from: number, to: n
     if (prev) {
       const dt = (s.t - prev.t) / 1000;
       row.inserted_points_per_s = Math.round((s.inserted - prev.inserted) / dt);
+      // Inserts land a chunk at a time: the 5 s mean reads better than the spikes.
+      const back = [...status].reverse().find((x) => x.t <= s.t - 5000);
+      if (back) row.inserted_points_per_s_5s = Math.round(((s.inserted - back.inserted) / (s.t - back.t)) * 1000);
       row.published_points_per_s = Math.round(((s.high - prev.high) * rateHz) / dt);
     }
     row.backlog_points = (s.high - s.checkpoint) * rateHz;
@@ -291,20 +319,47 @@ export async function benchIngest(argv: string[]): Promise<number> {
 
   log(`starting Kafka, Temporal and Herodotus (fresh state in ${stateDir})…`);
   const tBoot = now();
-  // The harness hands the service only its configuration plus our own
-  // environment: a profiler flag has to travel through the latter.
-  const savedNodeOptions = process.env.NODE_OPTIONS;
+  // The harness hands the service its configuration plus our own
+  // environment, so the profiler hook travels through the latter (Node 20
+  // refuses --cpu-prof in NODE_OPTIONS; --import is allowed).
+  const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, HERODOTUS_BENCH_PROFILE_DIR: process.env.HERODOTUS_BENCH_PROFILE_DIR };
   if (args['cpu-prof']) {
     fs.rmSync(profileDir, { recursive: true, force: true });
-    process.env.NODE_OPTIONS = `${savedNodeOptions ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim();
+    const hook = pathToFileURL(path.join(PROJECT_ROOT, 'bench', 'cpu-profile-hook.mjs')).href;
+    process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ''} --import ${hook}`.trim();
+    process.env.HERODOTUS_BENCH_PROFILE_DIR = profileDir;
   }
   let harness: Harness;
   try {
     harness = await Harness.start({ stateDir, fresh: true, freePorts: true, log: logger });
   } finally {
-    if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
-    else process.env.NODE_OPTIONS = savedNodeOptions;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
+  let profiles = 0;
+  /** Starts or stops (and then summarizes) the service's profiler: see cpu-profile-hook.mjs. */
+  const toggleProfiler = async (): Promise<ProfileSummary | null> => {
+    const pid = harness.service?.pid;
+    if (!args['cpu-prof'] || pid === undefined) return null;
+    process.kill(pid, 'SIGUSR2');
+    if (profiles % 2 === 0) {
+      profiles++;
+      return null;
+    }
+    profiles++;
+    const file = path.join(profileDir, `herodotus-${profiles / 2}.cpuprofile`);
+    const deadline = now() + 30_000;
+    while (!fs.existsSync(file) && now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 500)); // written synchronously, but let it finish
+    try {
+      return summarizeProfile(file);
+    } catch (err) {
+      log(`  no profile from the service (${(err as Error).message})`);
+      return null;
+    }
+  };
   const t0 = now();
   const sampler = new Sampler(
     () => ({ kafka: harness.infra.kafka?.pid, temporal: harness.infra.temporal?.pid, herodotus: harness.service?.pid, bench: process.pid }),
@@ -314,9 +369,14 @@ export async function benchIngest(argv: string[]): Promise<number> {
   try {
     log(`stack ready in ${((now() - tBoot) / 1000).toFixed(1)} s; API ${harness.api.baseUrl}; ${harness.config.kafka.partitions} partitions`);
     sampler.start();
-    // Let the start-up (workflow starts, migrations) settle before the first step.
+    // Let the start-up (workflow starts, migrations) settle before the first step,
+    // and see what the idle stack and everything else on the machine cost.
     await waitCaughtUp(harness, 60);
-    await new Promise((r) => setTimeout(r, 2000));
+    const idleFrom = sampler.tick().t;
+    await new Promise((r) => setTimeout(r, 5000));
+    const idle = summarize(sampler.samples, idleFrom, sampler.tick().t, machine.cores);
+    log(`idle: machine ${idle.machine_cpu_cores} cores busy, of which ${idle.other_cpu_cores} outside the stack`);
+    if ((idle.other_cpu_cores ?? 0) > 0.2) log('  warning: other work is using the machine; results will be lower than on an idle machine');
 
     const expected = new Map<number, ExpectedSensor>();
     const steps = [];
@@ -328,6 +388,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
       const startMs = Math.floor(Date.now() / 1000) * 1000;
       log(`step ${steps.length + 1}/${args.steps.length}: ${offered.toLocaleString('en')} points/s offered (${sensors} sensors ${firstSensor}–${firstSensor + sensors - 1} × ${RATE_HZ} Hz) for ${stepSeconds} s…`);
 
+      await toggleProfiler();
       const from = sampler.tick().t;
       let lastReport = now();
       const gen = await runGenerator(harness.kafka, {
@@ -359,6 +420,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
       const genEnd = sampler.tick().t;
       const visible = await visiblePoints(harness.api.baseUrl, firstSensor, sensors);
       const visibleAt = now() - t0;
+      const profile = await toggleProfiler();
       for (const [id, s] of Object.entries(gen.ledger.toJSON().sensors)) expected.set(Number(id), s);
 
       log(`  generation done; ${visible.toLocaleString('en')} of ${gen.ledger.totals.generated_points.toLocaleString('en')} points visible; waiting for catch-up…`);
@@ -396,8 +458,11 @@ export async function benchIngest(argv: string[]): Promise<number> {
         catch_up_s: catchUp === null ? null : round(catchUp, 1),
         visible_points_after_catch_up: visibleAfter,
         machine_cpu_cores: window.machine_cpu_cores,
+        other_cpu_cores: window.other_cpu_cores,
         processes: window.processes,
-        catch_up: { machine_cpu_cores: catchUpStats.machine_cpu_cores, processes: catchUpStats.processes },
+        herodotus_threads: window.herodotus_threads,
+        catch_up: { machine_cpu_cores: catchUpStats.machine_cpu_cores, other_cpu_cores: catchUpStats.other_cpu_cores, processes: catchUpStats.processes },
+        ...(profile ? { profile } : {}),
         timeline: timeline(sampler.samples, sampler.status, from, caughtUp, machine.cores, RATE_HZ),
       };
       steps.push(step);
@@ -405,7 +470,8 @@ export async function benchIngest(argv: string[]): Promise<number> {
       log(
         `  → achieved ${step.achieved_points_per_s.toLocaleString('en')} points/s (steady ${step.steady_state_points_per_s?.toLocaleString('en')}), ` +
           `backlog ${step.backlog_s_at_window_end} s, catch-up ${step.catch_up_s ?? 'timed out'} s, ${sustained ? 'SUSTAINED' : 'NOT sustained'}; ` +
-          `cores kafka ${p.kafka.cpu_cores} temporal ${p.temporal.cpu_cores} herodotus ${p.herodotus.cpu_cores} bench ${p.bench.cpu_cores} (machine ${step.machine_cpu_cores})`,
+          `cores kafka ${p.kafka.cpu_cores} temporal ${p.temporal.cpu_cores} herodotus ${p.herodotus.cpu_cores} bench ${p.bench.cpu_cores} ` +
+          `(machine ${step.machine_cpu_cores}, other ${step.other_cpu_cores}); herodotus threads ${JSON.stringify(step.herodotus_threads)}`,
       );
       if (catchUp === null) {
         log(`  ingest did not catch up within ${args['catch-up-timeout-s']} s; skipping the remaining steps`);
@@ -467,6 +533,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
         max_backlog_s: args['max-backlog-s'],
         cpu_prof: args['cpu-prof'] ? profileDir : null,
       },
+      idle: { machine_cpu_cores: idle.machine_cpu_cores, other_cpu_cores: idle.other_cpu_cores, processes: idle.processes },
       steps,
       max_sustained_points_per_s: maxSustained,
       target_points_per_s: TARGET_POINTS_PER_S,

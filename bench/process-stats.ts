@@ -131,3 +131,43 @@ export function machineCoresBetween(a: MachineReading, b: MachineReading, cores:
   if (total <= 0) return null;
   return ((b.busyS - a.busyS) / total) * cores;
 }
+
+/**
+ * CPU seconds of a process's threads, grouped by thread name (comm); the main
+ * thread is 'main'. Native pools that do not name their threads (libuv's, on
+ * Node 20) show under the process's own name.
+ */
+export function readThreads(pid: number): Map<string, number> | undefined {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const out = new Map<string, number>();
+  for (const tid of tids) {
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const comm = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const name = Number(tid) === pid ? 'main' : comm;
+    out.set(name, (out.get(name) ?? 0) + (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS);
+  }
+  return out;
+}
+
+/** Cores per thread group between two readings, busiest first, idle groups dropped. */
+export function threadCoresBetween(a: Map<string, number> | undefined, b: Map<string, number> | undefined, seconds: number): Record<string, number> {
+  const out: [string, number][] = [];
+  if (!a || !b || seconds <= 0) return {};
+  for (const [name, cpu] of b) {
+    const cores = (cpu - (a.get(name) ?? 0)) / seconds;
+    if (cores >= 0.005) out.push([name, Math.round(cores * 100) / 100]);
+  }
+  out.sort((x, y) => y[1] - x[1]);
+  return Object.fromEntries(out);
+}

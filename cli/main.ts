@@ -8,6 +8,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   serve: { summary: 'run Herodotus only, against Kafka and Temporal given by the environment', load: async () => (await import('./serve')).serve },
   generate: { summary: 'publish synthetic sensor batches to Kafka, simulating an unreliable upstream', load: async () => (await import('./generate')).generate },
   verify: { summary: 'compare what is stored with a generator ledger', load: async () => (await import('./verify')).verify },
+  backfill: { summary: 'generate, import or recompact history through a backfill workflow', load: async () => (await import('./backfill')).backfill },
   demo: { summary: 'set up, ingest a minute of 100 sensors at 1 kHz through faults, verify, report', load: async () => (await import('./demo')).demo },
   'bench-ingest': { summary: 'measure sustained end-to-end ingest at stepped rates (JSON)', load: async () => (await import('../bench/ingest')).benchIngest },
 };

@@ -14,6 +14,8 @@ import { ensureTopics } from '../kafka/topics';
 import type { Logger } from '../log/logger';
 import { connectClient, ingestProgress, startIngestWorkflows } from '../temporal/ingest-control';
 import { superviseWorker } from '../workers/worker';
+import { join } from 'node:path';
+import { createBackfillActivities } from '../activities/backfill';
 import { createCompactionActivities } from '../activities/compaction';
 import { makeLadder, WINDOW_MS } from '../rollup/ladder';
 import { ensureCompactor, ensureSweepSchedule } from '../temporal/compaction-control';
@@ -71,6 +73,12 @@ export async function startService(config: Config, log: Logger): Promise<Service
     log,
     ingest: { publisher, limits, maxBodyBytes: config.limits.maxBodyBytes },
     lens: { store: queryStore, ladder, maxSensorId: config.limits.maxSensorId },
+    backfill: {
+      client: () => client,
+      taskQueue: config.temporal.taskQueue,
+      uploadDir: join(config.stateDir, 'uploads'),
+      maxSensorId: config.limits.maxSensorId,
+    },
     ops: {
       store: queryStore,
       offsets: () => offsets.offsets(config.kafka.topic),
@@ -128,6 +136,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
         return r;
       },
     });
+    const backfill = createBackfillActivities({ store: compactStore, limits, windowMs: WINDOW_MS });
     const compaction = createCompactionActivities({
       store: compactStore,
       policy: { ladder, graceMs: 2000, idleMs: 10_000 },
@@ -139,7 +148,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
         address,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        activities: { ...activities, ...compaction },
+        activities: { ...activities, ...compaction, ...backfill },
         maxConcurrentActivities: config.kafka.partitions * 2 + 2,
         log: log.child({ component: 'worker' }),
         onState: (state, detail) => health.set('worker', state === 'running' ? 'ready' : 'down', detail),

@@ -1,2 +1,3 @@
 export { ingestPartition } from './ingest';
 export { compactor, compactWindow, compactionSweep } from './compaction';
+export { backfillWorkflow } from './backfill';

@@ -1,0 +1,45 @@
+import { Context } from '@temporalio/activity';
+import type { BatchLimits } from '../batch/types';
+import { windowLedger } from '../clickhouse/ledger';
+import type { Store } from '../clickhouse/store';
+import { generateSpan, type GenerateSpan } from '../backfill/generate';
+import { importChunk, planImport, type ImportChunk, type ImportChunkResult, type ImportPlan } from '../backfill/import';
+import type { ImportFormat } from '../backfill/import-formats';
+import type { StoreResult } from '../ingest/store-points';
+
+export interface BackfillDeps {
+  store: Store;
+  limits: BatchLimits;
+  windowMs: number;
+}
+
+export function createBackfillActivities(deps: BackfillDeps) {
+  return {
+    async generateSpan(span: Omit<GenerateSpan, 'windowMs'>): Promise<StoreResult> {
+      const ctx = Context.current();
+      return generateSpan(deps.store, { ...span, windowMs: deps.windowMs }, () => ctx.heartbeat());
+    },
+
+    async planImport(input: { path: string; format: ImportFormat }): Promise<ImportPlan> {
+      return planImport(input.path, input.format);
+    },
+
+    async importChunk(chunk: Omit<ImportChunk, 'windowMs'>): Promise<ImportChunkResult> {
+      const ctx = Context.current();
+      const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
+      try {
+        return await importChunk(deps.store, { ...chunk, windowMs: deps.windowMs }, deps.limits);
+      } finally {
+        clearInterval(heartbeat);
+      }
+    },
+
+    /** How many windows with data in the range are not yet clean. */
+    async uncleanWindowsIn(input: { sensors: number[]; from: number; to: number }): Promise<number> {
+      const rows = await windowLedger(deps.store, input.sensors.map((sensor) => ({ sensor, from: input.from, to: input.to })));
+      return rows.filter((w) => w.compacted < w.pending).length;
+    },
+  };
+}
+
+export type BackfillActivities = ReturnType<typeof createBackfillActivities>;

@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { DEFAULT_BATCH_LIMITS } from '../../batch/types';
+import { backfillProgressQuery, backfillWorkflowId, type BackfillRequest } from '../../workflows/backfill';
+import { apiError, sendError } from '../errors';
+
+export interface BackfillRouteDeps {
+  client(): Client | null;
+  taskQueue: string;
+  uploadDir: string;
+  maxSensorId: number;
+}
+
+const { minTs, maxTs } = DEFAULT_BATCH_LIMITS;
+const instant = z.union([
+  z.number().int(),
+  z.string().regex(/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/, 'expected epoch ms or an ISO 8601 date-time with a zone').transform((s) => Date.parse(s)),
+]).pipe(z.number().int().min(minTs).max(maxTs));
+
+const MAX_SPAN_MS = 400 * 86_400_000;
+
+function bodySchema(maxSensorId: number) {
+  const sensors = z.array(z.number().int().min(0).max(maxSensorId)).min(1).max(1000);
+  const range = { from: instant, to: instant };
+  return z
+    .discriminatedUnion('kind', [
+      z.strictObject({
+        kind: z.literal('generate'),
+        sensors,
+        ...range,
+        rate_hz: z.number().int().min(1).max(1000).refine((r) => 1000 % r === 0, 'must divide 1000'),
+        seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+      }),
+      z.strictObject({
+        kind: z.literal('import'),
+        format: z.enum(['csv', 'influx']),
+        path: z.string().min(1),
+        precision: z.enum(['ns', 'us', 'ms', 's']).default('ns'),
+      }),
+      z.strictObject({ kind: z.literal('recompact'), sensors, ...range }),
+    ])
+    .superRefine((b, ctx) => {
+      if (b.kind === 'import') return;
+      if (b.from >= b.to) ctx.addIssue({ code: 'custom', message: 'from must be before to', path: ['to'] });
+      else if (b.to - b.from > MAX_SPAN_MS) ctx.addIssue({ code: 'custom', message: 'a backfill spans at most 400 days', path: ['to'] });
+    });
+}
+
+const UPLOAD_TYPES: Record<string, 'csv' | 'influx'> = { 'text/csv': 'csv', 'text/plain': 'influx' };
+
+/** POST /v1/backfill starts a backfill workflow; GET /v1/backfill/:id reports its state and progress. */
+export function backfillRoutes(deps: BackfillRouteDeps) {
+  const schema = bodySchema(deps.maxSensorId);
+
+  async function toRequest(req: Request, contentType: string, query: Record<string, string>): Promise<BackfillRequest | { error: ReturnType<typeof apiError> }> {
+    const uploadFormat = UPLOAD_TYPES[contentType];
+    if (uploadFormat) {
+      if (!req.body) return { error: apiError(400, 'empty_upload', 'the upload has no body', 'body') };
+      const precision = z.enum(['ns', 'us', 'ms', 's']).default('ns').safeParse(query.precision);
+      if (!precision.success) return { error: apiError(400, 'invalid_parameter', 'precision must be ns, us, ms or s', 'precision') };
+      await mkdir(deps.uploadDir, { recursive: true });
+      const path = join(deps.uploadDir, `${randomUUID()}.${uploadFormat === 'csv' ? 'csv' : 'lp'}`);
+      await pipeline(Readable.fromWeb(req.body as WebReadableStream<Uint8Array>), createWriteStream(path));
+      return { kind: 'import', format: uploadFormat, path, precision: precision.data };
+    }
+    if (contentType !== 'application/json') {
+      return { error: apiError(415, 'unsupported_media_type', 'send JSON, or a file as text/csv (CSV) or text/plain (InfluxDB line protocol)', 'content-type') };
+    }
+    let json: unknown;
+    try {
+      json = await req.json();
+    } catch {
+      return { error: apiError(400, 'invalid_json', 'body is not valid JSON', 'body') };
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join('.') || 'body';
+      return { error: apiError(400, 'invalid_backfill', `${field}: ${issue.message}`, field) };
+    }
+    const b = parsed.data;
+    if (b.kind === 'generate') return { kind: 'generate', sensors: b.sensors, from: b.from, to: b.to, rateHz: b.rate_hz, seed: b.seed };
+    if (b.kind === 'recompact') return { kind: 'recompact', sensors: b.sensors, from: b.from, to: b.to };
+    const file = await stat(b.path).catch(() => null);
+    if (!file?.isFile()) return { error: apiError(400, 'file_not_found', `no file at ${b.path} on the server`, 'path') };
+    return { kind: 'import', format: b.format, path: b.path, precision: b.precision };
+  }
+
+  return new Hono()
+    .post('/v1/backfill', async (c) => {
+      const client = deps.client();
+      if (!client) return sendError(c, apiError(503, 'temporal_unavailable', 'not connected to Temporal yet; retry shortly'));
+      const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      const req = await toRequest(c.req.raw, contentType, c.req.query());
+      if ('error' in req) return sendError(c, req.error);
+      const id = randomUUID().slice(0, 8);
+      await client.workflow.start('backfillWorkflow', { taskQueue: deps.taskQueue, workflowId: backfillWorkflowId(id), args: [id, req] });
+      return c.json({ id, workflow_id: backfillWorkflowId(id), status: `/v1/backfill/${id}` }, 202);
+    })
+    .get('/v1/backfill/:id', async (c) => {
+      const client = deps.client();
+      if (!client) return sendError(c, apiError(503, 'temporal_unavailable', 'not connected to Temporal yet; retry shortly'));
+      const id = c.req.param('id');
+      if (!/^[0-9a-f]{8}$/.test(id)) return sendError(c, apiError(400, 'invalid_parameter', 'a backfill id is 8 hex digits', 'id'));
+      const handle = client.workflow.getHandle(backfillWorkflowId(id));
+      try {
+        const description = await handle.describe();
+        const progress = await handle.query(backfillProgressQuery);
+        return c.json({ id, state: description.status.name.toLowerCase(), progress });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return sendError(c, apiError(404, 'unknown_backfill', `no backfill ${id}`, 'id'));
+        throw err;
+      }
+    });
+}
