@@ -35,21 +35,25 @@ async function compactable(store: Store, policy: CompactionPolicy, windows: Ledg
   });
 }
 
-/** Groups of compactable windows, oldest first, one group per window start. */
+/** Compactable windows are grouped by the hour they fall in: one group is one child workflow. */
+const GROUP_MS = MS.hour;
+
+/** Groups of compactable windows, oldest first. */
 export async function planCompaction(store: Store, policy: CompactionPolicy, now: number, maxGroups: number): Promise<CompactionGroup[]> {
   const days = await uncleanDays(store);
   const windows = await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })));
   const ready = await compactable(store, policy, windows, now);
-  const byStart = new Map<number, Set<number>>();
+  const byGroup = new Map<number, Set<number>>();
   for (const w of ready) {
-    let set = byStart.get(w.start);
-    if (!set) byStart.set(w.start, (set = new Set()));
+    const group = Math.floor(w.start / GROUP_MS) * GROUP_MS;
+    let set = byGroup.get(group);
+    if (!set) byGroup.set(group, (set = new Set()));
     set.add(w.sensor);
   }
-  return [...byStart.keys()]
+  return [...byGroup.keys()]
     .sort((a, b) => a - b)
     .slice(0, maxGroups)
-    .map((start) => ({ from: start, to: start + policy.ladder.windowMs, sensors: [...byStart.get(start)!].sort((a, b) => a - b) }));
+    .map((from) => ({ from, to: from + GROUP_MS, sensors: [...byGroup.get(from)!].sort((a, b) => a - b) }));
 }
 
 export interface CompactionStats {

@@ -14,7 +14,7 @@ export async function fetchRaw(baseUrl: string, sensor: number, from: number, to
     const res = await fetch(url);
     expect(res.status).toBe(200);
     const page = (await res.json()) as { points: Points; next: string | null };
-    out.push(...page.points);
+    for (const p of page.points) out.push(p);
     cursor = page.next;
   } while (cursor);
   return out;
