@@ -53,8 +53,7 @@ export function planLens(ladder: Ladder, sensors: number[], rangeFrom: number, r
   const segments: Segment[] = [];
   let rawWindows = 0;
   if (level === null) {
-    for (const sensor of sensors) segments.push({ sensor, from, to, source: { kind: 'raw' } });
-    return { stepMs, from, to, level, segments, rawWindows };
+    return planRaw(sensors, from, to, stepMs);
   }
   const dirtyDays = new Set(ledger.days.filter((d) => !isClean(d)).map((d) => `${d.sensor}:${d.start}`));
   const dirtyWindows = new Set(ledger.windows.filter((w) => !isClean(w)).map((w) => `${w.sensor}:${w.start}`));
@@ -88,6 +87,13 @@ export function planLens(ladder: Ladder, sensors: number[], rangeFrom: number, r
     segments.push(...out);
   }
   return { stepMs, from, to, level, segments, rawWindows };
+}
+
+/** Every bucket straight from raw points: the naive plan, for verification and benchmarks. */
+export function planRaw(sensors: number[], rangeFrom: number, rangeTo: number, stepMs: number): LensPlan {
+  const from = alignDown(rangeFrom, stepMs);
+  const to = alignUp(rangeTo, stepMs);
+  return { stepMs, from, to, level: null, segments: sensors.map((sensor) => ({ sensor, from, to, source: { kind: 'raw' } })), rawWindows: 0 };
 }
 
 function sameSource(a: Source, b: Source): boolean {

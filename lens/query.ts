@@ -3,13 +3,15 @@ import { RAW_TABLE, ROLLUP_TABLE, readName } from '../clickhouse/schema';
 import { int, rangesWhere } from '../clickhouse/sql';
 import type { Store } from '../clickhouse/store';
 import { alignDown, alignUp, MS, type Ladder } from '../rollup/ladder';
-import { planLens, uncleanDayRanges, type LensPlan, type Segment } from './planner';
+import { planLens, planRaw, uncleanDayRanges, type LensPlan, type Segment } from './planner';
 
 export interface LensRequest {
   sensors: number[];
   from: number;
   to: number;
   stepMs: number;
+  /** `raw`: aggregate raw points with a plain GROUP BY instead of planning (verification, benchmarks). */
+  source?: 'plan' | 'raw';
 }
 
 export interface SensorSeries {
@@ -76,19 +78,23 @@ export function lensSql(store: Store, plan: LensPlan): string {
 /** Computes a lens: plan from the ledger, one query, then the full bucket grid with empty buckets explicit. */
 export async function runLens(store: Store, ladder: Ladder, req: LensRequest): Promise<LensResult> {
   const stats: ReadStats = { rowsRead: 0 };
+  if (req.source === 'raw') return execute(store, planRaw(req.sensors, req.from, req.to, req.stepMs), req.sensors, stats);
   // The ledger is read for the whole bucket grid, which may reach past `to`.
   const from = alignDown(req.from, req.stepMs);
   const to = alignUp(req.to, req.stepMs);
   const days = await dayLedger(store, req.sensors, from, to, MS.day, stats);
   const windows = await windowLedger(store, uncleanDayRanges(req.sensors, days, from, to), stats);
-  const plan = planLens(ladder, req.sensors, from, to, req.stepMs, { days, windows });
+  return execute(store, planLens(ladder, req.sensors, from, to, req.stepMs, { days, windows }), req.sensors, stats);
+}
+
+async function execute(store: Store, plan: LensPlan, sensors: number[], stats: ReadStats): Promise<LensResult> {
   const { rows, rowsRead } = await store.queryWithStats<BucketRow>(lensSql(store, plan));
   stats.rowsRead += rowsRead;
   return {
     from: plan.from,
     to: plan.to,
     step_ms: plan.stepMs,
-    sensors: req.sensors.map((sensor) => seriesFor(sensor, plan, rows)),
+    sensors: sensors.map((sensor) => seriesFor(sensor, plan, rows)),
     plan: { level_ms: plan.level, raw_windows: plan.rawWindows, rows_read: stats.rowsRead, segments: plan.segments.length },
   };
 }

@@ -86,6 +86,7 @@ export function lensRoutes(deps: LensRouteDeps) {
       to: instant,
       points: intParam(1, MAX_POINTS).optional(),
       step: intParam(1, 366 * 86_400_000).optional(),
+      source: z.enum(['plan', 'raw']).optional(),
     })
     .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['to'] })
     .refine((q) => q.points === undefined || q.step === undefined, { message: 'give either points or step, not both', path: ['step'] })
@@ -115,7 +116,7 @@ export function lensRoutes(deps: LensRouteDeps) {
       const missing = await unknownSensors(store, q.sensors);
       if (missing.length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'sensors'));
       const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
-      return c.json(await runLens(store, deps.ladder, { sensors: q.sensors, from: q.from, to: q.to, stepMs }));
+      return c.json(await runLens(store, deps.ladder, { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source }));
     })
     .get('/v1/raw', async (c) => {
       const parsed = rawQuery.safeParse(query(c));
