@@ -52,8 +52,14 @@ export interface ReadStats {
   rowsRead: number;
 }
 
+/**
+ * Lens-time reads are small: one thread each, so that many lenses share the
+ * cores instead of each spreading thin over them.
+ */
+export const SMALL_QUERY = { max_threads: 1 } as const;
+
 async function ledgerRows(store: Store, sql: string, stats?: ReadStats): Promise<LedgerRow[]> {
-  const { rows, rowsRead } = await store.queryWithStats<Record<string, string | number>>(sql);
+  const { rows, rowsRead } = await store.queryWithStats<Record<string, string | number>>(sql, stats ? SMALL_QUERY : {});
   if (stats) stats.rowsRead += rowsRead;
   return rows.map((r) => ({
     sensor: Number(r.sensor),

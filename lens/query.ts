@@ -1,4 +1,4 @@
-import { dayLedger, windowLedger, type ReadStats } from '../clickhouse/ledger';
+import { dayLedger, SMALL_QUERY, windowLedger, type ReadStats } from '../clickhouse/ledger';
 import { RAW_TABLE, ROLLUP_TABLE, readName } from '../clickhouse/schema';
 import { int, rangesWhere } from '../clickhouse/sql';
 import type { Store } from '../clickhouse/store';
@@ -88,7 +88,9 @@ export async function runLens(store: Store, ladder: Ladder, req: LensRequest): P
 }
 
 async function execute(store: Store, plan: LensPlan, sensors: number[], stats: ReadStats): Promise<LensResult> {
-  const { rows, rowsRead } = await store.queryWithStats<BucketRow>(lensSql(store, plan));
+  // A lens over raw (the naive baseline) is a scan and gets every thread.
+  const settings = plan.segments.every((seg) => seg.source.kind === 'raw') ? {} : SMALL_QUERY;
+  const { rows, rowsRead } = await store.queryWithStats<BucketRow>(lensSql(store, plan), settings);
   stats.rowsRead += rowsRead;
   return {
     from: plan.from,

@@ -1,0 +1,168 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { parseOptions } from '../cli/args';
+import { loadConfig } from '../config/config';
+import { waitFor, stopAllChildren } from '../stack/child';
+import { Harness } from '../stack/harness';
+import type { LensResult } from '../lens/query';
+
+const HELP = `usage: herodotus bench-lens [--sensors 10] [--days 30] [--rate 1000] [--seconds 10] [--reuse] [--state DIR]
+
+Back-fills --days of --sensors at --rate Hz (server-side generation through a
+backfill workflow), waits for compaction, then measures lens latency per preset
+(10 s, 1 min, 1 h, 1 day, 30 days; all sensors, 2500 points) at 1, 10 and 100
+concurrent clients for --seconds each, and the same lenses computed by a plain
+GROUP BY over raw. The last line of stdout is one JSON object.
+--reuse keeps the state dir of an earlier run (skips the backfill when its data is there).`;
+
+const schema = z.object({
+  sensors: z.coerce.number().int().min(1).max(10).default(10),
+  days: z.coerce.number().int().min(1).max(400).default(30),
+  rate: z.coerce.number().int().min(1).max(1000).default(1000),
+  seconds: z.coerce.number().min(1).max(600).default(10),
+  reuse: z.boolean().default(false),
+  state: z.string().optional(),
+});
+
+const PRESETS: Record<string, number> = { '10s': 10_000, '1min': 60_000, '1h': 3_600_000, '1d': 86_400_000, '30d': 30 * 86_400_000 };
+const CONCURRENCY = [1, 10, 100];
+const DAY = 86_400_000;
+
+const log = (line: string) => process.stderr.write(`bench-lens: ${line}\n`);
+
+function percentile(sorted: number[], p: number): number {
+  return Number((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0).toFixed(1));
+}
+
+async function getLens(url: string): Promise<LensResult> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
+  return (await res.json()) as LensResult;
+}
+
+/** `clients` loops issuing random lenses of one preset for `seconds`; latencies in ms. */
+async function load(base: string, query: (rand: number) => string, clients: number, seconds: number) {
+  const latencies: number[] = [];
+  let errors = 0;
+  let rowsRead = 0;
+  const deadline = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          const l = await getLens(`${base}/v1/lens?${query(Math.random())}`);
+          rowsRead += l.plan.rows_read;
+          latencies.push(performance.now() - t0);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return {
+    clients,
+    requests: latencies.length,
+    errors,
+    requests_per_s: Number((latencies.length / seconds).toFixed(1)),
+    p50_ms: percentile(latencies, 0.5),
+    p99_ms: percentile(latencies, 0.99),
+    rows_read_per_lens: Math.round(rowsRead / Math.max(1, latencies.length)),
+  };
+}
+
+export async function benchLens(argv: string[]): Promise<number> {
+  const args = parseOptions(
+    argv,
+    { sensors: { type: 'string' }, days: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, reuse: { type: 'boolean' }, state: { type: 'string' } },
+    schema,
+    HELP,
+  );
+  const stateDir = args.state ?? path.join(loadConfig().stateDir, 'bench-lens');
+  const sensors = Array.from({ length: args.sensors }, (_, i) => i + 1);
+  const to = Date.UTC(2026, 0, 1);
+  const from = to - args.days * DAY;
+  log(`starting the stack in ${stateDir}${args.reuse ? ' (reusing its data)' : ''}…`);
+  const harness = await Harness.start({ stateDir, fresh: !args.reuse, freePorts: true });
+  const base = harness.api.baseUrl;
+  try {
+    const have = (await (await fetch(`${base}/v1/sensors`)).json()) as { sensor: number; points: number }[];
+    const expected = args.days * 86_400 * args.rate;
+    const backfill = { points: expected * sensors.length, seconds: 0, points_per_s: 0, reused: false };
+    if (sensors.every((s) => have.find((h) => h.sensor === s)?.points === expected)) {
+      backfill.reused = true;
+      log('data already there; skipping the backfill');
+    } else {
+      log(`back-filling ${args.days} days × ${args.sensors} sensors × ${args.rate} Hz = ${(backfill.points / 1e9).toFixed(2)} G points…`);
+      const t0 = performance.now();
+      const started = (await (
+        await fetch(`${base}/v1/backfill`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ kind: 'generate', sensors, from, to, rate_hz: args.rate, seed: 1 }),
+        })
+      ).json()) as { id: string };
+      let last = 0;
+      await waitFor(
+        async () => {
+          const s = (await (await fetch(`${base}/v1/backfill/${started.id}`)).json()) as { state: string; progress: { done: number; total: number } };
+          if (performance.now() - last > 30_000) {
+            last = performance.now();
+            log(`  ${s.progress.done}/${s.progress.total} hours (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+          }
+          if (s.state === 'failed') throw new Error('backfill failed');
+          return s.state === 'completed';
+        },
+        { timeoutMs: 4 * 3_600_000, intervalMs: 2000, what: 'the backfill' },
+      );
+      backfill.seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
+      backfill.points_per_s = Math.round(backfill.points / backfill.seconds);
+    }
+    log('waiting for compaction…');
+    const c0 = performance.now();
+    await waitFor(async () => ((await (await fetch(`${base}/v1/compaction/status`)).json()) as { backlog_windows: number }).backlog_windows === 0, {
+      timeoutMs: 4 * 3_600_000,
+      intervalMs: 2000,
+      what: 'the compaction backlog to drain',
+    });
+    const compactionSeconds = Number(((performance.now() - c0) / 1000).toFixed(1));
+
+    const presets: Record<string, unknown> = {};
+    for (const [name, span] of Object.entries(PRESETS)) {
+      const query = (r: number) => {
+        const end = from + span + Math.floor(r * Math.max(0, to - from - span));
+        return `sensors=${sensors.join(',')}&from=${end - span}&to=${end}&points=2500`;
+      };
+      const runs = [];
+      for (const clients of CONCURRENCY) {
+        log(`preset ${name}, ${clients} clients…`);
+        runs.push(await load(base, query, clients, args.seconds));
+      }
+      // The naive way: the same buckets by a GROUP BY over raw, one client, a few samples.
+      const naive: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        await getLens(`${base}/v1/lens?${query(i / 3)}&source=raw`);
+        naive.push(performance.now() - t0);
+      }
+      naive.sort((a, b) => a - b);
+      const lensP50 = runs[0]!.p50_ms;
+      presets[name] = { runs, raw_group_by_p50_ms: percentile(naive, 0.5), raw_over_lens_p50: Number((percentile(naive, 0.5) / Math.max(0.1, lensP50)).toFixed(1)) };
+    }
+    const result = {
+      machine: { cores: os.cpus().length, mem_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      data: { sensors: args.sensors, days: args.days, rate_hz: args.rate, points: backfill.points },
+      backfill,
+      compaction_wait_s: compactionSeconds,
+      lens: { points: 2500, sensors: args.sensors, seconds_per_run: args.seconds, presets },
+      target: 'p99 <= 50 ms for 10 sensors x 2500 points at 100 concurrent clients, flat across presets',
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  } finally {
+    await harness.stop();
+    await stopAllChildren();
+  }
+}
