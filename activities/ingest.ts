@@ -19,6 +19,8 @@ export interface IngestDeps {
   windowMs: number;
   /** Aborted when the process shuts down: long polls return at once instead of holding up the worker. */
   shutdown: AbortSignal;
+  /** Told about every stored chunk (points inserted, records dead-lettered), for /metrics. */
+  metrics?: { chunkIngested(partition: number, stats: ChunkStats): void };
 }
 
 export interface AwaitRecordsInput {
@@ -74,6 +76,7 @@ export function createIngestActivities(deps: IngestDeps) {
           (stage) => ctx.heartbeat({ stage }),
         );
         log.info(stats, 'chunk ingested');
+        deps.metrics?.chunkIngested(range.partition, stats);
         return stats;
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'chunk failed; Temporal will retry it');

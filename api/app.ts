@@ -1,12 +1,20 @@
-import { Hono } from 'hono';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { matchedRoutes } from 'hono/route';
+import { isQueryTimeout } from '../clickhouse/store';
 import type { Logger } from '../log/logger';
+import type { Health } from '../service/health';
+import type { Metrics } from '../service/metrics';
 import { apiError, sendError } from './errors';
 import { backfillRoutes, type BackfillRouteDeps } from './routes/backfill';
+import { docsRoutes, type DocsRouteDeps } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest';
 import { lensRoutes, type LensRouteDeps } from './routes/lens';
+import { metricsRoutes, type MetricsRouteDeps } from './routes/metrics';
 import { opsRoutes, type OpsRouteDeps } from './routes/ops';
-import type { Health } from '../service/health';
+import { viewerRoutes, VIEWER_PATHS } from './routes/viewer';
 
 export interface AppDeps {
   health: Health;
@@ -14,11 +22,70 @@ export interface AppDeps {
   ops: OpsRouteDeps;
   lens: LensRouteDeps;
   backfill: BackfillRouteDeps;
+  metrics: MetricsRouteDeps;
+  docs: DocsRouteDeps;
+  /** Bearer tokens (HERODOTUS_API_TOKENS); empty: no authentication. */
+  apiTokens: string[];
+  /** The `max_execution_time` lens queries run with, for the message of a stopped query. */
+  queryTimeoutMs: number;
   log: Logger;
 }
 
+/** Paths anyone may GET, with or without a token: health, the viewer's static files, the API description and metrics. */
+function isPublic(method: string, path: string): boolean {
+  if (path === '/v1/health') return true;
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  return VIEWER_PATHS.has(path) || path.startsWith('/vendor/uplot/') || path === '/docs' || path === '/openapi.json' || path === '/metrics';
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Bearer-token check for everything but the public paths (deny by default,
+ * so that unknown paths answer 401 before 404). Tokens are compared through
+ * their hashes in constant time, every configured token every time.
+ */
+function bearerAuth(tokens: string[]): MiddlewareHandler {
+  const known = tokens.map(digest);
+  return async (c, next) => {
+    if (known.length === 0 || isPublic(c.req.method, c.req.path)) return next();
+    c.header('WWW-Authenticate', 'Bearer realm="herodotus"');
+    const header = c.req.header('authorization');
+    if (!header) {
+      return sendError(c, apiError(401, 'unauthorized', "this API needs a token: send the header 'Authorization: Bearer <token>' with one of the tokens in HERODOTUS_API_TOKENS", 'authorization'));
+    }
+    const m = /^Bearer +([\x21-\x7e]+) *$/i.exec(header);
+    if (!m) return sendError(c, apiError(401, 'unauthorized', "the Authorization header must read 'Bearer <token>'", 'authorization'));
+    const given = digest(m[1]!);
+    let ok = false;
+    for (const k of known) ok = timingSafeEqual(k, given) || ok;
+    if (!ok) return sendError(c, apiError(401, 'invalid_token', 'the bearer token is not one of the tokens this server accepts', 'authorization'));
+    return next();
+  };
+}
+
+/** Counts every response by route pattern and status; times /v1/lens; adds a Server-Timing header. */
+function observe(metrics: Metrics): MiddlewareHandler {
+  return async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const seconds = (performance.now() - t0) / 1000;
+    const handler = matchedRoutes(c).filter((r) => r.method !== 'ALL').at(-1);
+    metrics.httpResponse(c.req.method, handler?.path ?? 'unmatched', c.res.status, seconds);
+    c.res.headers.set('Server-Timing', `app;dur=${(seconds * 1000).toFixed(1)}`);
+  };
+}
+
+/** ClickHouse error codes that mean "too busy or too big right now", not a bug: 503 with a hint. */
+const BUSY_CODES = new Set(['202', '241', '158', '396']); // too many queries, memory limit, too many rows, too many rows or bytes
+
 export function createApp(deps: AppDeps) {
   const app = new Hono();
+  app.use('*', observe(deps.metrics.metrics));
+  app.use('*', bearerAuth(deps.apiTokens));
+  app.route('/', viewerRoutes());
+  app.route('/', docsRoutes(deps.docs));
+  app.route('/', metricsRoutes(deps.metrics));
   app.route('/', healthRoutes(deps.health));
   app.route('/', ingestRoutes(deps.ingest));
   app.route('/', opsRoutes(deps.ops));
@@ -26,6 +93,23 @@ export function createApp(deps: AppDeps) {
   app.route('/', backfillRoutes(deps.backfill));
   app.notFound((c) => sendError(c, apiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
+    if (isQueryTimeout(err)) {
+      deps.log.warn({ path: c.req.path }, 'query stopped at its time limit');
+      return sendError(
+        c,
+        apiError(
+          504,
+          'query_timeout',
+          `the query ran longer than ${deps.queryTimeoutMs / 1000} s and was stopped (HERODOTUS_LENS_TIMEOUT_MS); ask for a shorter range, fewer sensors or fewer points`,
+        ),
+      );
+    }
+    const code = String((err as { code?: unknown }).code ?? '');
+    if (BUSY_CODES.has(code)) {
+      deps.log.warn({ err: err.message, path: c.req.path }, 'query refused by ClickHouse limits');
+      return sendError(c, apiError(503, 'clickhouse_busy', 'ClickHouse refused the query for now (too many queries, or too much memory or data for one); retry shortly or ask for less'));
+    }
+    if (err instanceof HTTPException) return sendError(c, apiError(err.status as 400, 'http_error', err.message || 'request refused'));
     deps.log.error({ err: err.message, path: c.req.path }, 'request failed');
     return sendError(c, apiError(500, 'internal', 'internal error; see the server log'));
   });

@@ -36,7 +36,6 @@ export async function generateSpan(store: Store, span: GenerateSpan, progress: (
     points.length = count;
     const r = await storePoints(store, {
       points,
-      spans: [{ sensor, from: first, to: first + (count - 1) * period }],
       version: span.version,
       windowMs: span.windowMs,
       name: `${span.name}-s${sensor}`,

@@ -100,8 +100,7 @@ export async function importChunk(store: Store, chunk: ImportChunk, limits: Batc
   });
   const sorted = sortUnique(points);
   result.points = sorted.length;
-  const spans = sensorSpans(sorted, chunk.windowMs);
-  const stored = await storePoints(store, { points: sorted, spans, version: chunk.version, windowMs: chunk.windowMs, name: chunk.name });
+  const stored = await storePoints(store, { points: sorted, version: chunk.version, windowMs: chunk.windowMs, name: chunk.name });
   result.inserted = stored.inserted;
   result.alreadyStored = stored.alreadyStored;
   return result;
@@ -121,15 +120,4 @@ function sortUnique(p: PointColumns): PointColumns {
     out.length++;
   }
   return out;
-}
-
-/** Runs of a sensor's points without a gap of a window or more: the ledger marks only windows with data. */
-function sensorSpans(p: PointColumns, windowMs: number) {
-  const spans: { sensor: number; from: number; to: number }[] = [];
-  for (let i = 0; i < p.length; i++) {
-    const last = spans[spans.length - 1];
-    if (last && last.sensor === p.sensor[i] && p.ts[i]! - last.to < windowMs) last.to = p.ts[i]!;
-    else spans.push({ sensor: p.sensor[i]!, from: p.ts[i]!, to: p.ts[i]! });
-  }
-  return spans;
 }

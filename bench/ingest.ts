@@ -18,6 +18,7 @@
  * ledgers: every point stored exactly once, checksums equal.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
@@ -27,6 +28,7 @@ import { runGenerator } from '../generator/run';
 import { createLogger } from '../log/logger';
 import { stopAllChildren } from '../stack/child';
 import { Harness } from '../stack/harness';
+import type { SensorAudit } from '../clickhouse/raw';
 import { checkStorage, type ExpectedSensor } from '../verify/ledger-check';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile';
 import {
@@ -58,7 +60,15 @@ Progress goes to stderr; the last line of stdout is the report as JSON.
   --max-backlog-s B        a step is sustained if at most B s of data is
                            still invisible at the end of its window, default 2
   --catch-up-timeout-s T   give up waiting for catch-up after T s, default 300
-  --verify MODE            audit (full scan of raw, default) | extents | none
+  --verify MODE            how stored data is checked against the generator's
+                           ledgers at the end: audit (/v1/audit, a full scan
+                           of raw: points, distinct points and checksum per
+                           sensor) | extents (points per sensor from the
+                           sensor-extent view, which counts every row inserted
+                           into raw: loss and duplicates, no checksums) | none
+                           | auto (default: audit up to 50 M points, else extents)
+  --wait-idle-s N          first wait up to N s for the machine to be idle
+                           (other work skews the result), default 0
   --cpu-prof               profile the Herodotus process's main thread during
                            each step's window (V8 sampling profiler, files in
                            <state dir>/bench-ingest/profiles) and put a summary
@@ -66,6 +76,8 @@ Progress goes to stderr; the last line of stdout is the report as JSON.
   --json                   accepted for symmetry; the report is JSON anyway`;
 
 const RATE_HZ = 1000;
+/** Above this many points --verify auto checks extents instead of auditing raw. */
+const AUTO_AUDIT_MAX_POINTS = 50_000_000;
 const TARGET_POINTS_PER_S = 1_000_000;
 const SAMPLE_MS = 1000;
 
@@ -85,7 +97,8 @@ const schema = z.object({
   'step-seconds': z.coerce.number().int().min(5).max(3600).default(60),
   'max-backlog-s': z.coerce.number().min(0).default(2),
   'catch-up-timeout-s': z.coerce.number().int().min(10).default(300),
-  verify: z.enum(['audit', 'extents', 'none']).default('audit'),
+  verify: z.enum(['auto', 'audit', 'extents', 'none']).default('auto'),
+  'wait-idle-s': z.coerce.number().int().min(0).default(0),
   'cpu-prof': z.boolean().default(false),
 });
 
@@ -295,6 +308,134 @@ function timeline(samples: Sample[], status: StatusSample[], from: number, to: n
   return rows;
 }
 
+/**
+ * The ingest worker's 'chunk ingested' log lines in [fromMs, toMs] (epoch):
+ * how big the chunks were, where their time went (readMs = Kafka read +
+ * decode; insertMs = merge, dedup look-up, ledger and the ClickHouse insert)
+ * and how often each partition completed one (the cycle also holds the
+ * awaitRecords wait and the Temporal round trips between activities).
+ */
+function chunkStats(logFile: string | undefined, fromMs: number, toMs: number) {
+  if (!logFile) return null;
+  let text: string;
+  try {
+    text = fs.readFileSync(logFile, 'utf8');
+  } catch {
+    return null;
+  }
+  const chunks: { time: number; partition: number; records: number; points: number; readMs: number; insertMs: number }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('"chunk ingested"')) continue;
+    try {
+      const c = JSON.parse(line) as (typeof chunks)[number];
+      if (c.time >= fromMs && c.time <= toMs) chunks.push(c);
+    } catch {
+      // not a JSON line
+    }
+  }
+  if (chunks.length === 0) return { count: 0 };
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const cycles: number[] = [];
+  const last = new Map<number, number>();
+  for (const c of chunks) {
+    const prev = last.get(c.partition);
+    if (prev !== undefined) cycles.push((c.time - prev) / 1000);
+    last.set(c.partition, c.time);
+  }
+  const points = chunks.reduce((n, c) => n + c.points, 0);
+  const insertS = chunks.reduce((n, c) => n + c.insertMs, 0) / 1000;
+  const readS = chunks.reduce((n, c) => n + c.readMs, 0) / 1000;
+  return {
+    count: chunks.length,
+    records_mean: Math.round(mean(chunks.map((c) => c.records))),
+    records_max: Math.max(...chunks.map((c) => c.records)),
+    read_ms_mean: Math.round(mean(chunks.map((c) => c.readMs))),
+    insert_ms_mean: Math.round(mean(chunks.map((c) => c.insertMs))),
+    insert_ms_max: Math.max(...chunks.map((c) => c.insertMs)),
+    cycle_s_mean: round(mean(cycles), 2),
+    /** Points per second of the store stage alone (summed over partitions, as if serial). */
+    store_points_per_s: insertS > 0 ? Math.round(points / insertS) : null,
+    read_points_per_s: readS > 0 ? Math.round(points / readS) : null,
+  };
+}
+
+/** GET with a timeout of our choosing: fetch gives up on headers after 300 s, and an audit of raw can take longer. */
+function getJson<T>(url: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 200) reject(new Error(`GET ${url}: ${res.statusCode} ${body.slice(0, 500)}`));
+        else resolve(JSON.parse(body) as T);
+      });
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+async function verify(baseUrl: string, expected: Map<number, ExpectedSensor>, method: 'audit' | 'extents' | 'none'): Promise<Record<string, unknown>> {
+  if (method === 'none') return { method };
+  if (method === 'audit') {
+    log('verifying: full audit of raw against the generator ledgers…');
+    try {
+      const { sensors } = await getJson<{ sensors: SensorAudit[] }>(`${baseUrl}/v1/audit`, 30 * 60_000);
+      const check = checkStorage(expected, sensors);
+      return {
+        method,
+        ok: check.ok,
+        generated: check.generated_points,
+        stored: check.stored_points,
+        lost: check.lost_points,
+        duplicates: check.duplicate_points,
+        unexpected: check.unexpected_points,
+        mismatched_sensors: check.mismatched_sensors.length,
+      };
+    } catch (err) {
+      log(`  audit failed (${(err as Error).message}); checking the sensor extents instead`);
+    }
+  }
+  log('verifying: points per sensor (sensor extents) against the generator ledgers…');
+  // The extent view counts every row inserted into raw (a plain MergeTree):
+  // a lost point shows as too few, a chunk inserted twice as too many.
+  const stored = new Map((await getJson<{ sensor: number; points: number }[]>(`${baseUrl}/v1/sensors`, 5 * 60_000)).map((s) => [s.sensor, s.points]));
+  let generated = 0;
+  let storedPoints = 0;
+  let lost = 0;
+  let duplicates = 0;
+  let mismatched = 0;
+  for (const [sensor, e] of expected) {
+    generated += e.points;
+    const n = stored.get(sensor) ?? 0;
+    lost += Math.max(0, e.points - n);
+    duplicates += Math.max(0, n - e.points);
+    if (n !== e.points) mismatched++;
+  }
+  let unexpected = 0;
+  for (const [sensor, n] of stored) {
+    storedPoints += n;
+    if (!expected.has(sensor)) unexpected += n;
+  }
+  return { method: 'extents', ok: mismatched === 0 && unexpected === 0, generated, stored: storedPoints, lost, duplicates, unexpected, mismatched_sensors: mismatched };
+}
+
+/** Waits up to maxS for a 5 s stretch in which the machine is (nearly) idle; the busy cores last seen. */
+async function waitIdle(maxS: number, cores: number): Promise<number | null> {
+  const deadline = now() + maxS * 1000;
+  let busy: number | null = null;
+  while (now() < deadline) {
+    const a = readMachine();
+    await new Promise((r) => setTimeout(r, 5000));
+    busy = machineCoresBetween(a, readMachine(), cores);
+    if (busy !== null && busy < 0.25) return busy;
+    log(`  machine busy (${busy?.toFixed(2)} cores); waiting for it to be idle…`);
+  }
+  return busy;
+}
+
 export async function benchIngest(argv: string[]): Promise<number> {
   const args = parseOptions(
     argv,
@@ -305,6 +446,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
       'max-backlog-s': { type: 'string' },
       'catch-up-timeout-s': { type: 'string' },
       verify: { type: 'string' },
+      'wait-idle-s': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
     },
     schema,
@@ -317,6 +459,10 @@ export async function benchIngest(argv: string[]): Promise<number> {
   const machine = machineInfo();
   const profileDir = path.join(stateDir, 'profiles');
 
+  if (args['wait-idle-s'] > 0) {
+    log(`waiting up to ${args['wait-idle-s']} s for an idle machine…`);
+    await waitIdle(args['wait-idle-s'], machine.cores);
+  }
   log(`starting Kafka, Temporal and Herodotus (fresh state in ${stateDir})…`);
   const tBoot = now();
   // The harness hands the service its configuration plus our own
@@ -332,6 +478,9 @@ export async function benchIngest(argv: string[]): Promise<number> {
   let harness: Harness;
   try {
     harness = await Harness.start({ stateDir, fresh: true, freePorts: true, log: logger });
+  } catch (err) {
+    await stopAllChildren(); // whatever did start (Kafka, Temporal) must not outlive us
+    throw err;
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
@@ -389,6 +538,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
       log(`step ${steps.length + 1}/${args.steps.length}: ${offered.toLocaleString('en')} points/s offered (${sensors} sensors ${firstSensor}–${firstSensor + sensors - 1} × ${RATE_HZ} Hz) for ${stepSeconds} s…`);
 
       await toggleProfiler();
+      const fromEpoch = Date.now();
       const from = sampler.tick().t;
       let lastReport = now();
       const gen = await runGenerator(harness.kafka, {
@@ -418,6 +568,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
         onRetry: (err, attempt) => log(`  Kafka refused a request (attempt ${attempt}): ${err.message}`),
       });
       const genEnd = sampler.tick().t;
+      const genEndEpoch = Date.now();
       const visible = await visiblePoints(harness.api.baseUrl, firstSensor, sensors);
       const visibleAt = now() - t0;
       const profile = await toggleProfiler();
@@ -426,6 +577,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
       log(`  generation done; ${visible.toLocaleString('en')} of ${gen.ledger.totals.generated_points.toLocaleString('en')} points visible; waiting for catch-up…`);
       const catchUp = await waitCaughtUp(harness, args['catch-up-timeout-s']);
       const caughtUp = sampler.tick().t;
+      const caughtUpEpoch = Date.now();
       const visibleAfter = catchUp === null ? null : await visiblePoints(harness.api.baseUrl, firstSensor, sensors);
 
       const windowS = (genEnd - from) / 1000;
@@ -440,6 +592,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
       const insEnd = insertedAt(sampler.status, genEnd);
       const steady = insMid !== null && insEnd !== null ? (insEnd - insMid) / ((genEnd - mid) / 1000) : null;
       const window = summarize(sampler.samples, from, genEnd, machine.cores);
+      const backlogs = sampler.status.filter((x) => x.t >= from && x.t <= genEnd).map((x) => ((x.high - x.checkpoint) * RATE_HZ) / offered);
       const catchUpStats = summarize(sampler.samples, genEnd, caughtUp, machine.cores);
       const step = {
         offered_points_per_s: offered,
@@ -454,6 +607,8 @@ export async function benchIngest(argv: string[]): Promise<number> {
         achieved_points_per_s: Math.round(visible / windowS),
         steady_state_points_per_s: steady === null ? null : Math.round(steady),
         backlog_s_at_window_end: round(backlogS, 2),
+        /** Largest backlog seen during the window (Kafka records not yet checkpointed), in seconds of offered data. */
+        backlog_s_max_in_window: backlogs.length ? round(Math.max(...backlogs), 1) : null,
         sustained,
         catch_up_s: catchUp === null ? null : round(catchUp, 1),
         visible_points_after_catch_up: visibleAfter,
@@ -461,6 +616,8 @@ export async function benchIngest(argv: string[]): Promise<number> {
         other_cpu_cores: window.other_cpu_cores,
         processes: window.processes,
         herodotus_threads: window.herodotus_threads,
+        chunks: chunkStats(harness.service?.logFile, fromEpoch, genEndEpoch),
+        catch_up_chunks: chunkStats(harness.service?.logFile, genEndEpoch, caughtUpEpoch),
         catch_up: { machine_cpu_cores: catchUpStats.machine_cpu_cores, other_cpu_cores: catchUpStats.other_cpu_cores, processes: catchUpStats.processes },
         ...(profile ? { profile } : {}),
         timeline: timeline(sampler.samples, sampler.status, from, caughtUp, machine.cores, RATE_HZ),
@@ -479,48 +636,21 @@ export async function benchIngest(argv: string[]): Promise<number> {
       }
       await new Promise((r) => setTimeout(r, 2000));
     }
+    // Keep sampling through verification: its cost (a full scan of raw) is worth seeing too.
+    const verifyFrom = sampler.tick().t;
+    const generatedTotal = [...expected.values()].reduce((n, e) => n + e.points, 0);
+    const method = args.verify === 'auto' ? (generatedTotal <= AUTO_AUDIT_MAX_POINTS ? 'audit' : 'extents') : args.verify;
+    const verified = await verify(harness.api.baseUrl, expected, method);
+    const verifyTo = sampler.tick().t;
     sampler.stop();
-
-    let verified: Record<string, unknown> = { method: 'none' };
-    if (args.verify === 'audit') {
-      log('verifying: full audit of raw against the generator ledgers…');
-      const t = now();
-      try {
-        const check = checkStorage(expected, await harness.api.audit());
-        verified = {
-          method: 'audit',
-          ok: check.ok,
-          generated: check.generated_points,
-          stored: check.stored_points,
-          lost: check.lost_points,
-          duplicates: check.duplicate_points,
-          unexpected: check.unexpected_points,
-          mismatched_sensors: check.mismatched_sensors.length,
-          seconds: round((now() - t) / 1000, 1),
-        };
-      } catch (err) {
-        log(`  audit failed (${(err as Error).message}); falling back to the sensor extents`);
-        args.verify = 'extents';
-      }
-    }
-    if (args.verify === 'extents') {
-      // Counts rows per sensor as inserted into raw: loss shows, and so do duplicates inserted twice.
-      const res = await fetch(`${harness.api.baseUrl}/v1/sensors`, { signal: AbortSignal.timeout(60_000) });
-      const stored = new Map(((await res.json()) as { sensor: number; points: number }[]).map((s) => [s.sensor, s.points]));
-      let generatedPts = 0;
-      let lost = 0;
-      let duplicates = 0;
-      for (const [sensor, e] of expected) {
-        generatedPts += e.points;
-        const n = stored.get(sensor) ?? 0;
-        lost += Math.max(0, e.points - n);
-        duplicates += Math.max(0, n - e.points);
-      }
-      verified = { method: 'extents', ok: lost === 0 && duplicates === 0, generated: generatedPts, lost, duplicates };
+    verified.seconds = round((verifyTo - verifyFrom) / 1000, 1);
+    verified.herodotus_rss_mb_max = summarize(sampler.samples, verifyFrom, verifyTo, machine.cores).processes.herodotus.rss_mb_max;
+    if (args.verify === 'auto' && method === 'extents') {
+      verified.why = `${generatedTotal.toLocaleString('en')} points > ${AUTO_AUDIT_MAX_POINTS.toLocaleString('en')}: a full audit of raw (GROUP BY sensor, ts) would take minutes; --verify audit forces it`;
     }
 
-    const sustainedRates = steps.filter((s) => s.sustained).map((s) => s.achieved_points_per_s);
-    const maxSustained = sustainedRates.length ? Math.max(...sustainedRates) : 0;
+    const sustainedSteps = steps.filter((s) => s.sustained);
+    const maxSustained = sustainedSteps.length ? Math.max(...sustainedSteps.map((s) => s.offered_points_per_s)) : 0;
     const report = {
       benchmark: 'ingest-end-to-end',
       machine,
@@ -535,7 +665,10 @@ export async function benchIngest(argv: string[]): Promise<number> {
       },
       idle: { machine_cpu_cores: idle.machine_cpu_cores, other_cpu_cores: idle.other_cpu_cores, processes: idle.processes },
       steps,
+      /** Highest offered rate that ingest kept up with (backlog at the end of the window within max_backlog_s). */
       max_sustained_points_per_s: maxSustained,
+      /** Points visible at the window's end ÷ window at that step: short of the offered rate by the pipeline's latency. */
+      max_sustained_achieved_points_per_s: sustainedSteps.length ? Math.max(...sustainedSteps.map((s) => s.achieved_points_per_s)) : 0,
       target_points_per_s: TARGET_POINTS_PER_S,
       target_met: maxSustained >= TARGET_POINTS_PER_S,
       status_sample_errors: sampler.statusErrors,

@@ -61,8 +61,13 @@ const SCHEMAS = {
   status: z.object({ ...common, id: z.string() }),
 };
 
+/** The first of HERODOTUS_API_TOKENS, sent as a bearer token when the server needs one. */
+let token: string | undefined;
+
 async function call(url: string, init?: RequestInit & { duplex?: 'half' }): Promise<unknown> {
-  const res = await fetch(url, init);
+  const headers = new Headers(init?.headers);
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  const res = await fetch(url, { ...init, headers });
   const body = (await res.json()) as { error?: { message: string } };
   if (!res.ok) throw new UsageError(`${res.status}: ${body.error?.message ?? JSON.stringify(body)}`);
   return body;
@@ -80,6 +85,7 @@ export async function backfill(argv: string[]): Promise<number> {
   if (!kind || !(kind in SCHEMAS)) throw new UsageError(`expected generate, import, recompact or status\n\n${HELP}`);
   const args = parseOptions(rest, OPTIONS, SCHEMAS[kind as keyof typeof SCHEMAS] as z.ZodObject, HELP) as Record<string, unknown>;
   const config = loadConfig();
+  token = config.http.apiTokens[0];
   const api = (args.api as string | undefined) ?? `http://${config.http.host}:${config.http.port}`;
   let id = args.id as string | undefined;
   if (kind !== 'status') {

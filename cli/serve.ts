@@ -10,6 +10,8 @@ Runs the HTTP API, the Temporal worker and (unless CLICKHOUSE_URL is set)
 embedded ClickHouse in this process. Kafka and Temporal are reached at
 KAFKA_BROKERS and TEMPORAL_ADDRESS (default: the local ports 'herodotus dev' uses).`;
 
+const STOP_TIMEOUT_MS = 10_000;
+
 /** Blocks until SIGINT or SIGTERM, then stops the service. */
 export async function serve(argv: string[]): Promise<number> {
   parseOptions(argv, {}, z.object({}), HELP);
@@ -18,7 +20,10 @@ export async function serve(argv: string[]): Promise<number> {
   const service = await startService(config, log);
   await waitForSignal();
   log.info('stopping');
-  await service.stop();
+  // An activity that ignores cancellation must not keep the process alive:
+  // whatever it was doing is retried elsewhere, exactly once.
+  const stopped = await Promise.race([service.stop().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), STOP_TIMEOUT_MS))]);
+  if (!stopped) log.warn({ timeoutMs: STOP_TIMEOUT_MS }, 'shutdown did not finish in time; exiting anyway');
   return 0;
 }
 

@@ -13,8 +13,23 @@ export interface UnitVersion {
 
 const STAGES: LedgerStage[] = ['pending', 'ingested', 'compacted'];
 
+/** Rows per ledger statement: keeps each statement well under the server's query size limit. */
+const ROWS_PER_STATEMENT = 4000;
+
+function slices<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /** Raises one stage's version for windows and days; max() makes a repeat harmless. */
 export async function recordStage(store: Store, stage: LedgerStage, windows: UnitVersion[], days: UnitVersion[], token: string) {
+  // Windows first: whoever reads a day's version finds that day's windows already written.
+  for (const [i, part] of slices(windows, ROWS_PER_STATEMENT).entries()) await recordRows(store, stage, part, [], `${token}-${i}`);
+  for (const [i, part] of slices(days, ROWS_PER_STATEMENT).entries()) await recordRows(store, stage, [], part, `${token}-${i}`);
+}
+
+async function recordRows(store: Store, stage: LedgerStage, windows: UnitVersion[], days: UnitVersion[], token: string) {
   const touched = Math.floor(Date.now() / 1000);
   const state = (s: LedgerStage) => (s === stage ? 'maxState(toUInt64(tupleElement(u, 3)))' : 'maxState(toUInt64(0))');
   if (windows.length > 0) {

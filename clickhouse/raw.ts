@@ -33,7 +33,12 @@ export async function sensorExtents(store: Store, sensors?: number[]): Promise<M
 /** Stored timestamps inside the given intervals, per sensor. */
 export async function storedTimestamps(store: Store, intervals: SensorInterval[]): Promise<Map<number, Set<number>>> {
   const found = new Map<number, Set<number>>();
-  if (intervals.length === 0) return found;
+  // A few thousand ranges per statement stay under the server's query size limit.
+  for (let i = 0; i < intervals.length; i += 2000) await addStored(store, intervals.slice(i, i + 2000), found);
+  return found;
+}
+
+async function addStored(store: Store, intervals: SensorInterval[], found: Map<number, Set<number>>): Promise<void> {
   const where = intervals
     .map((i) => `(sensor = ${int(i.sensor)} AND ts >= ${int(i.from)} AND ts <= ${int(i.to)})`)
     .join(' OR ');
@@ -46,7 +51,6 @@ export async function storedTimestamps(store: Store, intervals: SensorInterval[]
     if (!set) found.set(r.sensor, (set = new Set()));
     set.add(Number(r.ts));
   }
-  return found;
 }
 
 export interface SensorAudit {

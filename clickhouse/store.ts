@@ -11,6 +11,8 @@ import { EMBEDDED_FEATURES, featuresForVersion, localName, renderSchema, RAW_TAB
 
 type ClientOptions = NonNullable<Parameters<typeof createClient>[0]>;
 
+export type QuerySettings = Record<string, string | number>;
+
 /**
  * A ClickHouse endpoint: embedded chdb or a server reached over HTTP. Callers
  * query through `client` and write points through `insertPoints`, which takes
@@ -24,7 +26,7 @@ export interface Store {
   /** Inserts points as one block; a repeated call with the same token is dropped by the server. */
   insertPoints(points: PointColumns, token: string): Promise<void>;
   /** Rows of a SELECT together with the rows ClickHouse read for it (its own statistics). */
-  queryWithStats<T>(sql: string): Promise<{ rows: T[]; rowsRead: number }>;
+  queryWithStats<T>(sql: string, settings?: QuerySettings): Promise<{ rows: T[]; rowsRead: number }>;
   /** Runs an INSERT … SELECT. Every insert carries its own token (chdb keeps the last one for the session otherwise). */
   insert(sql: string, token: string): Promise<void>;
   close(): Promise<void>;
@@ -33,12 +35,34 @@ export interface Store {
 export interface StoreOptions {
   /** Role in the logs and in the chdb spool file names. */
   name: string;
+  /**
+   * Queries only: against a server, connect as CLICKHOUSE_READ_USER when it is
+   * configured (embedded chdb has no users).
+   */
+  readOnly?: boolean;
+  /** ClickHouse `max_execution_time` for every query of this store: a longer query fails with TIMEOUT_EXCEEDED. */
+  maxExecutionMs?: number;
+}
+
+/**
+ * `max_execution_time` in seconds: fractions on current engines, whole
+ * seconds (at least 1) on old servers whose setting is an integer.
+ */
+function executionTimeSetting(ms: number, fractional: boolean): number {
+  return fractional ? ms / 1000 : Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** True when ClickHouse stopped a query at its `max_execution_time` (code 159, TIMEOUT_EXCEEDED). */
+export function isQueryTimeout(err: unknown): boolean {
+  const e = err as { code?: unknown; type?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  return String(e.code) === '159' || e.type === 'TIMEOUT_EXCEEDED' || /TIMEOUT_EXCEEDED|Timeout exceeded: elapsed/i.test(String(e.message ?? ''));
 }
 
 /** Insert settings that keep one call one block, so a retried call is deduplicated whole. */
 const ONE_BLOCK = { max_insert_block_size: '100000000', min_insert_block_size_rows: '100000000' } as const;
 
-async function execWithStats<T>(client: ClickHouseClient, sql: string, settings: Record<string, string | number>) {
+async function execWithStats<T>(client: ClickHouseClient, sql: string, settings: QuerySettings) {
   const result = await client.exec({ query: `${sql}\nFORMAT JSONEachRow`, clickhouse_settings: settings });
   const chunks: Buffer[] = [];
   for await (const chunk of result.stream) chunks.push(chunk as Buffer);
@@ -80,8 +104,8 @@ class EmbeddedStore implements Store {
     await this.client.command({ query: sql, clickhouse_settings: { insert_deduplication_token: token } });
   }
 
-  queryWithStats<T>(sql: string) {
-    return execWithStats<T>(this.client, sql, {});
+  queryWithStats<T>(sql: string, settings: QuerySettings = {}) {
+    return execWithStats<T>(this.client, sql, settings);
   }
 
   close(): Promise<void> {
@@ -106,9 +130,9 @@ class ServerStore implements Store {
     result.stream.resume();
   }
 
-  queryWithStats<T>(sql: string) {
+  queryWithStats<T>(sql: string, settings: QuerySettings = {}) {
     // The summary header is complete only once the whole result was produced.
-    return execWithStats<T>(this.client, sql, { wait_end_of_query: 1 });
+    return execWithStats<T>(this.client, sql, { ...settings, wait_end_of_query: 1 });
   }
 
   async insert(sql: string, token: string): Promise<void> {
@@ -132,17 +156,27 @@ export async function openStore(config: Config, opts: StoreOptions): Promise<Sto
     // chdb types its connection against the separate @clickhouse/client-common
     // package, which newer clients inline: same shape, different type identity.
     const connection = createChdbConnection({ path }) as unknown as NonNullable<ClientOptions['connection']>;
-    const client = createClient({ connection });
+    // Client-level settings are sent with every call, so chdb's sticky session SETs stay what this store wants.
+    const settings = opts.maxExecutionMs ? { max_execution_time: executionTimeSetting(opts.maxExecutionMs, true) } : undefined;
+    const client = createClient({ connection, clickhouse_settings: settings });
     return new EmbeddedStore(db, client, spoolDir);
   }
+  const readUser = opts.readOnly ? config.clickhouse.readUser : undefined;
+  const credentials = readUser
+    ? { username: readUser, password: config.clickhouse.readPassword }
+    : { username: config.clickhouse.user, password: config.clickhouse.password };
+  const probe = createClient({ url: config.clickhouse.url, ...credentials, request_timeout: 60_000 });
+  const version = await serverVersion(probe).finally(() => probe.close());
+  const features = featuresForVersion(version);
+  const [major = 0] = version.split('.').map((p) => Number.parseInt(p, 10));
+  const settings = opts.maxExecutionMs ? { max_execution_time: executionTimeSetting(opts.maxExecutionMs, major >= 23) } : undefined;
   const client = createClient({
     url: config.clickhouse.url,
-    username: config.clickhouse.user,
-    password: config.clickhouse.password,
-    request_timeout: 60_000,
+    ...credentials,
+    // The server stops the query first; the HTTP request gives up a little later.
+    request_timeout: opts.maxExecutionMs ? opts.maxExecutionMs + 10_000 : 60_000,
+    clickhouse_settings: settings,
   });
-  const version = await serverVersion(client);
-  const features = featuresForVersion(version);
   return new ServerStore(db, { kind: 'single', features }, client);
 }
 

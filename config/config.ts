@@ -17,6 +17,7 @@ const schema = z.object({
   HERODOTUS_TOOLS_DIR: z.string().default(resolve(PROJECT_ROOT, '.tools')),
   HERODOTUS_HOST: z.string().default('127.0.0.1'),
   HERODOTUS_PORT: port.default(8080),
+  HERODOTUS_API_TOKENS: optionalString,
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
   KAFKA_BROKERS: optionalString,
@@ -36,18 +37,30 @@ const schema = z.object({
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('herodotus'),
+  CLICKHOUSE_READ_USER: optionalString,
+  CLICKHOUSE_READ_PASSWORD: z.string().default(''),
 
   HERODOTUS_CHUNK_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   HERODOTUS_CHUNK_MAX_RECORDS: z.coerce.number().int().min(1).max(100_000).default(5000),
   HERODOTUS_CHUNKS_PER_RUN: z.coerce.number().int().min(1).max(2000).default(200),
   HERODOTUS_MAX_SENSOR_ID: z.coerce.number().int().min(0).max(4_294_967_295).default(999_999),
   HERODOTUS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  HERODOTUS_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024 * 1024),
+  HERODOTUS_LENS_TIMEOUT_MS: z.coerce.number().int().min(1).max(3_600_000).default(30_000),
 });
+
+/** Tokens are opaque strings; these bounds only keep typos (a stray space, an empty entry) out. */
+const token = z.string().regex(/^[\x21-\x7e]{16,512}$/, 'an API token is 16 to 512 printable ASCII characters without spaces');
 
 export type Config = {
   stateDir: string;
   toolsDir: string;
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** Bearer tokens every /v1 route but /v1/health requires; empty: no authentication (loopback only). */
+    apiTokens: string[];
+  };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   kafka: {
     /** Brokers given by the environment; when absent a local broker is started. */
@@ -71,13 +84,23 @@ export type Config = {
     user: string;
     password: string;
     database: string;
+    /** Read-only credentials for lens and other read queries against a server (unused embedded). */
+    readUser: string | undefined;
+    readPassword: string;
   };
   ingest: {
     chunkIntervalMs: number;
     chunkMaxRecords: number;
     chunksPerRun: number;
   };
-  limits: { maxSensorId: number; maxBodyBytes: number };
+  limits: {
+    maxSensorId: number;
+    maxBodyBytes: number;
+    /** Largest file a backfill upload (CSV, line protocol) may send. */
+    maxUploadBytes: number;
+    /** ClickHouse `max_execution_time` of lens and raw queries. */
+    lensTimeoutMs: number;
+  };
 };
 
 export class ConfigError extends Error {}
@@ -90,10 +113,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const apiTokens = (e.HERODOTUS_API_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const badToken = apiTokens.map((t) => token.safeParse(t)).find((r) => !r.success);
+  if (badToken) throw new ConfigError(`invalid configuration:\n  HERODOTUS_API_TOKENS: ${badToken.error!.issues[0]!.message}`);
   return {
     stateDir: resolve(e.HERODOTUS_STATE_DIR),
     toolsDir: resolve(e.HERODOTUS_TOOLS_DIR),
-    http: { host: e.HERODOTUS_HOST, port: e.HERODOTUS_PORT },
+    http: { host: e.HERODOTUS_HOST, port: e.HERODOTUS_PORT, apiTokens },
     logLevel: e.LOG_LEVEL,
     kafka: {
       external: e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean),
@@ -115,19 +141,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       user: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
+      readUser: e.CLICKHOUSE_READ_USER,
+      readPassword: e.CLICKHOUSE_READ_PASSWORD,
     },
     ingest: {
       chunkIntervalMs: e.HERODOTUS_CHUNK_INTERVAL_MS,
       chunkMaxRecords: e.HERODOTUS_CHUNK_MAX_RECORDS,
       chunksPerRun: e.HERODOTUS_CHUNKS_PER_RUN,
     },
-    limits: { maxSensorId: e.HERODOTUS_MAX_SENSOR_ID, maxBodyBytes: e.HERODOTUS_MAX_BODY_BYTES },
+    limits: {
+      maxSensorId: e.HERODOTUS_MAX_SENSOR_ID,
+      maxBodyBytes: e.HERODOTUS_MAX_BODY_BYTES,
+      maxUploadBytes: e.HERODOTUS_MAX_UPLOAD_BYTES,
+      lensTimeoutMs: e.HERODOTUS_LENS_TIMEOUT_MS,
+    },
   };
 }
 
 /** Kafka bootstrap addresses: the configured ones, or the local broker's. */
 export function kafkaBrokers(config: Config): string[] {
   return config.kafka.external ?? [`127.0.0.1:${config.kafka.port}`];
+}
+
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * An API without tokens is open to anyone who can reach it: refuse to listen
+ * beyond this machine unless HERODOTUS_API_TOKENS is set.
+ */
+export function checkExposure(config: Config): void {
+  if (config.http.apiTokens.length > 0 || isLoopbackHost(config.http.host)) return;
+  throw new ConfigError(
+    `refusing to listen on HERODOTUS_HOST=${config.http.host} without HERODOTUS_API_TOKENS: anyone who can reach that address could read every sensor, ` +
+      `ingest data and start backfills. Set HERODOTUS_API_TOKENS to one or more comma-separated secrets (clients send 'Authorization: Bearer <token>'), ` +
+      `or listen on a loopback address such as 127.0.0.1.`,
+  );
 }
 
 export function temporalAddress(config: Config): string {
@@ -141,6 +193,7 @@ export function configEnv(config: Config): Record<string, string> {
     HERODOTUS_TOOLS_DIR: config.toolsDir,
     HERODOTUS_HOST: config.http.host,
     HERODOTUS_PORT: String(config.http.port),
+    ...(config.http.apiTokens.length > 0 ? { HERODOTUS_API_TOKENS: config.http.apiTokens.join(',') } : {}),
     LOG_LEVEL: config.logLevel,
     KAFKA_BROKERS: kafkaBrokers(config).join(','),
     HERODOTUS_TOPIC: config.kafka.topic,
@@ -153,10 +206,13 @@ export function configEnv(config: Config): Record<string, string> {
     CLICKHOUSE_USER: config.clickhouse.user,
     CLICKHOUSE_PASSWORD: config.clickhouse.password,
     CLICKHOUSE_DATABASE: config.clickhouse.database,
+    ...(config.clickhouse.readUser ? { CLICKHOUSE_READ_USER: config.clickhouse.readUser, CLICKHOUSE_READ_PASSWORD: config.clickhouse.readPassword } : {}),
     HERODOTUS_CHUNK_INTERVAL_MS: String(config.ingest.chunkIntervalMs),
     HERODOTUS_CHUNK_MAX_RECORDS: String(config.ingest.chunkMaxRecords),
     HERODOTUS_CHUNKS_PER_RUN: String(config.ingest.chunksPerRun),
     HERODOTUS_MAX_SENSOR_ID: String(config.limits.maxSensorId),
     HERODOTUS_MAX_BODY_BYTES: String(config.limits.maxBodyBytes),
+    HERODOTUS_MAX_UPLOAD_BYTES: String(config.limits.maxUploadBytes),
+    HERODOTUS_LENS_TIMEOUT_MS: String(config.limits.lensTimeoutMs),
   };
 }

@@ -2,7 +2,7 @@ import type { BatchLimits } from '../batch/types';
 import type { Store } from '../clickhouse/store';
 import type { DeadLetterPublisher } from '../kafka/dead-letters';
 import type { PartitionReader } from '../kafka/range-reader';
-import { batchInterval, decodeChunk } from './chunk';
+import { decodeChunk } from './chunk';
 import { mergeBatches } from './merge';
 import { storePoints } from './store-points';
 
@@ -58,7 +58,6 @@ export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: 
   const distinct = points.length;
   const result = await storePoints(deps.store, {
     points,
-    spans: batches.map((b) => batchInterval(b.batch)),
     version: range.version,
     windowMs: deps.windowMs,
     name: `p${range.partition}-${range.from}-${range.to}`,

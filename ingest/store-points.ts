@@ -9,8 +9,6 @@ import type { PointColumns } from './points';
 export interface StoreRequest {
   /** Sorted by (sensor, ts), each (sensor, ts) once. */
   points: PointColumns;
-  /** Closed intervals the points came in (batches, generated ranges): where to look for stored points. */
-  spans: SensorInterval[];
   /** Ledger version; larger than any earlier write for these sensors. */
   version: number;
   windowMs: number;
@@ -34,14 +32,30 @@ export interface StoreResult {
 export async function storePoints(store: Store, req: StoreRequest): Promise<StoreResult> {
   const { points } = req;
   const distinct = points.length;
-  const stored = await storedTimestamps(store, await overlapWithStored(store, req.spans));
+  const spans = pointRuns(points, req.windowMs);
+  const stored = await storedTimestamps(store, await overlapWithStored(store, spans));
   if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
-  const touched = touchedUnits(req.spans, req.windowMs, req.version);
+  const touched = touchedUnits(spans, req.windowMs, req.version);
   await recordStage(store, 'pending', touched.windows, touched.days, `${req.name}-pending`);
   const rows = trimmed(points);
   await store.insertPoints(rows, contentToken(`raw-${req.name}`, [rows.sensor, rows.ts, rows.value]));
   await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-ingested`);
   return { inserted: rows.length, alreadyStored: distinct - rows.length };
+}
+
+/**
+ * A sensor's points as runs without a gap of a window or more: the ledger
+ * marks, and the duplicate look-up reads, only stretches that hold points —
+ * a sparse batch spanning days costs no more than its points.
+ */
+function pointRuns(p: PointColumns, windowMs: number): SensorInterval[] {
+  const runs: SensorInterval[] = [];
+  for (let i = 0; i < p.length; i++) {
+    const last = runs[runs.length - 1];
+    if (last && last.sensor === p.sensor[i] && p.ts[i]! - last.to < windowMs) last.to = p.ts[i]!;
+    else runs.push({ sensor: p.sensor[i]!, from: p.ts[i]!, to: p.ts[i]! });
+  }
+  return runs;
 }
 
 /**

@@ -57,7 +57,11 @@ export function planLens(ladder: Ladder, sensors: number[], rangeFrom: number, r
   }
   const dirtyDays = new Set(ledger.days.filter((d) => !isClean(d)).map((d) => `${d.sensor}:${d.start}`));
   const dirtyWindows = new Set(ledger.windows.filter((w) => !isClean(w)).map((w) => `${w.sensor}:${w.start}`));
-  const insideDayLevel = Math.min(level, ladder.windowMs);
+  // A level above a day is usable for a block only if every day in it is clean;
+  // otherwise the block's clean days read day rows.
+  const block = Math.max(level, MS.day);
+  const dayLevel = Math.min(level, MS.day);
+  const windowLevel = Math.min(level, ladder.windowMs);
   for (const sensor of sensors) {
     const out: Segment[] = [];
     const push = (f: number, t: number, source: Source) => {
@@ -66,21 +70,29 @@ export function planLens(ladder: Ladder, sensors: number[], rangeFrom: number, r
       if (last && last.to === f && sameSource(last.source, source)) last.to = t;
       else out.push({ sensor, from: f, to: t, source });
     };
-    for (let day = alignDown(from, MS.day); day < to; day += MS.day) {
-      const dayFrom = Math.max(day, from);
-      const dayTo = Math.min(day + MS.day, to);
-      if (!dirtyDays.has(`${sensor}:${day}`)) {
-        push(dayFrom, dayTo, { kind: 'rollup', level });
+    for (let b = alignDown(from, block); b < to; b += block) {
+      const days: number[] = [];
+      for (let day = Math.max(b, alignDown(from, MS.day)); day < Math.min(b + block, to); day += MS.day) days.push(day);
+      if (days.every((day) => !dirtyDays.has(`${sensor}:${day}`))) {
+        push(Math.max(b, from), Math.min(b + block, to), { kind: 'rollup', level });
         continue;
       }
-      for (let w = alignDown(dayFrom, ladder.windowMs); w < dayTo; w += ladder.windowMs) {
-        const wFrom = Math.max(w, dayFrom);
-        const wTo = Math.min(w + ladder.windowMs, dayTo);
-        if (dirtyWindows.has(`${sensor}:${w}`)) {
-          rawWindows++;
-          push(wFrom, wTo, { kind: 'raw' });
-        } else {
-          push(wFrom, wTo, { kind: 'rollup', level: insideDayLevel });
+      for (const day of days) {
+        const dayFrom = Math.max(day, from);
+        const dayTo = Math.min(day + MS.day, to);
+        if (!dirtyDays.has(`${sensor}:${day}`)) {
+          push(dayFrom, dayTo, { kind: 'rollup', level: dayLevel });
+          continue;
+        }
+        for (let w = alignDown(dayFrom, ladder.windowMs); w < dayTo; w += ladder.windowMs) {
+          const wFrom = Math.max(w, dayFrom);
+          const wTo = Math.min(w + ladder.windowMs, dayTo);
+          if (dirtyWindows.has(`${sensor}:${w}`)) {
+            rawWindows++;
+            push(wFrom, wTo, { kind: 'raw' });
+          } else {
+            push(wFrom, wTo, { kind: 'rollup', level: windowLevel });
+          }
         }
       }
     }

@@ -56,6 +56,9 @@ export async function planCompaction(store: Store, policy: CompactionPolicy, now
     .map((from) => ({ from, to: from + GROUP_MS, sensors: [...byGroup.get(from)!].sort((a, b) => a - b) }));
 }
 
+/** (sensor, window) units per compaction statement. */
+const UNITS_PER_STATEMENT = 1000;
+
 export interface CompactionStats {
   windows: number;
   sensors: number;
@@ -75,11 +78,24 @@ export async function compactGroup(store: Store, policy: CompactionPolicy, group
   const ready = await compactable(store, policy, windows, now);
   const units: UnitVersion[] = ready.map((w) => ({ sensor: w.sensor, start: w.start, version: w.ingested }));
   if (units.length === 0) return { windows: 0, sensors: 0 };
-  const token = `compact-${group.from}-${group.to}-${units.reduce((m, u) => Math.max(m, u.version), 0)}-${units.length}`;
-  await writeFineLevels(store, policy.ladder, units, `${token}-fine`);
-  await writeCoarseLevels(store, policy.ladder, units, `${token}-coarse`);
-  await recordStage(store, 'compacted', units, [], `${token}-mark`);
-  return { windows: units.length, sensors: new Set(units.map((u) => u.sensor)).size };
+  // Slices of whole sensors keep statements small; a sensor's coarse buckets are rewritten after all its windows.
+  const bySensor = new Map<number, UnitVersion[]>();
+  for (const u of units) bySensor.set(u.sensor, [...(bySensor.get(u.sensor) ?? []), u]);
+  let slice: UnitVersion[] = [];
+  const flush = async () => {
+    if (slice.length === 0) return;
+    const token = `compact-${group.from}-${slice[0]!.sensor}-${slice.reduce((m, u) => Math.max(m, u.version), 0)}-${slice.length}`;
+    await writeFineLevels(store, policy.ladder, slice, `${token}-fine`);
+    await writeCoarseLevels(store, policy.ladder, slice, `${token}-coarse`);
+    await recordStage(store, 'compacted', slice, [], `${token}-mark`);
+    slice = [];
+  };
+  for (const list of bySensor.values()) {
+    if (slice.length + list.length > UNITS_PER_STATEMENT) await flush();
+    slice.push(...list);
+  }
+  await flush();
+  return { windows: units.length, sensors: bySensor.size };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { createIngestActivities } from '../activities/ingest';
 import { createApp } from '../api/app';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits } from '../batch/types';
-import { kafkaBrokers, temporalAddress, type Config } from '../config/config';
+import { checkExposure, kafkaBrokers, temporalAddress, type Config } from '../config/config';
 import { migrate, openStore, type Store } from '../clickhouse/store';
 import { BatchPublisher } from '../kafka/batch-publisher';
 import { createKafka } from '../kafka/client';
@@ -20,6 +20,9 @@ import { createCompactionActivities } from '../activities/compaction';
 import { makeLadder, WINDOW_MS } from '../rollup/ladder';
 import { ensureCompactor, ensureSweepSchedule } from '../temporal/compaction-control';
 import { Health } from './health';
+import { Metrics } from './metrics';
+import { partitionStatus } from '../api/routes/ops';
+import { compactionBacklog } from '../rollup/compactor';
 
 export interface Service {
   url: string;
@@ -51,6 +54,8 @@ async function untilDone<T>(what: string, log: Logger, signal: AbortSignal, step
  * until every component is ready.
  */
 export async function startService(config: Config, log: Logger): Promise<Service> {
+  checkExposure(config);
+  const metrics = new Metrics();
   const health = new Health(['clickhouse', 'kafka', 'temporal', 'worker']);
   const limits: BatchLimits = { ...DEFAULT_BATCH_LIMITS, maxSensorId: config.limits.maxSensorId };
   const abort = new AbortController();
@@ -64,6 +69,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const queryPool: Store[] = [];
   let nextQuery = 0;
   const queryStore = (): Store | null => (queryPool.length === 0 ? null : queryPool[nextQuery++ % queryPool.length]!);
+  // Operational reads (sensor list, status, the full audit) are not lenses: no time limit, their own connection.
+  let opsStore: Store | null = null;
   let ingestStore: Store | null = null;
   let compactStore: Store | null = null;
   let client: Client | null = null;
@@ -71,6 +78,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const app = createApp({
     health,
     log,
+    apiTokens: config.http.apiTokens,
+    queryTimeoutMs: config.limits.lensTimeoutMs,
     ingest: { publisher, limits, maxBodyBytes: config.limits.maxBodyBytes },
     lens: { store: queryStore, ladder, maxSensorId: config.limits.maxSensorId },
     backfill: {
@@ -78,15 +87,46 @@ export async function startService(config: Config, log: Logger): Promise<Service
       taskQueue: config.temporal.taskQueue,
       uploadDir: join(config.stateDir, 'uploads'),
       maxSensorId: config.limits.maxSensorId,
+      maxUploadBytes: config.limits.maxUploadBytes,
+    },
+    docs: {
+      maxSensorId: config.limits.maxSensorId,
+      maxBodyBytes: config.limits.maxBodyBytes,
+      maxUploadBytes: config.limits.maxUploadBytes,
+      tokensRequired: config.http.apiTokens.length > 0,
+    },
+    metrics: {
+      metrics,
+      sources: {
+        lag: async () => {
+          if (!client) throw new Error('not connected to Temporal yet');
+          const [o, p] = await Promise.all([offsets.offsets(config.kafka.topic), ingestProgress(client, config)]);
+          return partitionStatus(o, p);
+        },
+        deadLetterRecords: async () => (await offsets.offsets(config.kafka.dlqTopic)).reduce((n, o) => n + o.high - o.low, 0),
+        compactionBacklog: async () => {
+          if (!opsStore) throw new Error('ClickHouse is not open yet');
+          return compactionBacklog(opsStore);
+        },
+      },
     },
     ops: {
-      store: queryStore,
+      store: () => opsStore,
       offsets: () => offsets.offsets(config.kafka.topic),
       progress: () => (client ? ingestProgress(client, config) : Promise.reject(new Error('not connected yet'))),
     },
   });
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        hostname: config.http.host,
+        port: config.http.port,
+        // A client gets 60 s to send its headers and 10 min for a whole request (large uploads).
+        serverOptions: { headersTimeout: 60_000, requestTimeout: 600_000 },
+      },
+      () => resolve(s),
+    );
   });
   const url = `http://${config.http.host}:${config.http.port}`;
   log.info({ url }, 'HTTP API listening');
@@ -95,7 +135,9 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const ready = (async () => {
     ingestStore = await openStore(config, { name: 'ingest' });
     await migrate(ingestStore);
-    for (let i = 0; i < QUERY_CONNECTIONS; i++) queryPool.push(await openStore(config, { name: `query-${i}` }));
+    const lensTimeout = { readOnly: true, maxExecutionMs: config.limits.lensTimeoutMs };
+    for (let i = 0; i < QUERY_CONNECTIONS; i++) queryPool.push(await openStore(config, { name: `query-${i}`, ...lensTimeout }));
+    opsStore = await openStore(config, { name: 'ops', readOnly: true });
     compactStore = await openStore(config, { name: 'compact' });
     const qs = queryPool[0]!;
     health.set('clickhouse', 'ready');
@@ -129,6 +171,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
       limits,
       log: log.child({ component: 'ingest' }),
       shutdown: abort.signal,
+      metrics,
       windowMs: WINDOW_MS,
       reader: (topic, partition) => {
         let r = readers.get(partition);
@@ -176,6 +219,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
       lap('temporal');
       await ingestStore?.close();
       await Promise.all(queryPool.map((q) => q.close()));
+      await (opsStore as Store | null)?.close();
       await compactStore?.close();
       lap('clickhouse');
     },

@@ -37,7 +37,7 @@ export class Harness {
     readonly infra: LocalInfrastructure,
     private readonly log: Logger,
   ) {
-    this.api = new HerodotusApi(`http://${config.http.host}:${config.http.port}`);
+    this.api = new HerodotusApi(`http://${config.http.host}:${config.http.port}`, config.http.apiTokens[0]);
   }
 
   static async start(opts: HarnessOptions): Promise<Harness> {

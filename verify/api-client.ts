@@ -2,7 +2,16 @@ import type { SensorAudit } from '../clickhouse/raw';
 
 /** Minimal typed client for the endpoints verification and the demo use. */
 export class HerodotusApi {
-  constructor(readonly baseUrl: string) {}
+  /** `token`: a bearer token, for servers with HERODOTUS_API_TOKENS. */
+  constructor(
+    readonly baseUrl: string,
+    readonly token?: string,
+  ) {}
+
+  /** Headers every request carries (the bearer token when there is one). */
+  get headers(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
 
   async health(): Promise<{ status: number; body: unknown }> {
     const res = await fetch(`${this.baseUrl}/v1/health`);
@@ -18,7 +27,7 @@ export class HerodotusApi {
   }
 
   private async get<T>(path: string): Promise<T> {
-    const res = await fetch(`${this.baseUrl}${path}`, { signal: AbortSignal.timeout(120_000) });
+    const res = await fetch(`${this.baseUrl}${path}`, { headers: this.headers, signal: AbortSignal.timeout(120_000) });
     const body = await res.text();
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${body}`);
     return JSON.parse(body) as T;

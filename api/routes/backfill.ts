@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -17,7 +17,39 @@ export interface BackfillRouteDeps {
   taskQueue: string;
   uploadDir: string;
   maxSensorId: number;
+  /** Largest CSV or line-protocol upload accepted. */
+  maxUploadBytes: number;
 }
+
+/** A JSON backfill request is small (at most 1000 sensor ids): anything larger is refused unread. */
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
+class TooLarge extends Error {}
+
+/** Passes bytes through until more than `max` went by, then fails the pipeline. */
+function byteLimit(max: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      done(seen > max ? new TooLarge() : null, seen > max ? undefined : chunk);
+    },
+  });
+}
+
+/** Reads a whole (small) body as text, refusing more than `max` bytes. */
+async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  await pipeline(Readable.fromWeb(body as WebReadableStream<Uint8Array>), byteLimit(max), async function* (source) {
+    for await (const chunk of source) chunks.push(chunk as Buffer);
+  });
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const declaredLength = (req: Request): number | null => {
+  const h = req.headers.get('content-length');
+  return h !== null && /^\d+$/.test(h) ? Number(h) : null;
+};
 
 const { minTs, maxTs } = DEFAULT_BATCH_LIMITS;
 const instant = z.union([
@@ -27,7 +59,8 @@ const instant = z.union([
 
 const MAX_SPAN_MS = 400 * 86_400_000;
 
-function bodySchema(maxSensorId: number) {
+/** The JSON body of POST /v1/backfill; exported for the OpenAPI document. */
+export function backfillBodySchema(maxSensorId: number) {
   const sensors = z.array(z.number().int().min(0).max(maxSensorId)).min(1).max(1000);
   const range = { from: instant, to: instant };
   return z
@@ -58,25 +91,42 @@ const UPLOAD_TYPES: Record<string, 'csv' | 'influx'> = { 'text/csv': 'csv', 'tex
 
 /** POST /v1/backfill starts a backfill workflow; GET /v1/backfill/:id reports its state and progress. */
 export function backfillRoutes(deps: BackfillRouteDeps) {
-  const schema = bodySchema(deps.maxSensorId);
+  const schema = backfillBodySchema(deps.maxSensorId);
+  const uploadTooLarge = apiError(413, 'body_too_large', `the upload exceeds ${deps.maxUploadBytes} bytes (HERODOTUS_MAX_UPLOAD_BYTES); split the file`, 'body');
+  const jsonTooLarge = apiError(413, 'body_too_large', `a JSON backfill request is at most ${MAX_JSON_BODY_BYTES} bytes`, 'body');
 
   async function toRequest(req: Request, contentType: string, query: Record<string, string>): Promise<BackfillRequest | { error: ReturnType<typeof apiError> }> {
     const uploadFormat = UPLOAD_TYPES[contentType];
     if (uploadFormat) {
       if (!req.body) return { error: apiError(400, 'empty_upload', 'the upload has no body', 'body') };
+      if ((declaredLength(req) ?? 0) > deps.maxUploadBytes) return { error: uploadTooLarge };
       const precision = z.enum(['ns', 'us', 'ms', 's']).default('ns').safeParse(query.precision);
       if (!precision.success) return { error: apiError(400, 'invalid_parameter', 'precision must be ns, us, ms or s', 'precision') };
       await mkdir(deps.uploadDir, { recursive: true });
       const path = join(deps.uploadDir, `${randomUUID()}.${uploadFormat === 'csv' ? 'csv' : 'lp'}`);
-      await pipeline(Readable.fromWeb(req.body as WebReadableStream<Uint8Array>), createWriteStream(path));
+      try {
+        await pipeline(Readable.fromWeb(req.body as WebReadableStream<Uint8Array>), byteLimit(deps.maxUploadBytes), createWriteStream(path));
+      } catch (err) {
+        await rm(path, { force: true });
+        if (err instanceof TooLarge) return { error: uploadTooLarge };
+        throw err;
+      }
       return { kind: 'import', format: uploadFormat, path, precision: precision.data };
     }
     if (contentType !== 'application/json') {
       return { error: apiError(415, 'unsupported_media_type', 'send JSON, or a file as text/csv (CSV) or text/plain (InfluxDB line protocol)', 'content-type') };
     }
+    if ((declaredLength(req) ?? 0) > MAX_JSON_BODY_BYTES) return { error: jsonTooLarge };
+    let text: string;
+    try {
+      text = req.body ? await readLimited(req.body, MAX_JSON_BODY_BYTES) : '';
+    } catch (err) {
+      if (err instanceof TooLarge) return { error: jsonTooLarge };
+      throw err;
+    }
     let json: unknown;
     try {
-      json = await req.json();
+      json = JSON.parse(text);
     } catch {
       return { error: apiError(400, 'invalid_json', 'body is not valid JSON', 'body') };
     }

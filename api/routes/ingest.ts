@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { decodeFrames, encodeBatch } from '../../batch/codec';
-import { batchesFromJson } from '../../batch/json';
+import { z } from 'zod';
+import { batchesFromJson, IrregularBatchJson, RegularBatchJson } from '../../batch/json';
 import type { BatchLimits, Decoded, SensorBatch } from '../../batch/types';
 import type { BatchPublisher } from '../../kafka/batch-publisher';
 import { apiError, sendError } from '../errors';
@@ -12,7 +13,21 @@ export interface IngestRouteDeps {
   maxBodyBytes: number;
 }
 
-const BINARY_TYPES = ['application/octet-stream', 'application/x-herodotus-batch'];
+export const BINARY_TYPES = ['application/octet-stream', 'application/x-herodotus-batch'];
+
+/**
+ * The JSON body of POST /v1/ingest as its shapes: one batch, an array of
+ * batches, or {"batches": [...]}. batchesFromJson checks each batch against
+ * the same RegularBatchJson / IrregularBatchJson schemas (plus the limits and
+ * rules of the binary decoder); exported for the OpenAPI document.
+ */
+export const ingestJsonBodySchema = (() => {
+  const batch = z.union([
+    RegularBatchJson.meta({ description: 'A regular batch: values at start, start + period_ms, …' }),
+    IrregularBatchJson.meta({ description: 'An irregular batch: one timestamp (epoch ms) per value' }),
+  ]);
+  return z.union([batch, z.array(batch), z.strictObject({ batches: z.array(batch) })]);
+})();
 
 async function parseBody(contentType: string, req: Request, limits: BatchLimits): Promise<Decoded<SensorBatch[]>> {
   if (BINARY_TYPES.includes(contentType)) return decodeFrames(new Uint8Array(await req.arrayBuffer()), limits);
@@ -31,12 +46,16 @@ export function ingestRoutes(deps: IngestRouteDeps) {
     '/v1/ingest',
     bodyLimit({
       maxSize: deps.maxBodyBytes,
-      onError: (c) =>
-        sendError(c, apiError(413, 'body_too_large', `request body exceeds ${deps.maxBodyBytes} bytes; split it into several requests`, 'body')),
+      onError: (c) => {
+        // Answered before the body was read: the connection cannot carry another request.
+        c.header('Connection', 'close');
+        return sendError(c, apiError(413, 'body_too_large', `request body exceeds ${deps.maxBodyBytes} bytes; split it into several requests`, 'body'));
+      },
     }),
     async (c) => {
       const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (contentType !== 'application/json' && !BINARY_TYPES.includes(contentType)) {
+        c.header('Connection', 'close');
         return sendError(
           c,
           apiError(415, 'unsupported_media_type', `content-type must be application/json or ${BINARY_TYPES.join(' or ')}, got ${JSON.stringify(contentType)}`, 'content-type'),
@@ -45,8 +64,9 @@ export function ingestRoutes(deps: IngestRouteDeps) {
       const parsed = await parseBody(contentType, c.req.raw, deps.limits);
       if (!parsed.ok) return sendError(c, apiError(400, parsed.error.code, parsed.error.message, parsed.error.field));
       const batches = parsed.value;
+      const records = batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b, deps.limits) }));
       try {
-        await deps.publisher.publish(batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b) })));
+        await deps.publisher.publish(records);
       } catch (err) {
         return sendError(c, apiError(503, 'kafka_unavailable', `could not hand the batches to Kafka: ${(err as Error).message}; retry later`));
       }

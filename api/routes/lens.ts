@@ -72,21 +72,43 @@ function query(c: Context): Record<string, string> {
   return c.req.query();
 }
 
-async function unknownSensors(store: Store, sensors: number[]): Promise<number[]> {
-  const known = await sensorExtents(store, sensors);
-  return sensors.filter((s) => !known.has(s));
+/**
+ * Sensors with data, refreshed at most every second: a lens does not pay a
+ * query to learn that its sensors exist. A sensor not in the cached set is
+ * looked up before it is called unknown.
+ */
+class KnownSensors {
+  private known = new Set<number>();
+  private loadedAt = 0;
+
+  async unknown(store: Store, sensors: number[]): Promise<number[]> {
+    if (sensors.every((s) => this.known.has(s))) return [];
+    if (Date.now() - this.loadedAt > 1000) {
+      this.known = new Set((await sensorExtents(store)).keys());
+      this.loadedAt = Date.now();
+    }
+    const missing = sensors.filter((s) => !this.known.has(s));
+    if (missing.length === 0) return [];
+    const found = await sensorExtents(store, missing);
+    for (const s of found.keys()) this.known.add(s);
+    return missing.filter((s) => !found.has(s));
+  }
 }
 
-/** GET /v1/lens and GET /v1/raw. */
-export function lensRoutes(deps: LensRouteDeps) {
-  const lensQuery = z
+/** Query parameters of GET /v1/lens (strings in, validated numbers out); exported for the OpenAPI document. */
+export function lensQuerySchema(maxSensorId: number) {
+  return z
     .strictObject({
-      sensors: sensorList(deps.maxSensorId),
-      from: instant,
-      to: instant,
-      points: intParam(1, MAX_POINTS).optional(),
-      step: intParam(1, 366 * 86_400_000).optional(),
-      source: z.enum(['plan', 'raw']).optional(),
+      sensors: sensorList(maxSensorId).meta({ description: '1 to 10 comma-separated sensor ids', example: '1,2,3' }),
+      from: instant.meta({ description: 'Start (inclusive): epoch milliseconds or an ISO 8601 date-time with a zone', example: '2025-06-01T00:00:00Z' }),
+      to: instant.meta({ description: 'End (exclusive): epoch milliseconds or an ISO 8601 date-time with a zone', example: '2025-06-02T00:00:00Z' }),
+      points: intParam(1, MAX_POINTS)
+        .optional()
+        .meta({ description: `At most this many buckets (default 2500, at most ${MAX_POINTS}); the bucket width is the smallest 1-2-5 width that fits` }),
+      step: intParam(1, 366 * 86_400_000)
+        .optional()
+        .meta({ description: `Explicit bucket width in milliseconds instead of points (at most ${MAX_POINTS} buckets)` }),
+      source: z.enum(['plan', 'raw']).optional().meta({ description: '`raw` aggregates raw points instead of planning over rollups (verification)' }),
     })
     .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['to'] })
     .refine((q) => q.points === undefined || q.step === undefined, { message: 'give either points or step, not both', path: ['step'] })
@@ -94,17 +116,32 @@ export function lensRoutes(deps: LensRouteDeps) {
       message: `this step gives more than ${MAX_POINTS} buckets; use a larger step or a shorter range`,
       path: ['step'],
     });
+}
 
-  const rawQuery = z
+/** Query parameters of GET /v1/raw; exported for the OpenAPI document. */
+export function rawQuerySchema(maxSensorId: number) {
+  return z
     .strictObject({
-      sensor: intParam(0, deps.maxSensorId),
-      from: instant,
-      to: instant,
-      limit: intParam(1, MAX_RAW_LIMIT).optional(),
-      cursor: z.string().regex(/^\d+$/, 'expected a cursor from a previous page').transform(Number).optional(),
+      sensor: intParam(0, maxSensorId).meta({ description: 'One sensor id', example: '1' }),
+      from: instant.meta({ description: 'Start (inclusive): epoch milliseconds or an ISO 8601 date-time with a zone' }),
+      to: instant.meta({ description: 'End (exclusive): epoch milliseconds or an ISO 8601 date-time with a zone' }),
+      limit: intParam(1, MAX_RAW_LIMIT).optional().meta({ description: `Points per page (default 10000, at most ${MAX_RAW_LIMIT})` }),
+      cursor: z
+        .string()
+        .regex(/^\d+$/, 'expected a cursor from a previous page')
+        .transform(Number)
+        .optional()
+        .meta({ description: 'The `next` value of the previous page' }),
     })
     .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['to'] })
     .refine((q) => q.cursor === undefined || (q.cursor >= q.from && q.cursor < q.to), { message: 'cursor does not belong to this range', path: ['cursor'] });
+}
+
+/** GET /v1/lens and GET /v1/raw. */
+export function lensRoutes(deps: LensRouteDeps) {
+  const sensors = new KnownSensors();
+  const lensQuery = lensQuerySchema(deps.maxSensorId);
+  const rawQuery = rawQuerySchema(deps.maxSensorId);
 
   return new Hono()
     .get('/v1/lens', async (c) => {
@@ -113,7 +150,7 @@ export function lensRoutes(deps: LensRouteDeps) {
       const q = parsed.data;
       const store = deps.store();
       if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
-      const missing = await unknownSensors(store, q.sensors);
+      const missing = await sensors.unknown(store, q.sensors);
       if (missing.length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'sensors'));
       const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
       return c.json(await runLens(store, deps.ladder, { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source }));
@@ -124,7 +161,7 @@ export function lensRoutes(deps: LensRouteDeps) {
       const q = parsed.data;
       const store = deps.store();
       if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
-      if ((await unknownSensors(store, [q.sensor])).length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
+      if ((await sensors.unknown(store, [q.sensor])).length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
       const limit = q.limit ?? 10_000;
       const page = await rawPage(store, q.sensor, q.cursor ?? q.from, q.to, limit);
       return c.json({ sensor: q.sensor, points: page.points, next: page.next === null ? null : String(page.next) });

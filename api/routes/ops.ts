@@ -15,6 +15,15 @@ export interface OpsRouteDeps {
 const unavailable = (what: string, err: unknown) =>
   apiError(503, `${what}_unavailable`, `${what} did not answer: ${(err as Error).message}`);
 
+/** Per partition: Kafka's watermarks, the ingest workflow's checkpoint and the lag between them (also used by /metrics). */
+export function partitionStatus(offsets: PartitionOffsets[], progress: (IngestProgress | null)[]) {
+  return offsets.map((o) => {
+    const p = progress[o.partition] ?? null;
+    const checkpoint = p?.next ?? null;
+    return { partition: o.partition, low: o.low, high: o.high, checkpoint, lag: checkpoint === null ? null : o.high - checkpoint, totals: p };
+  });
+}
+
 /**
  * Operational views: how far ingest is behind Kafka, what is stored per
  * sensor, and a full audit of raw for verification against a ledger.
@@ -34,11 +43,7 @@ export function opsRoutes(deps: OpsRouteDeps) {
       } catch (err) {
         return sendError(c, unavailable('temporal', err));
       }
-      const partitions = offsets.map((o) => {
-        const p = progress[o.partition] ?? null;
-        const checkpoint = p?.next ?? null;
-        return { partition: o.partition, low: o.low, high: o.high, checkpoint, lag: checkpoint === null ? null : o.high - checkpoint, totals: p };
-      });
+      const partitions = partitionStatus(offsets, progress);
       const lag = partitions.reduce((n, p) => n + (p.lag ?? Number.POSITIVE_INFINITY), 0);
       return c.json({ caught_up: lag === 0, lag: Number.isFinite(lag) ? lag : null, partitions });
     })

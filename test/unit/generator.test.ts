@@ -97,18 +97,6 @@ describe('signal', () => {
     expect(() => regularBatch(3, 17, T0, 7)).toThrow(RangeError);
     expect(() => regularBatch(3, 17, T0, 0)).toThrow(RangeError);
   });
-
-  it('generates 1M values fast', () => {
-    sensorValues(1, 1, T0, 1, 1_000_000); // warm up the JIT
-    let best = Infinity;
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      sensorValues(1, 2 + i, T0, 1, 1_000_000);
-      best = Math.min(best, performance.now() - t);
-    }
-    console.log(`sensorValues: 1M values in ${best.toFixed(1)} ms`);
-    expect(best).toBeLessThan(200); // target is well under 100 ms; slack for a loaded CI box
-  });
 });
 
 // ---------------------------------------------------------------------------

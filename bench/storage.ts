@@ -1,0 +1,230 @@
+/**
+ * Storage benchmark: measured compressed bytes per point of the real schema.
+ *
+ * Generates `sensors × seconds × rate` points of the deterministic ADC
+ * signals (generator/signal.ts), stores them through the real embedded store
+ * (clickhouse/store.ts: the schema rendered by renderSchema, RowBinary
+ * inserts), records the window/day ledger and computes every rollup level
+ * with the compactor's own SQL (clickhouse/rollup.ts), then OPTIMIZE FINAL
+ * and reads system.parts / system.columns. Prints one JSON document on stdout
+ * (progress on stderr).
+ *
+ *   npx tsx bench/storage.ts [--sensors 100] [--seconds 240] [--rate 1000] [--keep]
+ *
+ * The state lives in a temporary directory (removed unless --keep).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/config';
+import { recordStage, type UnitVersion } from '../clickhouse/ledger';
+import { writeCoarseLevels, writeFineLevels } from '../clickhouse/rollup';
+import { DAY_LEDGER_TABLE, RAW_TABLE, ROLLUP_TABLE, SENSOR_EXTENT_TABLE, WINDOW_LEDGER_TABLE } from '../clickhouse/schema';
+import { migrate, openStore, type Store } from '../clickhouse/store';
+import { sensorValues } from '../generator/signal';
+import { allocatePoints } from '../ingest/points';
+import { makeLadder, MS } from '../rollup/ladder';
+
+export interface TableStorage {
+  table: string;
+  rows: number;
+  parts: number;
+  compressedBytes: number;
+  uncompressedBytes: number;
+  /** Compressed bytes of the table ÷ raw points stored. */
+  bytesPerPoint: number;
+  /** Compressed bytes ÷ the table's own rows. */
+  bytesPerRow: number;
+  columns: { name: string; compressedBytes: number; uncompressedBytes: number; bytesPerRow: number }[];
+}
+
+export interface StorageReport {
+  engine: string;
+  points: number;
+  sensors: number;
+  seconds: number;
+  rateHz: number;
+  seed: number;
+  start: string;
+  tables: TableStorage[];
+  /** raw + rollup + ledgers + extent, compressed, per raw point. */
+  totalBytesPerPoint: number;
+  rawBytesPerPoint: number;
+  rollupBytesPerPoint: number;
+  /** Rollup rows per raw point (all levels), as stored after FINAL. */
+  rollupRowsPerPoint: number;
+  elapsedSeconds: { generateAndInsert: number; compact: number; optimize: number };
+}
+
+const log = (line: string) => process.stderr.write(`bench-storage: ${line}\n`);
+
+async function rows<T>(store: Store, sql: string): Promise<T[]> {
+  const rs = await store.client.query({ query: sql, format: 'JSONEachRow' });
+  return rs.json<T>();
+}
+
+export async function measureStorage(opts: { sensors: number; seconds: number; rateHz: number; seed: number; dir: string }): Promise<StorageReport> {
+  const { sensors, seconds, rateHz, seed } = opts;
+  if (1000 % rateHz !== 0) throw new RangeError('rate must divide 1000');
+  const periodMs = 1000 / rateHz;
+  const perSensor = seconds * rateHz;
+  const start = Date.UTC(2026, 0, 5, 6, 0, 0); // a whole minute, well inside one day partition
+  const config = loadConfig({ HERODOTUS_STATE_DIR: opts.dir, HERODOTUS_TOOLS_DIR: path.join(opts.dir, 'tools') });
+  const store = await openStore(config, { name: 'bench-storage' });
+  try {
+    await migrate(store);
+    const engine = (await rows<{ v: string }>(store, 'SELECT version() AS v'))[0]?.v ?? '?';
+    const db = store.db;
+
+    // 1. Raw points, a few sensors per insert (≈2-3M rows, like a few seconds of a busy partition).
+    let t0 = performance.now();
+    const perInsert = Math.max(1, Math.floor(2_500_000 / perSensor));
+    for (let first = 0; first < sensors; first += perInsert) {
+      const group = Math.min(perInsert, sensors - first);
+      const points = allocatePoints(group * perSensor);
+      for (let g = 0; g < group; g++) {
+        const sensor = first + g + 1;
+        const values = sensorValues(seed, sensor, start, periodMs, perSensor);
+        const o = g * perSensor;
+        points.sensor.fill(sensor, o, o + perSensor);
+        for (let i = 0; i < perSensor; i++) points.ts[o + i] = start + i * periodMs;
+        points.value.set(values, o);
+      }
+      points.length = group * perSensor;
+      await store.insertPoints(points, `bench-storage-raw-${seed}-${first}`);
+      log(`inserted sensors ${first + 1}..${first + group} (${((first + group) * perSensor).toLocaleString('en')} points)`);
+    }
+    const generateAndInsert = (performance.now() - t0) / 1000;
+
+    // 2. Ledger and rollups exactly as ingest and compaction write them.
+    t0 = performance.now();
+    const ladder = makeLadder();
+    const windows: UnitVersion[] = [];
+    const days = new Map<string, UnitVersion>();
+    const end = start + seconds * 1000;
+    for (let sensor = 1; sensor <= sensors; sensor++) {
+      for (let w = Math.floor(start / ladder.windowMs) * ladder.windowMs; w < end; w += ladder.windowMs) {
+        windows.push({ sensor, start: w, version: 1 });
+        const day = Math.floor(w / MS.day) * MS.day;
+        days.set(`${sensor}:${day}`, { sensor, start: day, version: 1 });
+      }
+    }
+    for (const stage of ['pending', 'ingested'] as const) await recordStage(store, stage, windows, [...days.values()], `bench-ledger-${stage}`);
+    const UNITS_PER_STATEMENT = 200;
+    for (let i = 0; i < windows.length; i += UNITS_PER_STATEMENT) {
+      const units = windows.slice(i, i + UNITS_PER_STATEMENT);
+      await writeFineLevels(store, ladder, units, `bench-fine-${i}`);
+      await writeCoarseLevels(store, ladder, units, `bench-coarse-${i}`);
+    }
+    await recordStage(store, 'compacted', windows, [...days.values()], 'bench-ledger-compacted');
+    const compact = (performance.now() - t0) / 1000;
+    log(`rollups and ledger written for ${windows.length} (sensor, window) units in ${compact.toFixed(1)} s`);
+
+    // 3. One part per partition, as a month-old table ends up after merges.
+    t0 = performance.now();
+    const tables = [RAW_TABLE, ROLLUP_TABLE, WINDOW_LEDGER_TABLE, DAY_LEDGER_TABLE, SENSOR_EXTENT_TABLE].map((t) => t.name);
+    for (const t of tables) await store.client.command({ query: `OPTIMIZE TABLE ${db}.${t} FINAL` });
+    const optimize = (performance.now() - t0) / 1000;
+
+    const points = sensors * perSensor;
+    const partStats = await rows<{ table: string; rows: string; parts: string; c: string; u: string }>(
+      store,
+      `SELECT table, sum(rows) AS rows, count() AS parts, sum(data_compressed_bytes) AS c, sum(data_uncompressed_bytes) AS u
+       FROM system.parts WHERE database = '${db}' AND active GROUP BY table`,
+    );
+    const columnStats = await rows<{ table: string; name: string; c: string; u: string }>(
+      store,
+      `SELECT table, name, data_compressed_bytes AS c, data_uncompressed_bytes AS u
+       FROM system.columns WHERE database = '${db}' ORDER BY table, position`,
+    );
+    const report: TableStorage[] = tables.map((table) => {
+      const p = partStats.find((s) => s.table === table);
+      const tableRows = Number(p?.rows ?? 0);
+      const compressed = Number(p?.c ?? 0);
+      return {
+        table,
+        rows: tableRows,
+        parts: Number(p?.parts ?? 0),
+        compressedBytes: compressed,
+        uncompressedBytes: Number(p?.u ?? 0),
+        bytesPerPoint: round(compressed / points),
+        bytesPerRow: round(tableRows > 0 ? compressed / tableRows : 0),
+        columns: columnStats
+          .filter((c) => c.table === table)
+          .map((c) => ({
+            name: c.name,
+            compressedBytes: Number(c.c),
+            uncompressedBytes: Number(c.u),
+            bytesPerRow: round(tableRows > 0 ? Number(c.c) / tableRows : 0),
+          })),
+      };
+    });
+    const by = (name: string) => report.find((t) => t.table === name)!;
+    const total = report.reduce((s, t) => s + t.compressedBytes, 0);
+    return {
+      engine,
+      points,
+      sensors,
+      seconds,
+      rateHz,
+      seed,
+      start: new Date(start).toISOString(),
+      tables: report,
+      totalBytesPerPoint: round(total / points),
+      rawBytesPerPoint: by(RAW_TABLE.name).bytesPerPoint,
+      rollupBytesPerPoint: by(ROLLUP_TABLE.name).bytesPerPoint,
+      rollupRowsPerPoint: round(by(ROLLUP_TABLE.name).rows / points),
+      elapsedSeconds: { generateAndInsert: round(generateAndInsert, 1), compact: round(compact, 1), optimize: round(optimize, 1) },
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+function round(x: number, digits = 4): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sensors: { type: 'string', default: '100' },
+      seconds: { type: 'string', default: '240' },
+      rate: { type: 'string', default: '1000' },
+      seed: { type: 'string', default: '1' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const num = (s: string, what: string) => {
+    const n = Number(s);
+    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${what} must be a positive integer`);
+    return n;
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herodotus-bench-storage-'));
+  try {
+    const report = await measureStorage({
+      sensors: num(values.sensors, 'sensors'),
+      seconds: num(values.seconds, 'seconds'),
+      rateHz: num(values.rate, 'rate'),
+      seed: num(values.seed, 'seed'),
+      dir,
+    });
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    if (values.keep) log(`state kept in ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench-storage: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

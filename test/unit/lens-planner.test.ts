@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { LedgerRow } from '../../clickhouse/ledger';
+import { planLens } from '../../lens/planner';
+import { bucketCount, levelFor, makeLadder, MS, niceStep, NICE_STEPS_MS } from '../../rollup/ladder';
+
+const ladder = makeLadder();
+const DAY0 = Date.UTC(2026, 0, 1);
+
+const row = (sensor: number, start: number, pending: number, compacted: number): LedgerRow => ({ sensor, start, pending, ingested: pending, compacted, touched: 0 });
+
+describe('ladder', () => {
+  it('rejects levels that do not divide each other or miss the window', () => {
+    expect(() => makeLadder([10, 30, 100, 60_000])).toThrow(/multiple/);
+    expect(() => makeLadder([10, 100, 1000])).toThrow(/window/);
+  });
+
+  it('chooses the coarsest level that tiles the step, at most 5 rows per bucket', () => {
+    expect(levelFor(ladder, 7)).toBeNull();
+    expect(levelFor(ladder, 20)).toBe(10);
+    expect(levelFor(ladder, 50)).toBe(10);
+    expect(levelFor(ladder, 2000)).toBe(1000);
+    expect(levelFor(ladder, 7000)).toBe(1000);
+    expect(levelFor(ladder, 30 * MS.minute)).toBe(10 * MS.minute);
+    expect(levelFor(ladder, 2 * MS.day)).toBe(MS.day);
+    for (const step of NICE_STEPS_MS) {
+      const level = levelFor(ladder, step);
+      if (level !== null) expect(step / level).toBeLessThanOrEqual(5);
+    }
+  });
+
+  it('niceStep is the smallest nice width giving at most `points` epoch-aligned buckets', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: DAY0, max: DAY0 + 400 * MS.day }), fc.integer({ min: 1, max: 60 * MS.day }), fc.integer({ min: 1, max: 10_000 }), (from, span, points) => {
+        const step = niceStep(from, from + span, points);
+        expect(NICE_STEPS_MS).toContain(step);
+        expect(bucketCount(from, from + span, step)).toBeLessThanOrEqual(points);
+        const smaller = NICE_STEPS_MS.filter((s) => s < step);
+        for (const s of smaller) expect(bucketCount(from, from + span, s)).toBeGreaterThan(points);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('lens planner', () => {
+  it('clean days read one rollup level, whole range in one segment per sensor', () => {
+    const plan = planLens(ladder, [1, 2], DAY0, DAY0 + 3 * MS.day, 20 * MS.minute, {
+      days: [row(1, DAY0, 5, 5), row(2, DAY0 + MS.day, 7, 7)],
+      windows: [],
+    });
+    expect(plan.level).toBe(10 * MS.minute);
+    expect(plan.rawWindows).toBe(0);
+    expect(plan.segments).toEqual([
+      { sensor: 1, from: DAY0, to: DAY0 + 3 * MS.day, source: { kind: 'rollup', level: 10 * MS.minute } },
+      { sensor: 2, from: DAY0, to: DAY0 + 3 * MS.day, source: { kind: 'rollup', level: 10 * MS.minute } },
+    ]);
+  });
+
+  it('inside a day that is not clean: clean windows from window-level rows, dirty windows from raw', () => {
+    const dirty = DAY0 + MS.day + 10 * MS.minute;
+    const plan = planLens(ladder, [1], DAY0, DAY0 + 2 * MS.day, MS.hour, {
+      days: [row(1, DAY0 + MS.day, 9, 5)],
+      windows: [row(1, dirty, 9, 5), row(1, dirty + MS.minute, 5, 5)],
+    });
+    expect(plan.rawWindows).toBe(1);
+    expect(plan.segments).toEqual([
+      { sensor: 1, from: DAY0, to: DAY0 + MS.day, source: { kind: 'rollup', level: MS.hour } },
+      { sensor: 1, from: DAY0 + MS.day, to: dirty, source: { kind: 'rollup', level: MS.minute } },
+      { sensor: 1, from: dirty, to: dirty + MS.minute, source: { kind: 'raw' } },
+      { sensor: 1, from: dirty + MS.minute, to: DAY0 + 2 * MS.day, source: { kind: 'rollup', level: MS.minute } },
+    ]);
+  });
+
+  it('segments tile the bucket grid exactly, for any ledger state', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 * MS.day }),
+        fc.integer({ min: 1, max: 300 * MS.day }),
+        fc.constantFrom(...NICE_STEPS_MS.filter((s) => s <= 200 * MS.day)),
+        fc.array(fc.integer({ min: 0, max: 400 * 1440 }), { maxLength: 20 }),
+        (offset, span, step, dirtyMinutes) => {
+          const from = DAY0 + offset;
+          const windows = dirtyMinutes.map((m) => row(1, DAY0 + m * MS.minute, 2, 1));
+          const days = [...new Set(windows.map((w) => Math.floor(w.start / MS.day) * MS.day))].map((d) => row(1, d, 2, 1));
+          const plan = planLens(ladder, [1], from, from + span, step, { days, windows });
+          expect(plan.segments[0]!.from).toBe(plan.from);
+          expect(plan.segments[plan.segments.length - 1]!.to).toBe(plan.to);
+          for (let i = 1; i < plan.segments.length; i++) expect(plan.segments[i]!.from).toBe(plan.segments[i - 1]!.to);
+          for (const s of plan.segments) {
+            if (s.source.kind === 'raw') continue;
+            // Rollup rows of the chosen level must fit whole inside the segment.
+            expect(s.from % s.source.level).toBe(0);
+            expect(s.to % s.source.level).toBe(0);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
