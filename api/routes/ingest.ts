@@ -29,6 +29,34 @@ export const ingestJsonBodySchema = (() => {
   return z.union([batch, z.array(batch), z.strictObject({ batches: z.array(batch) })]);
 })();
 
+const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+const DISCARD_MAX_MS = 5000;
+
+/**
+ * Reads and drops what is left of a body answered early (413, 415), within
+ * bounds: closing a socket with unread data resets it, and the client would
+ * lose the answer. The answer then closes the connection, which cannot carry
+ * another request.
+ */
+async function discardBody(req: Request): Promise<void> {
+  // A body the limit check was streaming through is locked to it: nothing to drain here.
+  if (!req.body || req.body.locked) return;
+  const reader = req.body.getReader();
+  const deadline = Date.now() + DISCARD_MAX_MS;
+  let bytes = 0;
+  try {
+    while (bytes < DISCARD_MAX_BYTES && Date.now() < deadline) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      bytes += value.byteLength;
+    }
+  } catch {
+    // The body may already be consumed or the client gone: nothing to drain.
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 async function parseBody(contentType: string, req: Request, limits: BatchLimits): Promise<Decoded<SensorBatch[]>> {
   if (BINARY_TYPES.includes(contentType)) return decodeFrames(new Uint8Array(await req.arrayBuffer()), limits);
   let json: unknown;
@@ -46,8 +74,8 @@ export function ingestRoutes(deps: IngestRouteDeps) {
     '/v1/ingest',
     bodyLimit({
       maxSize: deps.maxBodyBytes,
-      onError: (c) => {
-        // Answered before the body was read: the connection cannot carry another request.
+      onError: async (c) => {
+        await discardBody(c.req.raw);
         c.header('Connection', 'close');
         return sendError(c, apiError(413, 'body_too_large', `request body exceeds ${deps.maxBodyBytes} bytes; split it into several requests`, 'body'));
       },
@@ -55,6 +83,7 @@ export function ingestRoutes(deps: IngestRouteDeps) {
     async (c) => {
       const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (contentType !== 'application/json' && !BINARY_TYPES.includes(contentType)) {
+        await discardBody(c.req.raw);
         c.header('Connection', 'close');
         return sendError(
           c,

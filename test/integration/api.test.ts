@@ -793,7 +793,7 @@ describe('Kafka down', () => {
 describe('routes', () => {
   it('an unknown route → 404 not_found as JSON', async () => {
     expectError(await call('GET', '/v1/nope'), 404, 'not_found', undefined);
-    expectError(await call('GET', '/'), 404, 'not_found', undefined);
+    expectError(await call('GET', '/no-such-page'), 404, 'not_found', undefined);
     expectError(await call('POST', '/v1/ingest/extra', { body: '{}', headers: { 'content-type': JSON_TYPE } }), 404, 'not_found', undefined);
   });
 
