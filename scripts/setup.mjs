@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Installs everything a checkout needs into project-local, git-ignored folders:
-// npm dependencies, the Temporal CLI (dev server) and the Kafka broker jars.
+// npm dependencies, the Temporal CLI (dev server) and the Kafka broker jars; and,
+// system-wide when missing, Debian's chromium for the viewer's browser tests.
 // Plain Node with no npm dependencies, because it runs before node_modules exists.
 // Idempotent: every step leaves a marker and is skipped when the marker matches,
 // so a run with nothing to do only stats a few files and hashes two.
@@ -172,11 +173,36 @@ function ensureKafka() {
   return true;
 }
 
+// ----------------------------------------------------------- 4. Chromium ---
+
+// The web viewer's tests drive a real headless browser: Debian's chromium package (a browser
+// build downloaded by `npx playwright install` cannot be fetched here). System-wide, so the
+// binary itself is the marker: nothing is done when it is there.
+const CHROMIUM = '/usr/bin/chromium';
+
+function ensureChromium() {
+  if (fs.existsSync(CHROMIUM)) return false;
+  step('installing Chromium (Debian package chromium, for the viewer tests)', () => {
+    if (process.platform !== 'linux' || !fs.existsSync('/usr/bin/apt-get')) {
+      throw new StepError(`${CHROMIUM} is missing and this is not a Debian-like system with apt-get: install Chromium so that it is at ${CHROMIUM}`);
+    }
+    const root = typeof process.getuid === 'function' && process.getuid() === 0;
+    // Without root, sudo must work without a password prompt (setup runs unattended).
+    const [cmd, pre] = root ? ['apt-get', []] : ['sudo', ['-n', 'apt-get']];
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    run(cmd, [...pre, 'update', '-q'], { env });
+    run(cmd, [...pre, 'install', '-y', '-q', 'chromium'], { env });
+    const version = run(CHROMIUM, ['--version']);
+    if (!/chromium/i.test(version)) throw new StepError(`unexpected answer from ${CHROMIUM} --version`, version);
+  });
+  return true;
+}
+
 // --------------------------------------------------------------------------
 
 const started = performance.now();
 fs.mkdirSync(TOOLS, { recursive: true });
-const changed = [ensureNodeModules(), ensureTemporal(), ensureKafka()].some(Boolean);
+const changed = [ensureNodeModules(), ensureTemporal(), ensureKafka(), ensureChromium()].some(Boolean);
 
 const toolsJson = `${JSON.stringify({ temporal: temporalBin, kafkaLibs, java: 'java' }, null, 2)}\n`;
 const toolsFile = path.join(TOOLS, 'tools.json');
