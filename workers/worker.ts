@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogEntry, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from '../log/logger';
 
 export interface WorkerOptions {
@@ -14,6 +14,19 @@ export interface WorkerOptions {
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
+let runtimeInstalled = false;
+
+const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+
+/** The SDK's own log lines (worker state, poll errors) go through pino like everything else; once per process. */
+function installRuntimeLogging(log: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdk = log.child({ temporal: 'sdk' });
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry: LogEntry) => sdk[PINO_LEVEL[entry.level]](entry.meta ?? {}, entry.message)),
+  });
+}
 
 /** Workflow code is bundled once per process; restarts of the worker reuse it. */
 function workflowBundle(log: Logger): Promise<WorkflowBundleWithSourceMap> {
@@ -30,6 +43,7 @@ function workflowBundle(log: Logger): Promise<WorkflowBundleWithSourceMap> {
  * as long as the process lives.
  */
 export async function superviseWorker(opts: WorkerOptions, signal: AbortSignal): Promise<void> {
+  installRuntimeLogging(opts.log);
   const workflowBundleCode = await workflowBundle(opts.log);
   let delay = 500;
   while (!signal.aborted) {
