@@ -225,10 +225,10 @@ function pick(ids) {
   } else requery();
 }
 
-/** One past the last stored timestamp of the picked sensors. */
+/** The end of the picked sensors' data: past their last stored timestamp, rounded up to a whole second. */
 function latestData() {
   const last = state.sensors.filter((s) => state.picked.includes(s.sensor)).map((s) => s.last);
-  return last.length ? Math.max(...last) + 1 : null;
+  return last.length ? Math.ceil((Math.max(...last) + 1) / 1000) * 1000 : null;
 }
 
 // --------------------------------------------------------------- range ---
@@ -369,7 +369,7 @@ function chartOptions(sensors) {
     series.push(
       { label: `${id} min`, stroke: c, width: 0, points: { show: false } },
       { label: `${id} max`, stroke: c, width: 0, points: { show: false } },
-      { label: `sensor ${id}`, stroke: c, width: 1.5, points: { show: false } },
+      { label: `sensor ${id}`, stroke: c, width: 1.5, points: { show: false, size: 5, fill: c, filter: isolated } },
     );
     bands.push({ series: [base + 1, base], fill: `${c}30` });
   }
@@ -390,6 +390,18 @@ function chartOptions(sensors) {
       ready: [(u) => attachGestures(u)],
     },
   };
+}
+
+/**
+ * Buckets with data between two empty ones draw no line (buckets finer than
+ * the sampling, or sparse data): they get a dot instead.
+ */
+function isolated(u, si) {
+  const ys = u.data[si];
+  const [i0, i1] = u.series[0].idxs ?? [0, ys.length - 1];
+  const out = [];
+  for (let i = i0; i <= i1; i++) if (ys[i] != null && ys[i - 1] == null && ys[i + 1] == null) out.push(i);
+  return out.length ? out : null;
 }
 
 /** The chart's x range changed: by the viewer itself (ignore) or by a drag-zoom (query that range). */
@@ -453,11 +465,13 @@ let wheelTimer = null;
 
 function attachGestures(u) {
   const over = u.over;
+  // Listening on the parent while capturing comes before uPlot's own handlers on the plot area.
+  const wrap = over.parentNode;
   const timeAt = (clientX) => u.posToVal(clientX - over.getBoundingClientRect().left, 'x');
-  over.addEventListener(
+  wrap.addEventListener(
     'mousedown',
     (e) => {
-      if (!e.shiftKey) return;
+      if (!e.shiftKey || !over.contains(e.target)) return;
       e.stopPropagation();
       e.preventDefault();
       panning = { x: e.clientX, from: state.from, to: state.to };
@@ -496,9 +510,10 @@ function attachGestures(u) {
     },
     { passive: false },
   );
-  over.addEventListener(
+  wrap.addEventListener(
     'dblclick',
     (e) => {
+      if (!over.contains(e.target)) return;
       e.stopPropagation();
       zoomBy(2, timeAt(e.clientX));
     },
