@@ -132,6 +132,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
   log.info({ url }, 'HTTP API listening');
 
   let workerDone: Promise<void> = Promise.resolve();
+  let workerRunning = () => {};
+  const workerStarted = new Promise<void>((resolve) => (workerRunning = resolve));
   const ready = (async () => {
     ingestStore = await openStore(config, { name: 'ingest' });
     await migrate(ingestStore);
@@ -194,10 +196,14 @@ export async function startService(config: Config, log: Logger): Promise<Service
         activities: { ...activities, ...compaction, ...backfill },
         maxConcurrentActivities: config.kafka.partitions * 2 + 2,
         log: log.child({ component: 'worker' }),
-        onState: (state, detail) => health.set('worker', state === 'running' ? 'ready' : 'down', detail),
+        onState: (state, detail) => {
+          health.set('worker', state === 'running' ? 'ready' : 'down', detail);
+          if (state === 'running') workerRunning();
+        },
       },
       abort.signal,
     );
+    await workerStarted;
   })();
   ready.catch((err) => log.error({ err: (err as Error).message }, 'service failed to start'));
 
