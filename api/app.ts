@@ -104,7 +104,8 @@ export function createApp(deps: AppDeps) {
         ),
       );
     }
-    const code = String((err as { code?: unknown }).code ?? '');
+    // A server's error carries the ClickHouse code in `code`, chdb's in `clickhouseCode`.
+    const code = String((err as { clickhouseCode?: unknown }).clickhouseCode ?? (err as { code?: unknown }).code ?? '');
     if (BUSY_CODES.has(code)) {
       deps.log.warn({ err: err.message, path: c.req.path }, 'query refused by ClickHouse limits');
       return sendError(c, apiError(503, 'clickhouse_busy', 'ClickHouse refused the query for now (too many queries, or too much memory or data for one); retry shortly or ask for less'));

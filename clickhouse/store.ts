@@ -54,9 +54,9 @@ function executionTimeSetting(ms: number, fractional: boolean): number {
 
 /** True when ClickHouse stopped a query at its `max_execution_time` (code 159, TIMEOUT_EXCEEDED). */
 export function isQueryTimeout(err: unknown): boolean {
-  const e = err as { code?: unknown; type?: unknown; message?: unknown } | null;
+  const e = err as { code?: unknown; clickhouseCode?: unknown; type?: unknown; message?: unknown } | null;
   if (!e) return false;
-  return String(e.code) === '159' || e.type === 'TIMEOUT_EXCEEDED' || /TIMEOUT_EXCEEDED|Timeout exceeded: elapsed/i.test(String(e.message ?? ''));
+  return String(e.code) === '159' || String(e.clickhouseCode) === '159' || e.type === 'TIMEOUT_EXCEEDED' || /TIMEOUT_EXCEEDED|Timeout exceeded: elapsed/i.test(String(e.message ?? ''));
 }
 
 /** Insert settings that keep one call one block, so a retried call is deduplicated whole. */
