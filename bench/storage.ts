@@ -37,6 +37,7 @@ export interface TableStorage {
   bytesPerPoint: number;
   /** Compressed bytes ÷ the table's own rows. */
   bytesPerRow: number;
+  /** Per column; empty for tables whose only part is compact (all columns in one file, no per-column sizes). */
   columns: { name: string; compressedBytes: number; uncompressedBytes: number; bytesPerRow: number }[];
 }
 
@@ -152,7 +153,7 @@ export async function measureStorage(opts: { sensors: number; seconds: number; r
         bytesPerPoint: round(compressed / points),
         bytesPerRow: round(tableRows > 0 ? compressed / tableRows : 0),
         columns: columnStats
-          .filter((c) => c.table === table)
+          .filter((c) => c.table === table && Number(c.c) > 0)
           .map((c) => ({
             name: c.name,
             compressedBytes: Number(c.c),
