@@ -242,6 +242,7 @@ function keeperXml(): string {
     .join('\n');
   return `<clickhouse>
   <listen_host>0.0.0.0</listen_host>
+  <path>/var/lib/clickhouse-keeper/</path>
   <logger>
     <level>information</level>
     <console>1</console>
