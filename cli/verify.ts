@@ -23,7 +23,7 @@ export async function verify(argv: string[]): Promise<number> {
   const args = parseOptions(argv, { ledger: { type: 'string' }, api: { type: 'string' }, json: { type: 'boolean' } }, schema, HELP);
   const config = loadConfig();
   const log = createLogger('verify', config.logLevel);
-  const api = new HerodotusApi(args.api ?? `http://${config.http.host}:${config.http.port}`);
+  const api = new HerodotusApi(args.api ?? `http://${config.http.host}:${config.http.port}`, config.http.apiTokens[0]);
   const ledger = await Ledger.readFile(args.ledger);
   const kafka = createKafka(kafkaBrokers(config), 'herodotus-verify', log);
   const report = await verifyAgainstLedger(api, kafka, config.kafka.dlqTopic, ledger, log);

@@ -371,7 +371,7 @@ function chartOptions(sensors) {
       { label: `${id} max`, stroke: c, width: 0, points: { show: false } },
       { label: `sensor ${id}`, stroke: c, width: 1.5, points: { show: false, size: 5, fill: c, filter: isolated } },
     );
-    bands.push({ series: [base + 1, base], fill: `${c}30` });
+    bands.push({ series: [base + 1, base], fill: `${c}40` });
   }
   return {
     width: Math.max(300, els.chart.clientWidth),

@@ -299,6 +299,16 @@ describe('security', () => {
     for (const avg of s.avg) expect(Math.abs(avg - 4950 / 8 / 100)).toBeLessThan(1e-9);
     const lens = await call(`/v1/lens?sensors=1,2&from=${FROM}&to=${TO}&step=60000`);
     expect(lens.body.sensors.map((x: { count: number[] }) => x.count)).toEqual([new Array(10).fill(600), new Array(10).fill(600)]);
+
+    // /metrics saw it all: the ingest activity's counter, lag 0, the backlog gauge, lens timings, the 401s.
+    const metrics = (await call('/metrics', {}, null)).text;
+    const value = (re: RegExp) => [...metrics.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(value(/^herodotus_ingested_points_total\{partition="\d+"\} (\d+)$/gm)).toBeGreaterThanOrEqual(1000);
+    expect(metrics).toMatch(/^herodotus_ingest_lag_records\{partition="0"\} 0$/m);
+    expect(metrics).toMatch(/^herodotus_compaction_backlog_windows \d+$/m);
+    expect(metrics).toMatch(/^herodotus_dead_letter_topic_records \d+$/m);
+    expect(value(/^herodotus_lens_duration_seconds_count\{status="200"\} (\d+)$/gm)).toBeGreaterThan(0);
+    expect(value(/^herodotus_http_requests_total\{[^}]*status="401"\} (\d+)$/gm)).toBeGreaterThan(40);
   });
 });
 
