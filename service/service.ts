@@ -135,8 +135,17 @@ export async function startService(config: Config, log: Logger): Promise<Service
   let workerRunning = () => {};
   const workerStarted = new Promise<void>((resolve) => (workerRunning = resolve));
   const ready = (async () => {
-    ingestStore = await openStore(config, { name: 'ingest' });
-    await migrate(ingestStore);
+    // A ClickHouse server may still be starting: wait for it like for Kafka and Temporal.
+    ingestStore = await untilDone('clickhouse', log, abort.signal, async () => {
+      const store = await openStore(config, { name: 'ingest' });
+      try {
+        await migrate(store);
+        return store;
+      } catch (err) {
+        await store.close().catch(() => undefined);
+        throw err;
+      }
+    });
     const lensTimeout = { readOnly: true, maxExecutionMs: config.limits.lensTimeoutMs };
     for (let i = 0; i < QUERY_CONNECTIONS; i++) queryPool.push(await openStore(config, { name: `query-${i}`, ...lensTimeout }));
     opsStore = await openStore(config, { name: 'ops', readOnly: true });
