@@ -6,10 +6,10 @@
 // Idempotent: every step leaves a marker and is skipped when the marker matches,
 // so a run with nothing to do only stats a few files and hashes two.
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installer, readText, StepError } from './install-steps.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOOLS = path.resolve(process.env.HERODOTUS_TOOLS_DIR || path.join(ROOT, '.tools'));
@@ -22,40 +22,7 @@ const temporalBin = path.join(temporalDir, 'bin', 'temporal');
 const kafkaDir = path.join(TOOLS, 'kafka');
 const kafkaLibs = path.join(kafkaDir, 'libs');
 
-class StepError extends Error {
-  constructor(message, output = '') {
-    super(message);
-    this.output = output;
-  }
-}
-
-const log = (line) => process.stderr.write(`setup: ${line}\n`);
-
-/** Runs a command with captured output (shown only on failure, to keep successful runs quiet). */
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
-  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  if (r.error) throw new StepError(`could not run ${cmd}: ${r.error.message}`, output);
-  if (r.status !== 0) throw new StepError(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`, output);
-  return output;
-}
-
-function step(label, fn) {
-  const started = performance.now();
-  process.stderr.write(`setup: ${label}… `);
-  try {
-    fn();
-  } catch (err) {
-    process.stderr.write('FAILED\n');
-    if (err.output) process.stderr.write(`${err.output.trimEnd().split('\n').slice(-40).join('\n')}\n`);
-    log(`error: ${err.message}`);
-    log('fix the cause above, then retry with: node scripts/setup.mjs (a failed step starts over)');
-    process.exit(1);
-  }
-  process.stderr.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-}
-
-const readText = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined);
+const { log, run, step } = installer('setup', 'node scripts/setup.mjs');
 
 // ---------------------------------------------------------------- 1. npm ---
 
