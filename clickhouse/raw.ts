@@ -85,9 +85,10 @@ export async function rawPage(store: Store, sensor: number, from: number, to: nu
   const rs = await store.client.query({
     query: `SELECT ts, value FROM ${readName(store.db, RAW_TABLE.name)}
             WHERE sensor = ${int(sensor)} AND ts >= ${int(from)} AND ts < ${int(to)} ORDER BY ts LIMIT ${int(limit + 1)}`,
-    format: 'JSONCompactEachRow',
+    // JSONEachRow: JSONCompactEachRow does not exist on old servers.
+    format: 'JSONEachRow',
   });
-  const rows = await rs.json<[string, number]>();
-  const points = rows.slice(0, limit).map(([ts, v]) => [Number(ts), v] as [number, number]);
-  return { points, next: rows.length > limit ? Number(rows[limit]![0]) : null };
+  const rows = await rs.json<{ ts: string; value: number }>();
+  const points = rows.slice(0, limit).map((r) => [Number(r.ts), r.value] as [number, number]);
+  return { points, next: rows.length > limit ? Number(rows[limit]!.ts) : null };
 }

@@ -30,7 +30,8 @@ export async function writeFineLevels(store: Store, ladder: Ladder, units: UnitV
          GROUP BY sensor, window, t0
        ) AS a
        ALL INNER JOIN (
-         SELECT tupleElement(x, 1) AS sensor, tupleElement(x, 2) AS window, tupleElement(x, 3) AS version
+         -- Literal tuples are typed by their values (UInt8 …); old servers join only on equal types.
+         SELECT toUInt32(tupleElement(x, 1)) AS sensor, toInt64(tupleElement(x, 2)) AS window, toUInt64(tupleElement(x, 3)) AS version
          FROM system.one ARRAY JOIN ${tupleArray(units.map((u) => [u.sensor, u.start, u.version]))} AS x
        ) AS u USING (sensor, window)
      ) ARRAY JOIN [${ladder.fine.map(int).join(', ')}] AS level
