@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   cluster: { summary: 'local ClickHouse cluster (2 shards × 2 replicas, ZooKeeper): up, down, status', load: async () => (await import('./cluster')).cluster },
   demo: { summary: 'set up, ingest a minute of 100 sensors at 1 kHz through faults, verify, report', load: async () => (await import('./demo')).demo },
   'query-load': { summary: 'virtual users exploring lenses (zoom, pan) against the API: latency, errors, exactness (JSON)', load: async () => (await import('./query-load')).queryLoad },
+  scenario: { summary: 'run a named scenario (steady, late-data, duplicates, outage, burst, backfill-month) and report (JSON)', load: async () => (await import('./scenario')).scenario },
   'bench-codec': { summary: 'micro-benchmark of the batch codec and signal generation (JSON)', load: async () => (await import('../bench/codec')).benchCodec },
   'bench-lens': { summary: 'back-fill a month, then lens latency per preset and concurrency vs raw GROUP BY (JSON)', load: async () => (await import('../bench/lens')).benchLens },
   'bench-ingest': { summary: 'measure sustained end-to-end ingest at stepped rates (JSON)', load: async () => (await import('../bench/ingest')).benchIngest },

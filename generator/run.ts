@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { BatchPublisher, type KeyedRecord } from '../kafka/batch-publisher';
 import { Ledger } from './ledger';
-import { publicationPlan, type UpstreamOptions } from './upstream';
+import { publicationPlan, type PlannedRecord, type UpstreamOptions } from './upstream';
 
 export interface GenerateOptions extends UpstreamOptions {
   topic: string;
@@ -10,6 +10,8 @@ export interface GenerateOptions extends UpstreamOptions {
   onProgress?: (p: GenerateProgress) => void;
   /** Told when Kafka refused a request that will be sent again. */
   onRetry?: (err: Error, attempt: number) => void;
+  /** Records for which this returns true are neither published nor recorded (held back for a later run of the same plan). */
+  skip?: (r: PlannedRecord) => boolean;
 }
 
 export interface GenerateProgress {
@@ -76,6 +78,7 @@ export async function runGenerator(kafka: Kafka, opts: GenerateOptions): Promise
   };
   try {
     for (const record of publicationPlan(opts)) {
+      if (opts.skip?.(record)) continue;
       if (opts.realtime && record.kind === 'batch' && !record.late) {
         // A batch of second k exists only once second k has passed.
         const due = started + (record.second + 1) * 1000;

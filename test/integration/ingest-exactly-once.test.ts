@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Harness } from '../../stack/harness';
+import { outage } from '../../scenario/faults';
 import { ingestThrough, sleep, tempStateDir, type FaultRun } from '../support/ingest-run';
 
 /**
@@ -47,8 +48,7 @@ describe('exactly-once ingest', () => {
     const run = await ingestThrough(await start('kill'), { sensors: 20, durationS: 45, seed: 12, realtime: true }, async (h) => {
       for (const at of [8_000, 11_000]) {
         await sleep(at);
-        await h.killService();
-        await h.startService();
+        await outage(h, 'worker', 0);
       }
     });
     expectExact(run);
@@ -57,9 +57,7 @@ describe('exactly-once ingest', () => {
   test('Kafka broker stopped for 30 s during ingest', async () => {
     const run = await ingestThrough(await start('kafka'), { sensors: 20, durationS: 50, seed: 13, realtime: true }, async (h) => {
       await sleep(8_000);
-      await h.infra.stopKafka();
-      await sleep(30_000);
-      await h.infra.startKafka();
+      await outage(h, 'kafka', 30_000);
     });
     expectExact(run);
   });
@@ -67,9 +65,7 @@ describe('exactly-once ingest', () => {
   test('Temporal dev server stopped for 30 s during ingest', async () => {
     const run = await ingestThrough(await start('temporal'), { sensors: 20, durationS: 50, seed: 14, realtime: true }, async (h) => {
       await sleep(8_000);
-      await h.infra.stopTemporal();
-      await sleep(30_000);
-      await h.infra.startTemporal();
+      await outage(h, 'temporal', 30_000);
     });
     expectExact(run);
   });
