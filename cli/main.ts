@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   scenario: { summary: 'run a named scenario (steady, late-data, duplicates, outage, burst, backfill-month) and report (JSON)', load: async () => (await import('./scenario')).scenario },
   'bench-codec': { summary: 'micro-benchmark of the batch codec and signal generation (JSON)', load: async () => (await import('../bench/codec')).benchCodec },
   'bench-lens': { summary: 'back-fill a month, then lens latency per preset and concurrency vs raw GROUP BY (JSON)', load: async () => (await import('../bench/lens')).benchLens },
+  'bench-peers': { summary: 'same data and lens workload against InfluxDB 1.x and Herodotus: ingest, bytes/point, lens latency (JSON)', load: async () => (await import('../bench/peers')).benchPeers },
   'bench-ingest': { summary: 'measure sustained end-to-end ingest at stepped rates (JSON)', load: async () => (await import('../bench/ingest')).benchIngest },
 };
 
