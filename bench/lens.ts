@@ -157,6 +157,7 @@ export async function benchLens(argv: string[]): Promise<number> {
         }
       }
       naive.sort((a, b) => a - b);
+      const lensP50 = runs[0]!.p50_ms;
       presets[name] = {
         runs,
         raw_group_by_p50_ms: naive.length > 0 ? percentile(naive, 0.5) : null,
