@@ -123,7 +123,9 @@ export async function startService(config: Config, log: Logger): Promise<Service
         hostname: config.http.host,
         port: config.http.port,
         // A client gets 60 s to send its headers and 10 min for a whole request (large uploads).
-        serverOptions: { headersTimeout: 60_000, requestTimeout: 600_000 },
+        // Idle connections outlive clients' own keep-alive (4-5 s in undici and browsers), so the
+        // server never closes a socket just as a client reuses it.
+        serverOptions: { headersTimeout: 66_000, requestTimeout: 600_000, keepAliveTimeout: 65_000 },
       },
       () => resolve(s),
     );

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../stack/child';
 import { Harness } from '../../stack/harness';
-import { DEFAULT_LEVELS_MS } from '../../rollup/ladder';
+import { DEFAULT_LEVELS_MS, MS } from '../../rollup/ladder';
 import { tempStateDir } from '../support/ingest-run';
 import { expectExact, fetchRaw, type LensBody, type Points } from '../support/lens-reference';
 
@@ -65,7 +65,9 @@ describe('backfill', () => {
   });
 
   test('recompact: rewriting a range gives identical rollups at every level', async () => {
-    const snapshot = async () => Promise.all(DEFAULT_LEVELS_MS.map((step) => lens(`sensors=1&from=${FROM}&to=${step < 1000 ? FROM + 20_000 : TO}&step=${step}`)));
+    // Levels up to a day: coarser ones are longer than the API's largest step.
+    const levels = DEFAULT_LEVELS_MS.filter((l) => l <= MS.day);
+    const snapshot = async () => Promise.all(levels.map((step) => lens(`sensors=1&from=${FROM}&to=${step < 1000 ? FROM + 20_000 : TO}&step=${step}`)));
     const before = await snapshot();
     const started = await post({ kind: 'recompact', sensors: [1], from: FROM, to: TO });
     expect(started.status).toBe(202);
