@@ -29,6 +29,7 @@ import { createLogger } from '../log/logger';
 import { stopAllChildren } from '../stack/child';
 import { Harness } from '../stack/harness';
 import type { SensorAudit } from '../clickhouse/raw';
+import type { HerodotusApi } from '../verify/api-client';
 import { checkStorage, type ExpectedSensor } from '../verify/ledger-check';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile';
 import {
@@ -69,10 +70,11 @@ Progress goes to stderr; the last line of stdout is the report as JSON.
                            | auto (default: audit up to 50 M points, else extents)
   --wait-idle-s N          first wait up to N s for the machine to be idle
                            (other work skews the result), default 0
-  --cpu-prof               profile the Herodotus process's main thread during
-                           each step's window (V8 sampling profiler, files in
-                           <state dir>/bench-ingest/profiles) and put a summary
-                           of each profile into its step
+  --cpu-prof               profile the Herodotus process during each step's
+                           window: V8 sampling profile of its main thread and
+                           wall time of its embedded-ClickHouse queries by
+                           kind (files in <state dir>/bench-ingest/profiles);
+                           a summary goes into each step
   --json                   accepted for symmetry; the report is JSON anyway`;
 
 const RATE_HZ = 1000;
@@ -155,6 +157,7 @@ class Sampler {
     private readonly pids: () => Partial<Record<ProcName, number>>,
     private readonly baseUrl: string,
     private readonly t0: number,
+    private readonly headers: Record<string, string>,
   ) {}
 
   start(): void {
@@ -189,7 +192,7 @@ class Sampler {
 
   private async readStatus(): Promise<void> {
     try {
-      const res = await fetch(`${this.baseUrl}/v1/ingest/status`, { signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`${this.baseUrl}/v1/ingest/status`, { headers: this.headers, signal: AbortSignal.timeout(10_000) });
       if (!res.ok) throw new Error(`status ${res.status}`);
       const body = (await res.json()) as StatusBody;
       let high = 0;
@@ -208,10 +211,8 @@ class Sampler {
 }
 
 /** Points stored per sensor according to the sensor-extent view (cheap: one row per sensor). */
-async function visiblePoints(baseUrl: string, first: number, count: number): Promise<number> {
-  const res = await fetch(`${baseUrl}/v1/sensors`, { signal: AbortSignal.timeout(60_000) });
-  if (!res.ok) throw new Error(`GET /v1/sensors: ${res.status} ${await res.text()}`);
-  const sensors = (await res.json()) as { sensor: number; points: number }[];
+async function visiblePoints(api: HerodotusApi, first: number, count: number): Promise<number> {
+  const sensors = await getJson<{ sensor: number; points: number }[]>(api, '/v1/sensors', 60_000);
   let points = 0;
   for (const s of sensors) if (s.sensor >= first && s.sensor < first + count) points += s.points;
   return points;
@@ -360,9 +361,10 @@ function chunkStats(logFile: string | undefined, fromMs: number, toMs: number) {
 }
 
 /** GET with a timeout of our choosing: fetch gives up on headers after 300 s, and an audit of raw can take longer. */
-function getJson<T>(url: string, timeoutMs: number): Promise<T> {
+function getJson<T>(api: HerodotusApi, path: string, timeoutMs: number): Promise<T> {
+  const url = `${api.baseUrl}${path}`;
   return new Promise((resolve, reject) => {
-    const req = http.get(url, (res) => {
+    const req = http.get(url, { headers: api.headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
@@ -377,12 +379,12 @@ function getJson<T>(url: string, timeoutMs: number): Promise<T> {
   });
 }
 
-async function verify(baseUrl: string, expected: Map<number, ExpectedSensor>, method: 'audit' | 'extents' | 'none'): Promise<Record<string, unknown>> {
+async function verify(api: HerodotusApi, expected: Map<number, ExpectedSensor>, method: 'audit' | 'extents' | 'none'): Promise<Record<string, unknown>> {
   if (method === 'none') return { method };
   if (method === 'audit') {
     log('verifying: full audit of raw against the generator ledgers…');
     try {
-      const { sensors } = await getJson<{ sensors: SensorAudit[] }>(`${baseUrl}/v1/audit`, 30 * 60_000);
+      const { sensors } = await getJson<{ sensors: SensorAudit[] }>(api, '/v1/audit', 30 * 60_000);
       const check = checkStorage(expected, sensors);
       return {
         method,
@@ -401,7 +403,7 @@ async function verify(baseUrl: string, expected: Map<number, ExpectedSensor>, me
   log('verifying: points per sensor (sensor extents) against the generator ledgers…');
   // The extent view counts every row inserted into raw (a plain MergeTree):
   // a lost point shows as too few, a chunk inserted twice as too many.
-  const stored = new Map((await getJson<{ sensor: number; points: number }[]>(`${baseUrl}/v1/sensors`, 5 * 60_000)).map((s) => [s.sensor, s.points]));
+  const stored = new Map((await getJson<{ sensor: number; points: number }[]>(api, '/v1/sensors', 5 * 60_000)).map((s) => [s.sensor, s.points]));
   let generated = 0;
   let storedPoints = 0;
   let lost = 0;
@@ -503,7 +505,13 @@ export async function benchIngest(argv: string[]): Promise<number> {
     while (!fs.existsSync(file) && now() < deadline) await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 500)); // written synchronously, but let it finish
     try {
-      return summarizeProfile(file);
+      const summary: ProfileSummary & { chdb?: unknown } = summarizeProfile(file);
+      const chdbFile = file.replace(/\.cpuprofile$/, '.chdb.json');
+      if (fs.existsSync(chdbFile)) {
+        const chdb = JSON.parse(fs.readFileSync(chdbFile, 'utf8')) as { kinds: unknown[] };
+        summary.chdb = { ...chdb, kinds: chdb.kinds.slice(0, 12) };
+      }
+      return summary;
     } catch (err) {
       log(`  no profile from the service (${(err as Error).message})`);
       return null;
@@ -514,6 +522,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
     () => ({ kafka: harness.infra.kafka?.pid, temporal: harness.infra.temporal?.pid, herodotus: harness.service?.pid, bench: process.pid }),
     harness.api.baseUrl,
     t0,
+    harness.api.headers,
   );
   try {
     log(`stack ready in ${((now() - tBoot) / 1000).toFixed(1)} s; API ${harness.api.baseUrl}; ${harness.config.kafka.partitions} partitions`);
@@ -569,7 +578,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
       });
       const genEnd = sampler.tick().t;
       const genEndEpoch = Date.now();
-      const visible = await visiblePoints(harness.api.baseUrl, firstSensor, sensors);
+      const visible = await visiblePoints(harness.api, firstSensor, sensors);
       const visibleAt = now() - t0;
       const profile = await toggleProfiler();
       for (const [id, s] of Object.entries(gen.ledger.toJSON().sensors)) expected.set(Number(id), s);
@@ -578,7 +587,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
       const catchUp = await waitCaughtUp(harness, args['catch-up-timeout-s']);
       const caughtUp = sampler.tick().t;
       const caughtUpEpoch = Date.now();
-      const visibleAfter = catchUp === null ? null : await visiblePoints(harness.api.baseUrl, firstSensor, sensors);
+      const visibleAfter = catchUp === null ? null : await visiblePoints(harness.api, firstSensor, sensors);
 
       const windowS = (genEnd - from) / 1000;
       const generated = gen.ledger.totals.generated_points;
@@ -640,7 +649,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
     const verifyFrom = sampler.tick().t;
     const generatedTotal = [...expected.values()].reduce((n, e) => n + e.points, 0);
     const method = args.verify === 'auto' ? (generatedTotal <= AUTO_AUDIT_MAX_POINTS ? 'audit' : 'extents') : args.verify;
-    const verified = await verify(harness.api.baseUrl, expected, method);
+    const verified = await verify(harness.api, expected, method);
     const verifyTo = sampler.tick().t;
     sampler.stop();
     verified.seconds = round((verifyTo - verifyFrom) / 1000, 1);
