@@ -41,6 +41,21 @@ export class Harness {
   }
 
   static async start(opts: HarnessOptions): Promise<Harness> {
+    // Free ports are picked before the children bind them; on a busy machine
+    // another process can take one in between ("Address already in use"), so a
+    // start with free ports is tried again on new ones.
+    const attempts = opts.freePorts ? 3 : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Harness.startOnce(opts);
+      } catch (err) {
+        if (attempt >= attempts) throw err;
+        (opts.log ?? createLogger('harness')).warn({ attempt, err: (err as Error).message.split('\n')[0] }, 'starting the stack failed; retrying on new ports');
+      }
+    }
+  }
+
+  private static async startOnce(opts: HarnessOptions): Promise<Harness> {
     if (opts.fresh) fs.rmSync(opts.stateDir, { recursive: true, force: true });
     fs.mkdirSync(opts.stateDir, { recursive: true });
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, HERODOTUS_STATE_DIR: opts.stateDir };
@@ -52,8 +67,13 @@ export class Harness {
     const config = loadConfig(env);
     const log = opts.log ?? createLogger('harness', config.logLevel);
     const harness = new Harness(config, new LocalInfrastructure(config, { ui: opts.ui ?? false }), log);
-    await harness.infra.start();
-    await harness.startService();
+    try {
+      await harness.infra.start();
+      await harness.startService();
+    } catch (err) {
+      await harness.stop();
+      throw err;
+    }
     return harness;
   }
 

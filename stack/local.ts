@@ -27,8 +27,11 @@ export class LocalInfrastructure {
     return this.opts.ui && !this.config.temporal.external ? `http://127.0.0.1:${this.config.temporal.uiPort}` : null;
   }
 
+  /** Starts both; when one fails, waits for the other to settle so that stop() finds it. */
   async start(): Promise<void> {
-    await Promise.all([this.startKafka(), this.startTemporal()]);
+    const results = await Promise.allSettled([this.startKafka(), this.startTemporal()]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async startKafka(): Promise<void> {

@@ -14,7 +14,7 @@ import { BATCH_ERROR_CODES, encodeBatch, encodeFrames } from '../../batch/codec'
 import { DEFAULT_BATCH_LIMITS, timestampAt, type SensorBatch } from '../../batch/types';
 import type { SensorAudit } from '../../clickhouse/raw';
 import { createLogger } from '../../log/logger';
-import { stopAllChildren, waitFor } from '../../stack/child';
+import { waitFor } from '../../stack/child';
 import { Harness } from '../../stack/harness';
 import { SensorChecksum } from '../../verify/checksum';
 
@@ -34,31 +34,19 @@ let stateDir = '';
 
 beforeAll(async () => {
   stateDir = path.join(os.tmpdir(), `herodotus-api-test-${process.pid}-${randomUUID()}`);
-  // Free ports are picked before the children bind them; on a busy machine another
-  // process can take one in between (Kafka: "Address already in use"), so retry.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      harness = await Harness.start({
-        stateDir,
-        fresh: true,
-        freePorts: true,
-        env: { HERODOTUS_MAX_BODY_BYTES: String(MAX_BODY_BYTES) },
-        log: createLogger('api-test', process.env.LOG_LEVEL ?? 'warn'),
-      });
-      break;
-    } catch (err) {
-      await stopAllChildren({ timeoutMs: 30_000 });
-      if (attempt === 3) throw err;
-      console.warn(`starting the stack failed (attempt ${attempt}), retrying: ${(err as Error).message.split('\n')[0]}`);
-    }
-  }
+  harness = await Harness.start({
+    stateDir,
+    fresh: true,
+    freePorts: true,
+    env: { HERODOTUS_MAX_BODY_BYTES: String(MAX_BODY_BYTES) },
+    log: createLogger('api-test', process.env.LOG_LEVEL ?? 'warn'),
+  });
   expect(harness.config.limits).toMatchObject({ maxSensorId: MAX_SENSOR, maxBodyBytes: MAX_BODY_BYTES });
 });
 
 afterAll(async () => {
   try {
-    if (harness) await harness.stop();
-    else await stopAllChildren({ timeoutMs: 30_000 }); // Harness.start failed half-way
+    await harness?.stop();
   } finally {
     if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
   }

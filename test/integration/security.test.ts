@@ -19,7 +19,7 @@ import { createLogger } from '../../log/logger';
 import { makeLadder } from '../../rollup/ladder';
 import { Health } from '../../service/health';
 import { Metrics } from '../../service/metrics';
-import { stopAllChildren, waitFor } from '../../stack/child';
+import { waitFor } from '../../stack/child';
 import { Harness } from '../../stack/harness';
 import { tempStateDir } from '../support/ingest-run';
 
@@ -95,21 +95,13 @@ describe('security', () => {
 
   beforeAll(async () => {
     stateDir = tempStateDir('security');
-    for (let attempt = 1; ; attempt++) {
-      try {
-        harness = await Harness.start({
-          stateDir,
-          fresh: true,
-          freePorts: true,
-          env: { HERODOTUS_API_TOKENS: `${TOKEN},second-token-0123456789`, HERODOTUS_MAX_BODY_BYTES: String(MAX_BODY_BYTES), HERODOTUS_MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) },
-          log: createLogger('security-test', process.env.LOG_LEVEL ?? 'warn'),
-        });
-        break;
-      } catch (err) {
-        await stopAllChildren({ timeoutMs: 30_000 });
-        if (attempt === 3) throw err;
-      }
-    }
+    harness = await Harness.start({
+      stateDir,
+      fresh: true,
+      freePorts: true,
+      env: { HERODOTUS_API_TOKENS: `${TOKEN},second-token-0123456789`, HERODOTUS_MAX_BODY_BYTES: String(MAX_BODY_BYTES), HERODOTUS_MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) },
+      log: createLogger('security-test', process.env.LOG_LEVEL ?? 'warn'),
+    });
     base = harness.api.baseUrl;
     const started = await postJson('/v1/backfill', { kind: 'generate', sensors: [1, 2], from: FROM, to: TO, rate_hz: 10, seed: 5 });
     expect(started.status, started.text).toBe(202);
