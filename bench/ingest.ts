@@ -9,13 +9,18 @@
  * the step's window the points visible in ClickHouse for that range (the
  * sensor-extent view, fed by raw's inserts) are counted: achieved = visible ÷
  * window, and what is not yet visible is the backlog, in seconds of offered
- * data. Then the bench waits until ingest has caught up with Kafka (catch-up
- * time) before the next step. Once a second it samples /proc for CPU and RSS
- * and /v1/ingest/status for the partitions' checkpoints and inserted totals,
- * which give the throughput-over-time series.
+ * data. A step is sustained when that backlog is at most --max-backlog-s
+ * (the pipeline's latency, not a growing queue); max_sustained_points_per_s
+ * is the highest offered rate sustained. Then the bench waits until ingest
+ * has caught up with Kafka (catch-up time) before the next step. Once a
+ * second it samples /proc for CPU and RSS (per process, per thread of the
+ * Herodotus process, and the machine, so that other work on a shared box
+ * shows as other_cpu_cores) and /v1/ingest/status for the partitions'
+ * checkpoints and inserted totals, which give the throughput-over-time series.
  *
- * At the end /v1/audit (a full scan of raw) is compared with the generator's
- * ledgers: every point stored exactly once, checksums equal.
+ * At the end the stored points are checked against the generator's ledgers:
+ * /v1/audit (a full scan of raw: every point once, checksums equal) for
+ * small runs, the per-sensor counts of the sensor-extent view for large ones.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -52,14 +57,18 @@ realtime, each on its own sensor range for S seconds of wall time. Per step it
 reports the points/s visible in ClickHouse at the end of the window, the
 backlog left then, how long ingest took to catch up, CPU (cores) and RSS of
 Kafka, Temporal, Herodotus and this process (which runs the generator), and a
-per-second series. Finally it audits raw against the generator's ledgers.
+per-second series. Finally it checks what is stored against the generator's
+ledgers (no point lost, none stored twice).
 Progress goes to stderr; the last line of stdout is the report as JSON.
 
   --steps R,…              offered points/s per step (multiples of 1000),
                            default 250000,500000,1000000,1500000
   --step-seconds S         wall time per step, default 60 (>= 60 for the record)
   --max-backlog-s B        a step is sustained if at most B s of data is
-                           still invisible at the end of its window, default 2
+                           still invisible at the end of its window, default 3:
+                           1 s is the generator's last second, published at
+                           once as the window ends, 1 s the ingest chunk
+                           interval, 1 s for reading and storing the chunk
   --catch-up-timeout-s T   give up waiting for catch-up after T s, default 300
   --verify MODE            how stored data is checked against the generator's
                            ledgers at the end: audit (/v1/audit, a full scan
@@ -97,7 +106,7 @@ const schema = z.object({
       return rates;
     }),
   'step-seconds': z.coerce.number().int().min(5).max(3600).default(60),
-  'max-backlog-s': z.coerce.number().min(0).default(2),
+  'max-backlog-s': z.coerce.number().min(0).default(3),
   'catch-up-timeout-s': z.coerce.number().int().min(10).default(300),
   verify: z.enum(['auto', 'audit', 'extents', 'none']).default('auto'),
   'wait-idle-s': z.coerce.number().int().min(0).default(0),
@@ -259,6 +268,20 @@ function summarize(samples: Sample[], from: number, to: number, cores: number) {
   };
 }
 
+/** Least-squares slope of y over x; null with fewer than 3 points. */
+function slope(points: readonly (readonly [number, number])[]): number | null {
+  if (points.length < 3) return null;
+  const mx = points.reduce((n, p) => n + p[0], 0) / points.length;
+  const my = points.reduce((n, p) => n + p[1], 0) / points.length;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den > 0 ? num / den : null;
+}
+
 /** Linear interpolation of the inserted total at time t (ms), from the status samples. */
 function insertedAt(status: StatusSample[], t: number): number | null {
   let before: StatusSample | undefined;
@@ -289,6 +312,7 @@ function timeline(samples: Sample[], status: StatusSample[], from: number, to: n
       if (back) row.inserted_points_per_s_5s = Math.round(((s.inserted - back.inserted) / (s.t - back.t)) * 1000);
       row.published_points_per_s = Math.round(((s.high - prev.high) * rateHz) / dt);
     }
+    // Every record the bench publishes is one sensor-second: rateHz points.
     row.backlog_points = (s.high - s.checkpoint) * rateHz;
     // CPU over the /proc samples bracketing this status sample (≈ the last second).
     const j = samples.findIndex((p) => p.t >= s.t);
@@ -302,6 +326,8 @@ function timeline(samples: Sample[], status: StatusSample[], from: number, to: n
       }
       const m = machineCoresBetween(a.machine, b.machine, cores);
       row.machine_cores = m === null ? null : round(m, 2);
+      const ours = PROCS.reduce((n, p) => n + (row[`${p}_cores`] ?? 0), 0);
+      row.other_cores = m === null ? null : round(Math.max(0, m - ours), 2);
     }
     rows.push(row);
     prev = s;
@@ -601,7 +627,12 @@ export async function benchIngest(argv: string[]): Promise<number> {
       const insEnd = insertedAt(sampler.status, genEnd);
       const steady = insMid !== null && insEnd !== null ? (insEnd - insMid) / ((genEnd - mid) / 1000) : null;
       const window = summarize(sampler.samples, from, genEnd, machine.cores);
-      const backlogs = sampler.status.filter((x) => x.t >= from && x.t <= genEnd).map((x) => ((x.high - x.checkpoint) * RATE_HZ) / offered);
+      const inWindow = sampler.status.filter((x) => x.t >= from && x.t <= genEnd);
+      const backlogs = inWindow.map((x) => ((x.high - x.checkpoint) * RATE_HZ) / offered);
+      // Least-squares slope of the backlog over the window's second half: ~0 when
+      // ingest keeps up (the backlog is latency), 1 - capacity/offered when not.
+      const half = inWindow.filter((x) => x.t >= mid).map((x) => [x.t / 1000, ((x.high - x.checkpoint) * RATE_HZ) / offered] as const);
+      const growth = slope(half);
       const catchUpStats = summarize(sampler.samples, genEnd, caughtUp, machine.cores);
       const step = {
         offered_points_per_s: offered,
@@ -618,6 +649,8 @@ export async function benchIngest(argv: string[]): Promise<number> {
         backlog_s_at_window_end: round(backlogS, 2),
         /** Largest backlog seen during the window (Kafka records not yet checkpointed), in seconds of offered data. */
         backlog_s_max_in_window: backlogs.length ? round(Math.max(...backlogs), 1) : null,
+        /** Seconds of backlog gained per second over the window's second half (0 = keeping up). */
+        backlog_growth_s_per_s: growth === null ? null : round(growth, 3),
         sustained,
         catch_up_s: catchUp === null ? null : round(catchUp, 1),
         visible_points_after_catch_up: visibleAfter,
