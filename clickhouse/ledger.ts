@@ -1,5 +1,5 @@
 import { DAY_LEDGER_TABLE, WINDOW_LEDGER_TABLE, localName, readName } from './schema';
-import { int, tupleArray } from './sql';
+import { int, rangesWhere, tupleArray } from './sql';
 import type { Store } from './store';
 
 export type LedgerStage = 'pending' | 'ingested' | 'compacted';
@@ -101,7 +101,7 @@ export function dayLedger(store: Store, sensors: number[], from: number, to: num
 /** Window rows inside the given (sensor, [from, to)) ranges. */
 export function windowLedger(store: Store, ranges: { sensor: number; from: number; to: number }[], stats?: ReadStats): Promise<LedgerRow[]> {
   if (ranges.length === 0) return Promise.resolve([]);
-  const where = ranges.map((r) => `(sensor = ${int(r.sensor)} AND window >= ${int(r.from)} AND window < ${int(r.to)})`).join(' OR ');
+  const where = rangesWhere('window', ranges);
   return ledgerRows(
     store,
     `SELECT sensor, window AS start, maxMerge(pending) AS pending, maxMerge(ingested) AS ingested,

@@ -9,8 +9,22 @@ export function tupleArray(rows: readonly (readonly number[])[]): string {
   return `[${rows.map((r) => `(${r.map(int).join(', ')})`).join(', ')}]`;
 }
 
-/** `(sensor = s AND col >= a AND col < b) OR …` over half-open ranges. */
+/**
+ * `(sensor IN (…) AND col >= a AND col < b) OR …` over half-open ranges.
+ * Ranges that share a span become one term: a thousand sensors over the same
+ * window are one set look-up on the primary key, not a thousand OR branches
+ * (which cost the compactor most of its time at 1000 sensors).
+ */
 export function rangesWhere(col: string, ranges: readonly { sensor: number; from: number; to: number }[]): string {
   if (ranges.length === 0) return '0';
-  return ranges.map((r) => `(sensor = ${int(r.sensor)} AND ${col} >= ${int(r.from)} AND ${col} < ${int(r.to)})`).join(' OR ');
+  const bySpan = new Map<string, { from: number; to: number; sensors: number[] }>();
+  for (const r of ranges) {
+    const key = `${r.from}:${r.to}`;
+    let span = bySpan.get(key);
+    if (!span) bySpan.set(key, (span = { from: r.from, to: r.to, sensors: [] }));
+    span.sensors.push(r.sensor);
+  }
+  return [...bySpan.values()]
+    .map((s) => `(sensor IN (${s.sensors.map(int).join(', ')}) AND ${col} >= ${int(s.from)} AND ${col} < ${int(s.to)})`)
+    .join(' OR ');
 }
