@@ -1,14 +1,14 @@
 import { Context } from '@temporalio/activity';
 import type { BatchLimits } from '../batch/types';
 import { windowLedger } from '../clickhouse/ledger';
-import type { Store } from '../clickhouse/store';
+import { bySensorShard, onEveryPart, type Shards } from '../clickhouse/shards';
 import { generateSpan, type GenerateSpan } from '../backfill/generate';
 import { importChunk, planImport, type ImportChunk, type ImportChunkResult, type ImportPlan } from '../backfill/import';
 import type { ImportFormat } from '../backfill/import-formats';
 import type { StoreResult } from '../ingest/store-points';
 
 export interface BackfillDeps {
-  store: Store;
+  shards: Shards;
   limits: BatchLimits;
   windowMs: number;
 }
@@ -17,7 +17,7 @@ export function createBackfillActivities(deps: BackfillDeps) {
   return {
     async generateSpan(span: Omit<GenerateSpan, 'windowMs'>): Promise<StoreResult> {
       const ctx = Context.current();
-      return generateSpan(deps.store, { ...span, windowMs: deps.windowMs }, () => ctx.heartbeat());
+      return generateSpan(deps.shards, { ...span, windowMs: deps.windowMs }, () => ctx.heartbeat());
     },
 
     async planImport(input: { path: string; format: ImportFormat }): Promise<ImportPlan> {
@@ -28,7 +28,7 @@ export function createBackfillActivities(deps: BackfillDeps) {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
       try {
-        return await importChunk(deps.store, { ...chunk, windowMs: deps.windowMs }, deps.limits);
+        return await importChunk(deps.shards, { ...chunk, windowMs: deps.windowMs }, deps.limits);
       } finally {
         clearInterval(heartbeat);
       }
@@ -36,8 +36,9 @@ export function createBackfillActivities(deps: BackfillDeps) {
 
     /** How many windows with data in the range are not yet clean. */
     async uncleanWindowsIn(input: { sensors: number[]; from: number; to: number }): Promise<number> {
-      const rows = await windowLedger(deps.store, input.sensors.map((sensor) => ({ sensor, from: input.from, to: input.to })));
-      return rows.filter((w) => w.compacted < w.pending).length;
+      const parts = bySensorShard(deps.shards, input.sensors, (sensor) => sensor);
+      const rows = await onEveryPart(parts, (p) => windowLedger(p.store, p.items.map((sensor) => ({ sensor, from: input.from, to: input.to }))));
+      return rows.flat().filter((w) => w.compacted < w.pending).length;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { Store } from '../clickhouse/store';
+import type { Shards } from '../clickhouse/shards';
 import {
   compactGroup,
   compactionBacklog,
@@ -13,7 +13,7 @@ import {
 import type { Logger } from '../log/logger';
 
 export interface CompactionDeps {
-  store: Store;
+  shards: Shards;
   policy: CompactionPolicy;
   /** Starts the compactor if it is not running (used by the sweep). */
   ensureCompactor(): Promise<void>;
@@ -24,14 +24,14 @@ export function createCompactionActivities(deps: CompactionDeps) {
   return {
     /** The next groups of complete dirty windows, oldest first. */
     async planCompaction(input: { maxGroups: number }): Promise<CompactionGroup[]> {
-      return planCompaction(deps.store, deps.policy, Date.now(), input.maxGroups);
+      return planCompaction(deps.shards, deps.policy, Date.now(), input.maxGroups);
     },
 
     async compactWindows(group: CompactionGroup): Promise<CompactionStats> {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
       try {
-        const stats = await compactGroup(deps.store, deps.policy, group, Date.now());
+        const stats = await compactGroup(deps.shards, deps.policy, group, Date.now());
         deps.log.info({ from: new Date(group.from).toISOString(), ...stats }, 'windows compacted');
         return stats;
       } finally {
@@ -40,18 +40,18 @@ export function createCompactionActivities(deps: CompactionDeps) {
     },
 
     async settleDays(): Promise<number> {
-      return settleDays(deps.store);
+      return settleDays(deps.shards);
     },
 
     /** Safety net: the number of windows waiting, and the compactor started if it was not running. */
     async sweep(): Promise<{ backlog: number }> {
-      const backlog = await compactionBacklog(deps.store);
+      const backlog = await compactionBacklog(deps.shards);
       await deps.ensureCompactor();
       return { backlog };
     },
 
     async reopenWindows(input: { sensors: number[]; from: number; to: number; version: number }): Promise<number> {
-      return reopenWindows(deps.store, input.sensors, input.from, input.to, input.version, deps.policy.ladder.windowMs);
+      return reopenWindows(deps.shards, input.sensors, input.from, input.to, input.version, deps.policy.ladder.windowMs);
     },
   };
 }

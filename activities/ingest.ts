@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { BatchLimits } from '../batch/types';
-import type { Store } from '../clickhouse/store';
+import type { Shards } from '../clickhouse/shards';
 import type { DeadLetterPublisher } from '../kafka/dead-letters';
 import type { OffsetWatcher } from '../kafka/offsets';
 import type { PartitionReader } from '../kafka/range-reader';
@@ -9,7 +9,7 @@ import { ingestChunk, type ChunkRange, type ChunkStats } from '../ingest/ingest-
 import type { Logger } from '../log/logger';
 
 export interface IngestDeps {
-  store: Store;
+  shards: Shards;
   offsets: OffsetWatcher;
   deadLetters: DeadLetterPublisher;
   reader(topic: string, partition: number): PartitionReader;
@@ -66,7 +66,7 @@ export function createIngestActivities(deps: IngestDeps) {
         const stats = await ingestChunk(
           {
             reader: deps.reader(range.topic, range.partition),
-            store: deps.store,
+            shards: deps.shards,
             deadLetters: deps.deadLetters,
             limits: deps.limits,
             readTimeoutMs: 60_000,

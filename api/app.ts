@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
+import { StoreUnavailableError } from '../clickhouse/errors';
 import { isQueryTimeout } from '../clickhouse/store';
 import type { Logger } from '../log/logger';
 import type { Health } from '../service/health';
@@ -109,6 +110,10 @@ export function createApp(deps: AppDeps) {
     if (BUSY_CODES.has(code)) {
       deps.log.warn({ err: err.message, path: c.req.path }, 'query refused by ClickHouse limits');
       return sendError(c, apiError(503, 'clickhouse_busy', 'ClickHouse refused the query for now (too many queries, or too much memory or data for one); retry shortly or ask for less'));
+    }
+    if (err instanceof StoreUnavailableError) {
+      deps.log.warn({ err: err.message, path: c.req.path }, 'ClickHouse unavailable');
+      return sendError(c, apiError(503, 'clickhouse_unavailable', `${err.message}; retry when it is back`));
     }
     if (err instanceof HTTPException) return sendError(c, apiError(err.status as 400, 'http_error', err.message || 'request refused'));
     deps.log.error({ err: err.message, path: c.req.path }, 'request failed');

@@ -1,7 +1,7 @@
-import type { Store } from '../clickhouse/store';
+import type { Shards } from '../clickhouse/shards';
 import { sensorValues } from '../generator/signal';
 import { allocatePoints } from '../ingest/points';
-import { storePoints, type StoreResult } from '../ingest/store-points';
+import { storeOnShards, type StoreResult } from '../ingest/store-points';
 
 export interface GenerateSpan {
   sensors: number[];
@@ -22,7 +22,7 @@ export interface GenerateSpan {
  * sensor, exactly once: the same deterministic values the Kafka generator
  * would publish, without the round trip (for month-long histories).
  */
-export async function generateSpan(store: Store, span: GenerateSpan, progress: () => void): Promise<StoreResult> {
+export async function generateSpan(shards: Shards, span: GenerateSpan, progress: () => void): Promise<StoreResult> {
   const period = 1000 / span.rateHz;
   const first = Math.ceil(span.from / period) * period;
   const count = Math.max(0, Math.ceil((span.to - first) / period));
@@ -34,7 +34,7 @@ export async function generateSpan(store: Store, span: GenerateSpan, progress: (
     points.sensor.fill(sensor);
     for (let i = 0; i < count; i++) points.ts[i] = first + i * period;
     points.length = count;
-    const r = await storePoints(store, {
+    const r = await storeOnShards(shards, {
       points,
       version: span.version,
       windowMs: span.windowMs,

@@ -1,8 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import type { BatchLimits } from '../batch/types';
-import type { Store } from '../clickhouse/store';
+import type { Shards } from '../clickhouse/shards';
 import { allocatePoints, type PointColumns } from '../ingest/points';
-import { storePoints } from '../ingest/store-points';
+import { storeOnShards } from '../ingest/store-points';
 import { csvParser, influxParser, type ImportFormat, type InfluxPrecision, type ParsedLine } from './import-formats';
 
 /** Import chunks end on line boundaries; each is stored by one activity. */
@@ -76,7 +76,7 @@ export interface ImportChunkResult {
 }
 
 /** Parses, validates and stores one chunk of an import file, exactly once. */
-export async function importChunk(store: Store, chunk: ImportChunk, limits: BatchLimits): Promise<ImportChunkResult> {
+export async function importChunk(shards: Shards, chunk: ImportChunk, limits: BatchLimits): Promise<ImportChunkResult> {
   const text = (await readRange(chunk.path, chunk.start, chunk.end)).toString('utf8');
   const parse: (line: string) => ParsedLine = chunk.format === 'csv' ? csvParser(chunk.header) : influxParser(chunk.precision);
   const lines = text.split('\n');
@@ -100,7 +100,7 @@ export async function importChunk(store: Store, chunk: ImportChunk, limits: Batc
   });
   const sorted = sortUnique(points);
   result.points = sorted.length;
-  const stored = await storePoints(store, { points: sorted, version: chunk.version, windowMs: chunk.windowMs, name: chunk.name });
+  const stored = await storeOnShards(shards, { points: sorted, version: chunk.version, windowMs: chunk.windowMs, name: chunk.name });
   result.inserted = stored.inserted;
   result.alreadyStored = stored.alreadyStored;
   return result;

@@ -22,6 +22,7 @@ import { loadConfig } from '../config/config';
 import { recordStage, type UnitVersion } from '../clickhouse/ledger';
 import { writeCoarseLevels, writeFineLevels } from '../clickhouse/rollup';
 import { DAY_LEDGER_TABLE, RAW_TABLE, ROLLUP_TABLE, SENSOR_EXTENT_TABLE, WINDOW_LEDGER_TABLE } from '../clickhouse/schema';
+import { singleShard } from '../clickhouse/shards';
 import { migrate, openStore, type Store } from '../clickhouse/store';
 import { sensorValues } from '../generator/signal';
 import { allocatePoints } from '../ingest/points';
@@ -75,7 +76,7 @@ export async function measureStorage(opts: { sensors: number; seconds: number; r
   const config = loadConfig({ HERODOTUS_STATE_DIR: opts.dir, HERODOTUS_TOOLS_DIR: path.join(opts.dir, 'tools') });
   const store = await openStore(config, { name: 'bench-storage' });
   try {
-    await migrate(store);
+    await migrate(singleShard(store));
     const engine = (await rows<{ v: string }>(store, 'SELECT version() AS v'))[0]?.v ?? '?';
     const db = store.db;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { loadConfig } from '../config/config';
 import { DEFAULT_PORT_BASES, type PortBases } from '../cluster/server-config';
-import { clusterDown, clusterStatus, clusterUp, type ClusterStatus } from '../stack/cluster';
+import { clusterDown, clusterShards, clusterStatus, clusterUp, type ClusterStatus } from '../stack/cluster';
 import { clusterPackageVersions, ensureClusterPackages } from '../stack/cluster-packages';
 import { parseOptions, UsageError } from './args';
 
@@ -15,7 +15,8 @@ HERODOTUS_STATE_DIR/cluster/. They keep running after 'up' returns.
   up       install the packages if missing (apt-get), start what is not
            running, wait until every server sees the cluster and ZooKeeper,
            apply the schema of CLICKHOUSE_DATABASE ON CLUSTER, and print the
-           CLICKHOUSE_URL to use (the first replica's HTTP port)
+           settings that point Herodotus at it (CLICKHOUSE_SHARDS, CLICKHOUSE_CLUSTER;
+           eval "$(herodotus cluster up)" sets them), or run: herodotus dev --cluster
              --free-ports  ports the OS reports free instead of the fixed ones
              --no-schema   do not create the database and tables
   status   each process (ports, pid, alive, version, replication) and the
@@ -55,7 +56,12 @@ const portEnv = z.object({
   HERODOTUS_CLUSTER_INTERSERVER_PORT: port.default(DEFAULT_PORT_BASES.interserver),
 });
 
-function portBases(env: NodeJS.ProcessEnv): PortBases {
+/** Shell lines that point Herodotus at the cluster. */
+function clusterEnv(cluster: string, shards: string): string[] {
+  return [`export CLICKHOUSE_SHARDS='${shards}'`, `export CLICKHOUSE_CLUSTER=${cluster}`];
+}
+
+export function portBases(env: NodeJS.ProcessEnv): PortBases {
   const parsed = portEnv.safeParse(env);
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
   const e = parsed.data;
@@ -85,7 +91,7 @@ export function formatStatus(s: ClusterStatus): string {
   } else {
     lines.push('system.clusters: no server answers');
   }
-  lines.push('', `CLICKHOUSE_URL=${s.url}`);
+  lines.push('', `Distributed tables (ad-hoc queries): ${s.url}`, ...(s.state ? clusterEnv(s.state.cluster, clusterShards(s.state)) : []));
   return `${lines.join('\n')}\n`;
 }
 
@@ -121,7 +127,7 @@ export async function cluster(argv: string[]): Promise<number> {
       );
       say(`ClickHouse ${result.version}; pids ${Object.entries(result.pids).map(([n, p]) => `${n}=${p}`).join(' ')}`);
       say(`state in ${config.stateDir}/cluster; stop with: herodotus cluster down`);
-      process.stdout.write(`CLICKHOUSE_URL=${result.url}\n`);
+      process.stdout.write(`${clusterEnv(result.state.cluster, result.shards).join('\n')}\n`);
       return 0;
     }
     case 'down': {

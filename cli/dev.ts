@@ -1,23 +1,46 @@
 import { z } from 'zod';
-import { kafkaBrokers, loadConfig, temporalAddress } from '../config/config';
+import { kafkaBrokers, loadConfig, temporalAddress, type Config } from '../config/config';
 import { createLogger } from '../log/logger';
 import { startService } from '../service/service';
 import { stopAllChildren } from '../stack/child';
+import { clusterUp } from '../stack/cluster';
 import { LocalInfrastructure } from '../stack/local';
 import { parseOptions } from './args';
+import { portBases } from './cluster';
 import { waitForSignal } from './serve';
 
-const HELP = `usage: herodotus dev
+const HELP = `usage: herodotus dev [--cluster]
 
 Starts everything on this machine: Kafka (KRaft, one broker) and the Temporal
 dev server as child processes — each unless KAFKA_BROKERS / TEMPORAL_ADDRESS
 name one — and, in this process, the HTTP API, the Temporal worker and
-embedded ClickHouse (unless CLICKHOUSE_URL is set). State lives under
-HERODOTUS_STATE_DIR (default .herodotus/). Ctrl-C stops everything it started.`;
+embedded ClickHouse (unless CLICKHOUSE_URL or CLICKHOUSE_SHARDS is set). State
+lives under HERODOTUS_STATE_DIR (default .herodotus/). Ctrl-C stops everything
+it started.
+
+  --cluster  run on the local 2 shards × 2 replicas ClickHouse cluster instead
+             of embedded ClickHouse: 'herodotus cluster up' first (installs and
+             starts it if needed; it keeps running afterwards, stop it with
+             'herodotus cluster down').`;
+
+const describeClickHouse = (config: Config) =>
+  config.clickhouse.shards
+    ? `cluster ${config.clickhouse.cluster}: ${config.clickhouse.shards.map((s, i) => `shard ${i + 1} ${s.join(' ')}`).join('; ')}`
+    : (config.clickhouse.url ?? `embedded (chdb) in ${config.stateDir}/clickhouse`);
 
 export async function dev(argv: string[]): Promise<number> {
-  parseOptions(argv, {}, z.object({}), HELP);
-  const config = loadConfig();
+  const args = parseOptions(argv, { cluster: { type: 'boolean' } }, z.object({ cluster: z.boolean().default(false) }), HELP);
+  let config = loadConfig();
+  if (args.cluster) {
+    process.stderr.write('dev: starting the local ClickHouse cluster…\n');
+    const up = await clusterUp({
+      stateDir: config.stateDir,
+      ports: portBases(process.env),
+      database: config.clickhouse.database,
+      progress: (line) => process.stderr.write(`dev: ${line}\n`),
+    });
+    config = loadConfig({ ...process.env, CLICKHOUSE_URL: '', CLICKHOUSE_SHARDS: up.shards, CLICKHOUSE_CLUSTER: up.state.cluster });
+  }
   const log = createLogger('herodotus', config.logLevel);
   const infra = new LocalInfrastructure(config, { ui: true });
   const stopping = waitForSignal();
@@ -32,10 +55,10 @@ export async function dev(argv: string[]): Promise<number> {
         `  Herodotus API   ${service.url}   (GET /v1/health)`,
         `  Temporal        ${temporalAddress(config)}${infra.temporalUiUrl ? `   Web UI ${infra.temporalUiUrl}` : ''}`,
         `  Kafka           ${kafkaBrokers(config).join(',')}   topic ${config.kafka.topic}`,
-        `  ClickHouse      ${config.clickhouse.url ?? `embedded (chdb) in ${config.stateDir}/clickhouse`}`,
+        `  ClickHouse      ${describeClickHouse(config)}`,
         `  State           ${config.stateDir}`,
         '',
-        '  Ctrl-C to stop.',
+        `  Ctrl-C to stop.${args.cluster ? ' The ClickHouse cluster keeps running (herodotus cluster down).' : ''}`,
         '',
       ].join('\n'),
     );

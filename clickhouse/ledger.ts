@@ -1,4 +1,4 @@
-import { DAY_LEDGER_TABLE, WINDOW_LEDGER_TABLE, localName, readName } from './schema';
+import { DAY_LEDGER_TABLE, WINDOW_LEDGER_TABLE } from './schema';
 import { int, rangesWhere, tupleArray } from './sql';
 import type { Store } from './store';
 
@@ -34,7 +34,7 @@ async function recordRows(store: Store, stage: LedgerStage, windows: UnitVersion
   const state = (s: LedgerStage) => (s === stage ? 'maxState(toUInt64(tupleElement(u, 3)))' : 'maxState(toUInt64(0))');
   if (windows.length > 0) {
     await store.insert(
-      `INSERT INTO ${localName(store.db, WINDOW_LEDGER_TABLE.name, store.shape)}
+      `INSERT INTO ${store.table(WINDOW_LEDGER_TABLE.name)}
        SELECT tupleElement(u, 1), tupleElement(u, 2), ${STAGES.map(state).join(', ')}, maxState(toUInt32(${int(touched)}))
        FROM system.one ARRAY JOIN ${tupleArray(windows.map((w) => [w.sensor, w.start, w.version]))} AS u
        GROUP BY tupleElement(u, 1), tupleElement(u, 2)`,
@@ -43,7 +43,7 @@ async function recordRows(store: Store, stage: LedgerStage, windows: UnitVersion
   }
   if (days.length > 0) {
     await store.insert(
-      `INSERT INTO ${localName(store.db, DAY_LEDGER_TABLE.name, store.shape)}
+      `INSERT INTO ${store.table(DAY_LEDGER_TABLE.name)}
        SELECT tupleElement(u, 1), tupleElement(u, 2), ${STAGES.map(state).join(', ')}
        FROM system.one ARRAY JOIN ${tupleArray(days.map((d) => [d.sensor, d.start, d.version]))} AS u
        GROUP BY tupleElement(u, 1), tupleElement(u, 2)`,
@@ -91,7 +91,7 @@ export function dayLedger(store: Store, sensors: number[], from: number, to: num
   return ledgerRows(
     store,
     `SELECT sensor, day AS start, maxMerge(pending) AS pending, maxMerge(ingested) AS ingested, maxMerge(compacted) AS compacted
-     FROM ${readName(store.db, DAY_LEDGER_TABLE.name)}
+     FROM ${store.table(DAY_LEDGER_TABLE.name)}
      WHERE sensor IN (${sensors.map(int).join(', ')}) AND day >= ${int(Math.floor(from / dayMs) * dayMs)} AND day < ${int(to)}
      GROUP BY sensor, day`,
     stats,
@@ -106,7 +106,7 @@ export function windowLedger(store: Store, ranges: { sensor: number; from: numbe
     store,
     `SELECT sensor, window AS start, maxMerge(pending) AS pending, maxMerge(ingested) AS ingested,
             maxMerge(compacted) AS compacted, maxMerge(touched) AS touched
-     FROM ${readName(store.db, WINDOW_LEDGER_TABLE.name)} WHERE ${where}
+     FROM ${store.table(WINDOW_LEDGER_TABLE.name)} WHERE ${where}
      GROUP BY sensor, window`,
     stats,
   );
@@ -117,7 +117,7 @@ export function uncleanDays(store: Store): Promise<LedgerRow[]> {
   return ledgerRows(
     store,
     `SELECT sensor, day AS start, maxMerge(pending) AS pending, maxMerge(ingested) AS ingested, maxMerge(compacted) AS compacted
-     FROM ${readName(store.db, DAY_LEDGER_TABLE.name)}
+     FROM ${store.table(DAY_LEDGER_TABLE.name)}
      GROUP BY sensor, day HAVING pending > compacted ORDER BY sensor, day`,
   );
 }

@@ -1,13 +1,8 @@
 import { CHECKSUM_SQL } from '../verify/checksum';
 import type { SensorInterval } from '../ingest/chunk';
-import { RAW_TABLE, SENSOR_EXTENT_TABLE, readName } from './schema';
+import { RAW_TABLE, SENSOR_EXTENT_TABLE } from './schema';
 import { int } from './sql';
 import type { Store } from './store';
-
-async function rows<T>(store: Store, query: string): Promise<T[]> {
-  const rs = await store.client.query({ query, format: 'JSONEachRow' });
-  return rs.json<T>();
-}
 
 export interface SensorExtent {
   sensor: number;
@@ -20,10 +15,9 @@ export interface SensorExtent {
 export async function sensorExtents(store: Store, sensors?: number[]): Promise<Map<number, SensorExtent>> {
   if (sensors && sensors.length === 0) return new Map();
   const where = sensors ? `WHERE sensor IN (${sensors.map(int).join(',')})` : '';
-  const result = await rows<{ sensor: number; first: string; last: string; points: string }>(
-    store,
+  const result = await store.rows<{ sensor: number; first: string; last: string; points: string }>(
     `SELECT sensor, minMerge(first_ts) AS first, maxMerge(last_ts) AS last, countMerge(points) AS points
-     FROM ${readName(store.db, SENSOR_EXTENT_TABLE.name)} ${where} GROUP BY sensor ORDER BY sensor`,
+     FROM ${store.table(SENSOR_EXTENT_TABLE.name)} ${where} GROUP BY sensor ORDER BY sensor`,
   );
   return new Map(
     result.map((r) => [r.sensor, { sensor: r.sensor, first: Number(r.first), last: Number(r.last), points: Number(r.points) }]),
@@ -42,9 +36,8 @@ async function addStored(store: Store, intervals: SensorInterval[], found: Map<n
   const where = intervals
     .map((i) => `(sensor = ${int(i.sensor)} AND ts >= ${int(i.from)} AND ts <= ${int(i.to)})`)
     .join(' OR ');
-  const result = await rows<{ sensor: number; ts: string }>(
-    store,
-    `SELECT sensor, ts FROM ${readName(store.db, RAW_TABLE.name)} WHERE ${where}`,
+  const result = await store.rows<{ sensor: number; ts: string }>(
+    `SELECT sensor, ts FROM ${store.table(RAW_TABLE.name)} WHERE ${where}`,
   );
   for (const r of result) {
     let set = found.get(r.sensor);
@@ -66,10 +59,9 @@ export interface SensorAudit {
  * not for serving.
  */
 export async function auditRaw(store: Store): Promise<SensorAudit[]> {
-  const result = await rows<{ sensor: number; points: string; distinct_points: string; checksum: string }>(
-    store,
+  const result = await store.rows<{ sensor: number; points: string; distinct_points: string; checksum: string }>(
     `SELECT sensor, sum(n) AS points, count() AS distinct_points, ${CHECKSUM_SQL} AS checksum
-     FROM (SELECT sensor, ts, any(value) AS value, count() AS n FROM ${readName(store.db, RAW_TABLE.name)} GROUP BY sensor, ts)
+     FROM (SELECT sensor, ts, any(value) AS value, count() AS n FROM ${store.table(RAW_TABLE.name)} GROUP BY sensor, ts)
      GROUP BY sensor ORDER BY sensor`,
   );
   return result.map((r) => ({
@@ -82,13 +74,10 @@ export async function auditRaw(store: Store): Promise<SensorAudit[]> {
 
 /** One page of a sensor's points in [from, to), in time order; `next` is where the following page starts. */
 export async function rawPage(store: Store, sensor: number, from: number, to: number, limit: number): Promise<{ points: [number, number][]; next: number | null }> {
-  const rs = await store.client.query({
-    query: `SELECT ts, value FROM ${readName(store.db, RAW_TABLE.name)}
+  const rows = await store.rows<{ ts: string; value: number }>(
+    `SELECT ts, value FROM ${store.table(RAW_TABLE.name)}
             WHERE sensor = ${int(sensor)} AND ts >= ${int(from)} AND ts < ${int(to)} ORDER BY ts LIMIT ${int(limit + 1)}`,
-    // JSONEachRow: JSONCompactEachRow does not exist on old servers.
-    format: 'JSONEachRow',
-  });
-  const rows = await rs.json<{ ts: string; value: number }>();
+  );
   const points = rows.slice(0, limit).map((r) => [Number(r.ts), r.value] as [number, number]);
   return { points, next: rows.length > limit ? Number(rows[limit]!.ts) : null };
 }

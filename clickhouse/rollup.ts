@@ -1,5 +1,5 @@
 import type { Ladder } from '../rollup/ladder';
-import { RAW_TABLE, ROLLUP_TABLE, localName, readName } from './schema';
+import { RAW_TABLE, ROLLUP_TABLE } from './schema';
 import { int, rangesWhere, tupleArray } from './sql';
 import type { Store } from './store';
 import type { UnitVersion } from './ledger';
@@ -18,7 +18,7 @@ export async function writeFineLevels(store: Store, ladder: Ladder, units: UnitV
   const w = ladder.windowMs;
   const ranges = units.map((u) => ({ sensor: u.sensor, from: u.start, to: u.start + w }));
   await store.insert(
-    `INSERT INTO ${localName(store.db, ROLLUP_TABLE.name, store.shape)} ${COLUMNS}
+    `INSERT INTO ${store.table(ROLLUP_TABLE.name)} ${COLUMNS}
      SELECT level, sensor, intDiv(t0, level) * level AS bucket, sum(c), sum(s), min(mn), max(mx), argMin(f, t0), argMax(l, t0), any(v)
      FROM (
        SELECT a.sensor AS sensor, a.t0 AS t0, a.c AS c, a.s AS s, a.mn AS mn, a.mx AS mx, a.f AS f, a.l AS l, u.version AS v
@@ -26,7 +26,7 @@ export async function writeFineLevels(store: Store, ladder: Ladder, units: UnitV
          SELECT sensor, intDiv(ts, ${int(w)}) * ${int(w)} AS window, intDiv(ts, ${int(finest)}) * ${int(finest)} AS t0,
                 count() AS c, sum(toFloat64(value)) AS s, min(value) AS mn, max(value) AS mx,
                 argMin(value, ts) AS f, argMax(value, ts) AS l
-         FROM ${readName(store.db, RAW_TABLE.name)} WHERE ${rangesWhere('ts', ranges)}
+         FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', ranges)}
          GROUP BY sensor, window, t0
        ) AS a
        ALL INNER JOIN (
@@ -55,10 +55,10 @@ export async function writeCoarseLevels(store: Store, ladder: Ladder, windows: {
     }
     if (buckets.size === 0) return;
     await store.insert(
-      `INSERT INTO ${localName(store.db, ROLLUP_TABLE.name, store.shape)} ${COLUMNS}
+      `INSERT INTO ${store.table(ROLLUP_TABLE.name)} ${COLUMNS}
        SELECT ${int(level)}, sensor, intDiv(t, ${int(level)}) * ${int(level)} AS bucket,
               sum(count), sum(sum), min(min), max(max), argMin(first, t), argMax(last, t), max(version)
-       FROM ${readName(store.db, ROLLUP_TABLE.name)} FINAL
+       FROM ${store.table(ROLLUP_TABLE.name)} FINAL
        WHERE level = ${int(below)} AND (${rangesWhere('t', [...buckets.values()])})
        GROUP BY sensor, bucket`,
       `${token}-L${level}`,
@@ -82,13 +82,11 @@ export interface RollupRow {
 
 /** Current rollup rows of one sensor and level in [from, to), for inspection and tests. */
 export async function rollupRows(store: Store, level: number, sensor: number, from: number, to: number): Promise<RollupRow[]> {
-  const rs = await store.client.query({
-    query: `SELECT level, sensor, t, count, sum, min, max, first, last, version
-            FROM ${readName(store.db, ROLLUP_TABLE.name)} FINAL
+  const rows = await store.rows<Record<string, string | number>>(
+    `SELECT level, sensor, t, count, sum, min, max, first, last, version
+            FROM ${store.table(ROLLUP_TABLE.name)} FINAL
             WHERE level = ${int(level)} AND sensor = ${int(sensor)} AND t >= ${int(from)} AND t < ${int(to)} ORDER BY t`,
-    format: 'JSONEachRow',
-  });
-  const rows = await rs.json<Record<string, string | number>>();
+  );
   return rows.map((r) => ({
     level: Number(r.level),
     sensor: Number(r.sensor),

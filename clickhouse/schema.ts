@@ -191,9 +191,11 @@ export function localName(db: string, table: string, shape: Shape): string {
   return shape.kind === 'cluster' ? `${db}.${table}_local` : `${db}.${table}`;
 }
 
-/** Name to read a table through: the Distributed table on a cluster. */
-export function readName(db: string, table: string): string {
-  return `${db}.${table}`;
+/** Names of every table and view the schema creates in the database. */
+export function schemaObjects(db: string, shape: Shape): string[] {
+  const local = (t: string) => localName(db, t, shape).slice(db.length + 1);
+  const tables = TABLES.flatMap((t) => (shape.kind === 'cluster' ? [local(t.name), t.name] : [t.name]));
+  return [...tables, ...VIEWS.map((v) => v.name)];
 }
 
 /** DDL statements, in order, creating the database for a deployment shape. */

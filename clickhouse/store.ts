@@ -7,7 +7,9 @@ import { createChdbConnection } from 'chdb/connection';
 import type { Config } from '../config/config';
 import type { PointColumns } from '../ingest/points';
 import { POINT_ROW_STRUCTURE, pointsToRowBinary } from './rowbinary';
-import { EMBEDDED_FEATURES, featuresForVersion, localName, renderSchema, RAW_TABLE, type Shape } from './schema';
+import { EMBEDDED_FEATURES, featuresForVersion, localName, renderSchema, RAW_TABLE, schemaObjects, type Shape } from './schema';
+import { isUnreachable, StoreUnavailableError } from './errors';
+import { shardsOf, singleShard, type Shards } from './shards';
 
 type ClientOptions = NonNullable<Parameters<typeof createClient>[0]>;
 
@@ -22,7 +24,12 @@ export type QuerySettings = Record<string, string | number>;
 export interface Store {
   readonly db: string;
   readonly shape: Shape;
+  /** The client of the server this store talks to now (migrations, tests, benchmarks). */
   readonly client: ClickHouseClient;
+  /** Where this store reads and writes a table: the table itself, or a shard's local table. */
+  table(name: string): string;
+  /** Rows of a SELECT. */
+  rows<T>(sql: string, settings?: QuerySettings): Promise<T[]>;
   /** Inserts points as one block; a repeated call with the same token is dropped by the server. */
   insertPoints(points: PointColumns, token: string): Promise<void>;
   /** Rows of a SELECT together with the rows ClickHouse read for it (its own statistics). */
@@ -83,6 +90,14 @@ class EmbeddedStore implements Store {
     private readonly spoolDir: string,
   ) {}
 
+  table(name: string): string {
+    return localName(this.db, name, this.shape);
+  }
+
+  async rows<T>(sql: string, settings: QuerySettings = {}): Promise<T[]> {
+    return (await this.client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: settings })).json<T>();
+  }
+
   async insertPoints(points: PointColumns, token: string): Promise<void> {
     if (points.length === 0) return;
     // RowBinary cannot travel through the chdb connection's body (it is read
@@ -91,7 +106,7 @@ class EmbeddedStore implements Store {
     await writeFile(file, pointsToRowBinary(points));
     try {
       await this.client.command({
-        query: `INSERT INTO ${localName(this.db, RAW_TABLE.name, this.shape)} SELECT * FROM file('${file}', 'RowBinary', '${POINT_ROW_STRUCTURE}')`,
+        query: `INSERT INTO ${this.table(RAW_TABLE.name)} SELECT * FROM file('${file}', 'RowBinary', '${POINT_ROW_STRUCTURE}')`,
         // chdb keeps per-call settings for the session: every insert must carry its own token.
         clickhouse_settings: { insert_deduplication_token: token, ...ONE_BLOCK },
       });
@@ -113,41 +128,99 @@ class EmbeddedStore implements Store {
   }
 }
 
+/** One server of a store: its URL (for messages) and a client. */
+export interface Replica {
+  url: string;
+  client: ClickHouseClient;
+}
+
+/**
+ * ClickHouse servers over HTTP: one server, or the replicas of one shard of a
+ * cluster (then tables are the shard's `<table>_local`). Every call goes to the
+ * replica that answered last and moves on to the next when a replica cannot
+ * be reached, so reads see what this store wrote while that replica lives.
+ * Retrying a write on another replica is safe: raw blocks are byte-identical
+ * (replicated deduplication drops a repeat) and every other write is
+ * idempotent by content (ledger maxima, versioned rollups).
+ */
 class ServerStore implements Store {
+  private current = 0;
+
   constructor(
     readonly db: string,
     readonly shape: Shape,
-    readonly client: ClickHouseClient,
+    private readonly replicas: Replica[],
+    /** What to call these servers in errors. */
+    private readonly what: string,
   ) {}
 
-  async insertPoints(points: PointColumns, token: string): Promise<void> {
-    if (points.length === 0) return;
-    const result = await this.client.exec({
-      query: `INSERT INTO ${localName(this.db, RAW_TABLE.name, this.shape)} FORMAT RowBinary`,
-      values: Readable.from([pointsToRowBinary(points)]),
-      clickhouse_settings: this.shape.features.dedupToken ? { insert_deduplication_token: token, ...ONE_BLOCK } : { ...ONE_BLOCK },
+  get client(): ClickHouseClient {
+    return this.replicas[this.current]!.client;
+  }
+
+  table(name: string): string {
+    return localName(this.db, name, this.shape);
+  }
+
+  private async onReplica<T>(call: (client: ClickHouseClient) => Promise<T>): Promise<T> {
+    let lastError: unknown;
+    for (let i = 0; i < this.replicas.length; i++) {
+      const k = (this.current + i) % this.replicas.length;
+      try {
+        const result = await call(this.replicas[k]!.client);
+        this.current = k;
+        return result;
+      } catch (err) {
+        if (!isUnreachable(err)) throw err;
+        lastError = err;
+      }
+    }
+    throw new StoreUnavailableError(this.what, lastError);
+  }
+
+  insertPoints(points: PointColumns, token: string): Promise<void> {
+    if (points.length === 0) return Promise.resolve();
+    const body = pointsToRowBinary(points);
+    return this.onReplica(async (client) => {
+      const result = await client.exec({
+        query: `INSERT INTO ${this.table(RAW_TABLE.name)} FORMAT RowBinary`,
+        values: Readable.from([body]),
+        clickhouse_settings: this.shape.features.dedupToken ? { insert_deduplication_token: token, ...ONE_BLOCK } : { ...ONE_BLOCK },
+      });
+      result.stream.resume();
     });
-    result.stream.resume();
+  }
+
+  rows<T>(sql: string, settings: QuerySettings = {}): Promise<T[]> {
+    return this.onReplica(async (client) => (await client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: settings })).json<T>());
   }
 
   queryWithStats<T>(sql: string, settings: QuerySettings = {}) {
-    // The summary header is complete only once the whole result was produced.
-    return execWithStats<T>(this.client, sql, { ...settings, wait_end_of_query: 1 });
-  }
-
-  async insert(sql: string, token: string): Promise<void> {
-    await this.client.command({
-      query: sql,
-      clickhouse_settings: this.shape.features.dedupToken ? { insert_deduplication_token: token } : {},
+    // FORMAT JSON ends with the server's own read statistics, on every
+    // version (old servers send no summary header).
+    return this.onReplica(async (client) => {
+      const rs = await client.query({ query: sql, format: 'JSON', clickhouse_settings: settings });
+      const body = (await rs.json()) as unknown as { data: T[]; statistics?: { rows_read?: number } };
+      return { rows: body.data, rowsRead: Number(body.statistics?.rows_read ?? 0) };
     });
   }
 
-  close(): Promise<void> {
-    return this.client.close();
+  insert(sql: string, token: string): Promise<void> {
+    return this.onReplica(async (client) => {
+      await client.command({
+        query: sql,
+        clickhouse_settings: this.shape.features.dedupToken ? { insert_deduplication_token: token } : {},
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.replicas.map((r) => r.client.close()));
   }
 }
 
 export async function openStore(config: Config, opts: StoreOptions): Promise<Store> {
+  if (config.clickhouse.shards) throw new Error('a cluster is opened with openShards');
   const db = config.clickhouse.database;
   if (!config.clickhouse.url) {
     const path = embeddedPath(config);
@@ -161,23 +234,63 @@ export async function openStore(config: Config, opts: StoreOptions): Promise<Sto
     const client = createClient({ connection, clickhouse_settings: settings });
     return new EmbeddedStore(db, client, spoolDir);
   }
+  const url = config.clickhouse.url;
+  const { version, replicas } = await connectReplicas(config, opts, [url]);
+  return new ServerStore(db, { kind: 'single', features: featuresForVersion(version) }, replicas, `ClickHouse at ${url}`);
+}
+
+/**
+ * One store per shard of the cluster named by CLICKHOUSE_SHARDS (in shard
+ * order), or the one store of an embedded or single-server ClickHouse.
+ */
+export async function openShards(config: Config, opts: StoreOptions): Promise<Shards> {
+  const shards = config.clickhouse.shards;
+  if (!shards) return singleShard(await openStore(config, opts));
+  const urls = shards.flat();
+  const { version, replicas } = await connectReplicas(config, opts, urls);
+  const shape: Shape = { kind: 'cluster', cluster: config.clickhouse.cluster, features: featuresForVersion(version) };
+  let next = 0;
+  const stores = shards.map((urlsOfShard, i) => {
+    const own = replicas.slice(next, next + urlsOfShard.length);
+    next += urlsOfShard.length;
+    return new ServerStore(config.clickhouse.database, shape, own, `ClickHouse shard ${i + 1} (${urlsOfShard.join(', ')})`);
+  });
+  return shardsOf(stores);
+}
+
+/** Clients for the given servers, and the version of the first one that answers. */
+async function connectReplicas(config: Config, opts: StoreOptions, urls: string[]): Promise<{ version: string; replicas: Replica[] }> {
   const readUser = opts.readOnly ? config.clickhouse.readUser : undefined;
   const credentials = readUser
     ? { username: readUser, password: config.clickhouse.readPassword }
     : { username: config.clickhouse.user, password: config.clickhouse.password };
-  const probe = createClient({ url: config.clickhouse.url, ...credentials, request_timeout: 60_000 });
-  const version = await serverVersion(probe).finally(() => probe.close());
-  const features = featuresForVersion(version);
+  let version: string | undefined;
+  let lastError: unknown;
+  for (const url of urls) {
+    const probe = createClient({ url, ...credentials, request_timeout: 10_000 });
+    try {
+      version = await serverVersion(probe);
+      break;
+    } catch (err) {
+      lastError = err;
+    } finally {
+      await probe.close();
+    }
+  }
+  if (version === undefined) throw new StoreUnavailableError(`ClickHouse (${urls.join(', ')})`, lastError);
   const [major = 0] = version.split('.').map((p) => Number.parseInt(p, 10));
   const settings = opts.maxExecutionMs ? { max_execution_time: executionTimeSetting(opts.maxExecutionMs, major >= 23) } : undefined;
-  const client = createClient({
-    url: config.clickhouse.url,
-    ...credentials,
-    // The server stops the query first; the HTTP request gives up a little later.
-    request_timeout: opts.maxExecutionMs ? opts.maxExecutionMs + 10_000 : 60_000,
-    clickhouse_settings: settings,
-  });
-  return new ServerStore(db, { kind: 'single', features }, client);
+  const replicas = urls.map((url) => ({
+    url,
+    client: createClient({
+      url,
+      ...credentials,
+      // The server stops the query first; the HTTP request gives up a little later.
+      request_timeout: opts.maxExecutionMs ? opts.maxExecutionMs + 10_000 : 60_000,
+      clickhouse_settings: settings,
+    }),
+  }));
+  return { version, replicas };
 }
 
 export async function serverVersion(client: ClickHouseClient): Promise<string> {
@@ -186,11 +299,42 @@ export async function serverVersion(client: ClickHouseClient): Promise<string> {
   return row?.v ?? '0';
 }
 
-/** Creates the database, tables and views if missing; safe to run on every start. */
-export async function migrate(store: Store): Promise<void> {
-  for (const statement of renderSchema(store.db, store.shape)) {
-    await store.client.command({ query: statement });
+/**
+ * Runs the schema's DDL through one client. ON CLUSTER statements come back
+ * with a per-host result table: wait_end_of_query makes the server buffer it,
+ * so a failure on any host is an HTTP error or an exception in the body,
+ * never a 200 that hides it.
+ */
+export async function applySchema(client: ClickHouseClient, statements: string[]): Promise<void> {
+  for (const query of statements) {
+    const result = await client.exec({ query, clickhouse_settings: { wait_end_of_query: 1 } });
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    if (/DB::Exception/.test(body)) throw new Error(`schema statement failed:\n${query}\n${body}`);
   }
+}
+
+/**
+ * Creates the database, tables and views if missing; safe to run on every
+ * start. On a cluster the statements run ON CLUSTER, which waits for every
+ * server: they run only when something is missing, so a service starts while
+ * a replica is down once the schema exists.
+ */
+export async function migrate(shards: Shards): Promise<void> {
+  const store = shards.stores[0]!;
+  const statements = renderSchema(store.db, store.shape);
+  if (store.shape.kind === 'cluster') {
+    const expected = schemaObjects(store.db, store.shape);
+    const seen = await Promise.allSettled(shards.stores.map((s) => s.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${store.db}'`)));
+    const answered = seen.flatMap((r) => (r.status === 'fulfilled' ? [new Set(r.value.map((t) => t.name))] : []));
+    if (answered.length > 0 && answered.every((names) => expected.every((name) => names.has(name)))) return;
+    const reachable = shards.stores.find((_, i) => seen[i]!.status === 'fulfilled');
+    if (!reachable) throw (seen[0] as PromiseRejectedResult).reason;
+    await applySchema(reachable.client, statements);
+    return;
+  }
+  await applySchema(store.client, statements);
 }
 
 /** Deterministic insert token: the same rows give the same token. */

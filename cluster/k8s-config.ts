@@ -34,8 +34,13 @@ export const KEEPER = { name: 'clickhouse-keeper', service: 'clickhouse-keeper-h
 /** ClickHouse users; their passwords come from the Secret `herodotus-clickhouse`. */
 export const CLICKHOUSE_USERS = { writer: 'herodotus', reader: 'herodotus_reader', interserver: 'interserver' } as const;
 export const CLICKHOUSE_SECRET = 'herodotus-clickhouse';
-/** Client Service over every replica (what CLICKHOUSE_URL names). */
+/** Client Service over every replica: ad-hoc queries of the Distributed tables (Grafana, people). */
 export const CLICKHOUSE_SERVICE = 'clickhouse';
+
+/** CLICKHOUSE_SHARDS of the app pods: each shard's replicas by their per-replica Service, in shard order. */
+export function clickhouseShardsEnv(topology: Topology): string {
+  return topology.shards.map((shard) => shard.replicas.map((r) => `http://${r.name}:${CLICKHOUSE_PORTS.http}`).join(',')).join(';');
+}
 
 /** Directory of the generated files, relative to the checkout. */
 export const GENERATED_DIR = 'k8s/base/clickhouse';

@@ -1,3 +1,5 @@
+import { shardIndex } from '../clickhouse/shards';
+
 /**
  * The ClickHouse cluster shape: 2 shards × 2 replicas. The local cluster
  * (`herodotus cluster up`) and the Kubernetes manifests are both made from
@@ -30,5 +32,5 @@ export const TOPOLOGY: Topology = {
 
 /** Shard of a sensor (1-based): a stable function of the id, as the Distributed tables' sharding key `sensor`. */
 export function shardOf(topology: Topology, sensor: number): number {
-  return (sensor % topology.shards.length) + 1;
+  return shardIndex(sensor, topology.shards.length) + 1;
 }

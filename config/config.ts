@@ -34,6 +34,8 @@ const schema = z.object({
   HERODOTUS_TASK_QUEUE: z.string().default('herodotus'),
 
   CLICKHOUSE_URL: optionalString,
+  CLICKHOUSE_SHARDS: optionalString,
+  CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('herodotus'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('herodotus'),
@@ -81,6 +83,14 @@ export type Config = {
   clickhouse: {
     /** Server URL given by the environment; when absent ClickHouse runs embedded (chdb). */
     url: string | undefined;
+    /**
+     * A sharded, replicated cluster: the HTTP URLs of each shard's replicas, in
+     * shard order (CLICKHOUSE_SHARDS: shards separated by ';', replicas by ',').
+     * Takes the place of `url`.
+     */
+    shards: string[][] | undefined;
+    /** The cluster's name in remote_servers (ON CLUSTER DDL, Distributed tables). */
+    cluster: string;
     user: string;
     password: string;
     database: string;
@@ -114,6 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const apiTokens = (e.HERODOTUS_API_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const shards = e.CLICKHOUSE_SHARDS ? parseShards(e.CLICKHOUSE_SHARDS) : undefined;
+  if (shards && e.CLICKHOUSE_URL) throw new ConfigError('invalid configuration:\n  CLICKHOUSE_SHARDS and CLICKHOUSE_URL exclude each other: name the cluster\'s servers in CLICKHOUSE_SHARDS only');
   const badToken = apiTokens.map((t) => token.safeParse(t)).find((r) => !r.success);
   if (badToken) throw new ConfigError(`invalid configuration:\n  HERODOTUS_API_TOKENS: ${badToken.error!.issues[0]!.message}`);
   return {
@@ -138,6 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     clickhouse: {
       url: e.CLICKHOUSE_URL,
+      shards,
+      cluster: e.CLICKHOUSE_CLUSTER,
       user: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
@@ -156,6 +170,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lensTimeoutMs: e.HERODOTUS_LENS_TIMEOUT_MS,
     },
   };
+}
+
+/** `http://a:8123,http://b:8123;http://c:8123,http://d:8123`: shards by ';', each shard's replicas by ','. */
+function parseShards(text: string): string[][] {
+  const shards = text.split(';').map((s) => s.split(',').map((u) => u.trim()).filter(Boolean));
+  const bad = shards.flat().find((u) => !z.url({ protocol: /^https?$/ }).safeParse(u).success);
+  if (shards.some((s) => s.length === 0) || bad !== undefined) {
+    throw new ConfigError(
+      `invalid configuration:\n  CLICKHOUSE_SHARDS: ${bad !== undefined ? `'${bad}' is not an http(s) URL` : 'an empty shard'}; ` +
+        `expected shards separated by ';', each a ','-separated list of its replicas' HTTP URLs`,
+    );
+  }
+  return shards;
 }
 
 /** Kafka bootstrap addresses: the configured ones, or the local broker's. */
@@ -203,6 +230,8 @@ export function configEnv(config: Config): Record<string, string> {
     TEMPORAL_NAMESPACE: config.temporal.namespace,
     HERODOTUS_TASK_QUEUE: config.temporal.taskQueue,
     ...(config.clickhouse.url ? { CLICKHOUSE_URL: config.clickhouse.url } : {}),
+    ...(config.clickhouse.shards ? { CLICKHOUSE_SHARDS: config.clickhouse.shards.map((s) => s.join(',')).join(';') } : {}),
+    CLICKHOUSE_CLUSTER: config.clickhouse.cluster,
     CLICKHOUSE_USER: config.clickhouse.user,
     CLICKHOUSE_PASSWORD: config.clickhouse.password,
     CLICKHOUSE_DATABASE: config.clickhouse.database,

@@ -1,10 +1,10 @@
 import type { BatchLimits } from '../batch/types';
-import type { Store } from '../clickhouse/store';
+import type { Shards } from '../clickhouse/shards';
 import type { DeadLetterPublisher } from '../kafka/dead-letters';
 import type { PartitionReader } from '../kafka/range-reader';
 import { decodeChunk } from './chunk';
 import { mergeBatches } from './merge';
-import { storePoints } from './store-points';
+import { storeOnShards } from './store-points';
 
 export interface ChunkRange {
   topic: string;
@@ -30,7 +30,7 @@ export interface ChunkStats {
 
 export interface ChunkDeps {
   reader: PartitionReader;
-  store: Store;
+  shards: Shards;
   deadLetters: DeadLetterPublisher;
   limits: BatchLimits;
   readTimeoutMs: number;
@@ -56,7 +56,7 @@ export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: 
   const t1 = performance.now();
   const points = mergeBatches(batches);
   const distinct = points.length;
-  const result = await storePoints(deps.store, {
+  const result = await storeOnShards(deps.shards, {
     points,
     version: range.version,
     windowMs: deps.windowMs,

@@ -1,10 +1,11 @@
 import { recordStage, type UnitVersion } from '../clickhouse/ledger';
 import { sensorExtents, storedTimestamps } from '../clickhouse/raw';
+import { onEveryPart, shardIndex, type Shards } from '../clickhouse/shards';
 import { contentToken, type Store } from '../clickhouse/store';
 import { MS } from '../rollup/ladder';
 import type { SensorInterval } from './chunk';
 import { filterPoints, trimmed } from './merge';
-import type { PointColumns } from './points';
+import { allocatePoints, type PointColumns } from './points';
 
 export interface StoreRequest {
   /** Sorted by (sensor, ts), each (sensor, ts) once. */
@@ -41,6 +42,39 @@ export async function storePoints(store: Store, req: StoreRequest): Promise<Stor
   await store.insertPoints(rows, contentToken(`raw-${req.name}`, [rows.sensor, rows.ts, rows.value]));
   await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-ingested`);
   return { inserted: rows.length, alreadyStored: distinct - rows.length };
+}
+
+/**
+ * Stores points on the shards that own their sensors, each shard's part on
+ * its own (see storePoints); one shard down fails the call after the other
+ * parts are stored, and the retry finds those already there.
+ */
+export async function storeOnShards(shards: Shards, req: StoreRequest): Promise<StoreResult> {
+  if (shards.stores.length === 1) return storePoints(shards.stores[0]!, req);
+  const parts = splitByShard(req.points, shards.stores.length);
+  const results = await onEveryPart(
+    parts.flatMap((points, i) => (points.length > 0 ? [{ store: shards.stores[i]!, points }] : [])),
+    (part) => storePoints(part.store, { ...req, points: part.points }),
+  );
+  return results.reduce((a, r) => ({ inserted: a.inserted + r.inserted, alreadyStored: a.alreadyStored + r.alreadyStored }), {
+    inserted: 0,
+    alreadyStored: 0,
+  });
+}
+
+/** The points of each shard, order kept (so a repeated request yields byte-identical blocks). */
+function splitByShard(p: PointColumns, shardCount: number): PointColumns[] {
+  const counts = new Array<number>(shardCount).fill(0);
+  for (let i = 0; i < p.length; i++) counts[shardIndex(p.sensor[i]!, shardCount)]!++;
+  const parts = counts.map((n) => allocatePoints(n));
+  for (let i = 0; i < p.length; i++) {
+    const part = parts[shardIndex(p.sensor[i]!, shardCount)]!;
+    const k = part.length++;
+    part.sensor[k] = p.sensor[i]!;
+    part.ts[k] = p.ts[i]!;
+    part.value[k] = p.value[i]!;
+  }
+  return parts;
 }
 
 /**

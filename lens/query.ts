@@ -1,6 +1,8 @@
 import { dayLedger, SMALL_QUERY, windowLedger, type ReadStats } from '../clickhouse/ledger';
-import { RAW_TABLE, ROLLUP_TABLE, readName } from '../clickhouse/schema';
+import { RAW_TABLE, ROLLUP_TABLE } from '../clickhouse/schema';
 import { int, rangesWhere } from '../clickhouse/sql';
+import { holdingSensors } from '../clickhouse/errors';
+import { bySensorShard, onEveryPart, type Shards } from '../clickhouse/shards';
 import type { Store } from '../clickhouse/store';
 import { alignDown, alignUp, MS, type Ladder } from '../rollup/ladder';
 import { planLens, planRaw, uncleanDayRanges, type LensPlan, type Segment } from './planner';
@@ -60,12 +62,12 @@ export function lensSql(store: Store, plan: LensPlan): string {
   if (byLevel.size > 0) {
     const where = [...byLevel].map(([level, segs]) => `(level = ${int(level)} AND (${rangesWhere('t', segs)}))`).join(' OR ');
     parts.push(
-      `SELECT sensor, t, count AS c, sum AS s, min AS mn, max AS mx, first AS f, last AS l FROM ${readName(store.db, ROLLUP_TABLE.name)} FINAL WHERE ${where}`,
+      `SELECT sensor, t, count AS c, sum AS s, min AS mn, max AS mx, first AS f, last AS l FROM ${store.table(ROLLUP_TABLE.name)} FINAL WHERE ${where}`,
     );
   }
   if (raw.length > 0) {
     parts.push(
-      `SELECT sensor, ts AS t, toUInt64(1) AS c, toFloat64(value) AS s, value AS mn, value AS mx, value AS f, value AS l FROM ${readName(store.db, RAW_TABLE.name)} WHERE ${rangesWhere('ts', raw)}`,
+      `SELECT sensor, ts AS t, toUInt64(1) AS c, toFloat64(value) AS s, value AS mn, value AS mx, value AS f, value AS l FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', raw)}`,
     );
   }
   const step = int(plan.stepMs);
@@ -75,8 +77,37 @@ export function lensSql(store: Store, plan: LensPlan): string {
           GROUP BY sensor, bucket ORDER BY sensor, bucket`;
 }
 
-/** Computes a lens: plan from the ledger, one query, then the full bucket grid with empty buckets explicit. */
-export async function runLens(store: Store, ladder: Ladder, req: LensRequest): Promise<LensResult> {
+/**
+ * Computes a lens on the shards that hold its sensors, each shard's sensors on
+ * their own shard. A shard that does not answer fails the whole lens (the API
+ * answers 503), never leaves its sensors out.
+ */
+export async function runLens(shards: Shards, ladder: Ladder, req: LensRequest): Promise<LensResult> {
+  const parts = bySensorShard(shards, req.sensors, (sensor) => sensor);
+  const results = await onEveryPart(parts, (p) =>
+    lensOnStore(p.store, ladder, { ...req, sensors: p.items }).catch((err: unknown) => {
+      throw holdingSensors(err, p.items);
+    }),
+  );
+  if (results.length === 1) return results[0]!;
+  const series = new Map(results.flatMap((r) => r.sensors.map((s) => [s.sensor, s] as const)));
+  const [first] = results;
+  return {
+    from: first!.from,
+    to: first!.to,
+    step_ms: first!.step_ms,
+    sensors: req.sensors.map((sensor) => series.get(sensor)!),
+    plan: {
+      level_ms: results.find((r) => r.plan.level_ms !== null)?.plan.level_ms ?? null,
+      raw_windows: results.reduce((n, r) => n + r.plan.raw_windows, 0),
+      rows_read: results.reduce((n, r) => n + r.plan.rows_read, 0),
+      segments: results.reduce((n, r) => n + r.plan.segments, 0),
+    },
+  };
+}
+
+/** A lens over sensors of one store: plan from the ledger, one query, then the full bucket grid with empty buckets explicit. */
+async function lensOnStore(store: Store, ladder: Ladder, req: LensRequest): Promise<LensResult> {
   const stats: ReadStats = { rowsRead: 0 };
   if (req.source === 'raw') return execute(store, planRaw(req.sensors, req.from, req.to, req.stepMs), req.sensors, stats);
   // The ledger is read for the whole bucket grid, which may reach past `to`.

@@ -1,6 +1,7 @@
 import { recordStage, uncleanDays, windowLedger, type LedgerRow, type UnitVersion } from '../clickhouse/ledger';
 import { sensorExtents } from '../clickhouse/raw';
 import { writeCoarseLevels, writeFineLevels } from '../clickhouse/rollup';
+import { bySensorShard, onEveryPart, onReachableShards, type Shards } from '../clickhouse/shards';
 import type { Store } from '../clickhouse/store';
 import { MS, type Ladder } from './ladder';
 
@@ -38,11 +39,15 @@ async function compactable(store: Store, policy: CompactionPolicy, windows: Ledg
 /** Compactable windows are grouped by the hour they fall in: one group is one child workflow. */
 const GROUP_MS = MS.hour;
 
-/** Groups of compactable windows, oldest first. */
-export async function planCompaction(store: Store, policy: CompactionPolicy, now: number, maxGroups: number): Promise<CompactionGroup[]> {
+async function readyWindows(store: Store, policy: CompactionPolicy, now: number): Promise<LedgerRow[]> {
   const days = await uncleanDays(store);
   const windows = await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })));
-  const ready = await compactable(store, policy, windows, now);
+  return compactable(store, policy, windows, now);
+}
+
+/** Groups of compactable windows, oldest first, over the shards that answer. */
+export async function planCompaction(shards: Shards, policy: CompactionPolicy, now: number, maxGroups: number): Promise<CompactionGroup[]> {
+  const ready = (await onReachableShards(shards, (store) => readyWindows(store, policy, now))).flat();
   const byGroup = new Map<number, Set<number>>();
   for (const w of ready) {
     const group = Math.floor(w.start / GROUP_MS) * GROUP_MS;
@@ -70,7 +75,13 @@ export interface CompactionStats {
  * the version that had committed when it was read, so data that lands while
  * this runs leaves the window dirty for the next round.
  */
-export async function compactGroup(store: Store, policy: CompactionPolicy, group: CompactionGroup, now: number): Promise<CompactionStats> {
+export async function compactGroup(shards: Shards, policy: CompactionPolicy, group: CompactionGroup, now: number): Promise<CompactionStats> {
+  const parts = bySensorShard(shards, group.sensors, (sensor) => sensor);
+  const stats = await onEveryPart(parts, (p) => compactOnShard(p.store, policy, { ...group, sensors: p.items }, now));
+  return stats.reduce((a, s) => ({ windows: a.windows + s.windows, sensors: a.sensors + s.sensors }), { windows: 0, sensors: 0 });
+}
+
+async function compactOnShard(store: Store, policy: CompactionPolicy, group: CompactionGroup, now: number): Promise<CompactionStats> {
   const windows = await windowLedger(
     store,
     group.sensors.map((sensor) => ({ sensor, from: group.from, to: group.to })),
@@ -101,8 +112,13 @@ export async function compactGroup(store: Store, policy: CompactionPolicy, group
 /**
  * Marks days clean whose windows are all clean, at the day's pending version
  * read before its windows were: a window written later keeps the day dirty.
+ * Shards that do not answer settle on a later round.
  */
-export async function settleDays(store: Store): Promise<number> {
+export async function settleDays(shards: Shards): Promise<number> {
+  return (await onReachableShards(shards, settleDaysOn)).reduce((a, n) => a + n, 0);
+}
+
+async function settleDaysOn(store: Store): Promise<number> {
   const days = await uncleanDays(store);
   if (days.length === 0) return 0;
   const windows = await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })));
@@ -118,17 +134,26 @@ export async function settleDays(store: Store): Promise<number> {
   return settled.length;
 }
 
-/** Windows waiting for compaction: the backlog the sweep and /metrics report. */
-export async function compactionBacklog(store: Store): Promise<number> {
-  const days = await uncleanDays(store);
-  return (await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })))).length;
+/** Windows waiting for compaction on the shards that answer: the backlog the sweep and /metrics report. */
+export async function compactionBacklog(shards: Shards): Promise<number> {
+  const counts = await onReachableShards(shards, async (store) => {
+    const days = await uncleanDays(store);
+    return (await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })))).length;
+  });
+  return counts.reduce((a, n) => a + n, 0);
 }
 
 /**
  * Makes the windows of a sensor range dirty again (a new ingest version for
  * windows that hold data), so compaction rewrites their rollups.
  */
-export async function reopenWindows(store: Store, sensors: number[], from: number, to: number, version: number, windowMs: number): Promise<number> {
+export async function reopenWindows(shards: Shards, sensors: number[], from: number, to: number, version: number, windowMs: number): Promise<number> {
+  const parts = bySensorShard(shards, sensors, (sensor) => sensor);
+  const counts = await onEveryPart(parts, (p) => reopenOnShard(p.store, p.items, from, to, version, windowMs));
+  return counts.reduce((a, n) => a + n, 0);
+}
+
+async function reopenOnShard(store: Store, sensors: number[], from: number, to: number, version: number, windowMs: number): Promise<number> {
   const windows = (await windowLedger(store, sensors.map((sensor) => ({ sensor, from: Math.floor(from / windowMs) * windowMs, to })))).filter(
     (w) => w.ingested > 0,
   );

@@ -4,7 +4,8 @@ import { createIngestActivities } from '../activities/ingest';
 import { createApp } from '../api/app';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits } from '../batch/types';
 import { checkExposure, kafkaBrokers, temporalAddress, type Config } from '../config/config';
-import { migrate, openStore, type Store } from '../clickhouse/store';
+import { onReachableShards, type Shards } from '../clickhouse/shards';
+import { migrate, openShards } from '../clickhouse/store';
 import { BatchPublisher } from '../kafka/batch-publisher';
 import { createKafka } from '../kafka/client';
 import { DeadLetterPublisher } from '../kafka/dead-letters';
@@ -31,7 +32,8 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-const QUERY_CONNECTIONS = 4;
+/** chdb connections for lenses (each runs one query at a time). */
+const EMBEDDED_QUERY_CONNECTIONS = 4;
 
 /** Retries a start-up step until it succeeds: a dependency may still be starting or briefly down. */
 async function untilDone<T>(what: string, log: Logger, signal: AbortSignal, step: () => Promise<T>): Promise<T> {
@@ -66,13 +68,14 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const deadLetters = new DeadLetterPublisher(kafka, config.kafka.dlqTopic);
   const readers = new Map<number, PartitionReader>();
   // Queries on one chdb connection run one after another: lenses take turns over a few.
-  const queryPool: Store[] = [];
+  // (A server's HTTP client runs them side by side: one is enough there.)
+  const queryPool: Shards[] = [];
   let nextQuery = 0;
-  const queryStore = (): Store | null => (queryPool.length === 0 ? null : queryPool[nextQuery++ % queryPool.length]!);
+  const queryShards = (): Shards | null => (queryPool.length === 0 ? null : queryPool[nextQuery++ % queryPool.length]!);
   // Operational reads (sensor list, status, the full audit) are not lenses: no time limit, their own connection.
-  let opsStore: Store | null = null;
-  let ingestStore: Store | null = null;
-  let compactStore: Store | null = null;
+  let opsShards: Shards | null = null;
+  let ingestShards: Shards | null = null;
+  let compactShards: Shards | null = null;
   let client: Client | null = null;
 
   const app = createApp({
@@ -81,7 +84,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     apiTokens: config.http.apiTokens,
     queryTimeoutMs: config.limits.lensTimeoutMs,
     ingest: { publisher, limits, maxBodyBytes: config.limits.maxBodyBytes },
-    lens: { store: queryStore, ladder, maxSensorId: config.limits.maxSensorId },
+    lens: { shards: queryShards, ladder, maxSensorId: config.limits.maxSensorId },
     backfill: {
       client: () => client,
       taskQueue: config.temporal.taskQueue,
@@ -105,13 +108,13 @@ export async function startService(config: Config, log: Logger): Promise<Service
         },
         deadLetterRecords: async () => (await offsets.offsets(config.kafka.dlqTopic)).reduce((n, o) => n + o.high - o.low, 0),
         compactionBacklog: async () => {
-          if (!opsStore) throw new Error('ClickHouse is not open yet');
-          return compactionBacklog(opsStore);
+          if (!opsShards) throw new Error('ClickHouse is not open yet');
+          return compactionBacklog(opsShards);
         },
       },
     },
     ops: {
-      store: () => opsStore,
+      shards: () => opsShards,
       offsets: () => offsets.offsets(config.kafka.topic),
       progress: () => (client ? ingestProgress(client, config) : Promise.reject(new Error('not connected yet'))),
     },
@@ -138,23 +141,25 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const workerStarted = new Promise<void>((resolve) => (workerRunning = resolve));
   const ready = (async () => {
     // A ClickHouse server may still be starting: wait for it like for Kafka and Temporal.
-    ingestStore = await untilDone('clickhouse', log, abort.signal, async () => {
-      const store = await openStore(config, { name: 'ingest' });
+    ingestShards = await untilDone('clickhouse', log, abort.signal, async () => {
+      const shards = await openShards(config, { name: 'ingest' });
       try {
-        await migrate(store);
-        return store;
+        await migrate(shards);
+        return shards;
       } catch (err) {
-        await store.close().catch(() => undefined);
+        await shards.close().catch(() => undefined);
         throw err;
       }
     });
     const lensTimeout = { readOnly: true, maxExecutionMs: config.limits.lensTimeoutMs };
-    for (let i = 0; i < QUERY_CONNECTIONS; i++) queryPool.push(await openStore(config, { name: `query-${i}`, ...lensTimeout }));
-    opsStore = await openStore(config, { name: 'ops', readOnly: true });
-    compactStore = await openStore(config, { name: 'compact' });
+    const queryConnections = config.clickhouse.url || config.clickhouse.shards ? 1 : EMBEDDED_QUERY_CONNECTIONS;
+    for (let i = 0; i < queryConnections; i++) queryPool.push(await openShards(config, { name: `query-${i}`, ...lensTimeout }));
+    opsShards = await openShards(config, { name: 'ops', readOnly: true });
+    compactShards = await openShards(config, { name: 'compact' });
     const qs = queryPool[0]!;
     health.set('clickhouse', 'ready');
-    health.probe('clickhouse', async () => void (await qs.client.query({ query: 'SELECT 1', format: 'JSONEachRow' })).json());
+    // Ready while any shard answers: a shard that is down fails only the requests that need it.
+    health.probe('clickhouse', async () => void (await onReachableShards(qs, (store) => store.rows('SELECT 1'))));
 
     await untilDone('kafka', log, abort.signal, () =>
       ensureTopics(kafka, [
@@ -176,9 +181,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
     health.set('temporal', 'ready');
     health.probe('temporal', async () => void (await c.workflowService.getSystemInfo({})));
 
-    const store = ingestStore;
     const activities = createIngestActivities({
-      store,
+      shards: ingestShards,
       offsets,
       deadLetters,
       limits,
@@ -192,9 +196,9 @@ export async function startService(config: Config, log: Logger): Promise<Service
         return r;
       },
     });
-    const backfill = createBackfillActivities({ store: compactStore, limits, windowMs: WINDOW_MS });
+    const backfill = createBackfillActivities({ shards: compactShards, limits, windowMs: WINDOW_MS });
     const compaction = createCompactionActivities({
-      store: compactStore,
+      shards: compactShards,
       policy: { ladder, graceMs: 2000, idleMs: 10_000 },
       ensureCompactor: () => ensureCompactor(c, config),
       log: log.child({ component: 'compaction' }),
@@ -234,10 +238,10 @@ export async function startService(config: Config, log: Logger): Promise<Service
       lap('kafka');
       await (client as Client | null)?.connection.close().catch(() => undefined);
       lap('temporal');
-      await ingestStore?.close();
+      await (ingestShards as Shards | null)?.close();
       await Promise.all(queryPool.map((q) => q.close()));
-      await (opsStore as Store | null)?.close();
-      await compactStore?.close();
+      await (opsShards as Shards | null)?.close();
+      await (compactShards as Shards | null)?.close();
       lap('clickhouse');
     },
   };

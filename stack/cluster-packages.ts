@@ -1,6 +1,7 @@
 /**
  * The system packages the local ClickHouse cluster runs on: Debian's
- * clickhouse-server (18.16) and zookeeper (3.8), installed with apt-get when
+ * clickhouse-server (18.16) and zookeeper (3.8), and haproxy (2.6) for a load
+ * balancer in front of several API instances, installed with apt-get when
  * missing. Only cluster users need them, so this is not part of
  * scripts/setup.mjs; `herodotus cluster up` (and `cluster install`) and the
  * cluster test call it. Idempotent: when the files are there it only stats them.
@@ -16,10 +17,11 @@ export const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
 /** ZooKeeper logs through SLF4J; the simple binding writes to stderr (= our log file). */
 export const SLF4J_SIMPLE_JAR = '/usr/share/java/slf4j-simple.jar';
 export const JAVA = '/usr/bin/java';
+export const HAPROXY_BIN = '/usr/sbin/haproxy';
 
-export const CLUSTER_PACKAGES = ['clickhouse-server', 'clickhouse-client', 'zookeeper', 'libslf4j-java'] as const;
+export const CLUSTER_PACKAGES = ['clickhouse-server', 'clickhouse-client', 'zookeeper', 'libslf4j-java', 'haproxy'] as const;
 
-const REQUIRED_FILES = [CLICKHOUSE_SERVER_BIN, ZOOKEEPER_JAR, SLF4J_SIMPLE_JAR, JAVA];
+const REQUIRED_FILES = [CLICKHOUSE_SERVER_BIN, ZOOKEEPER_JAR, SLF4J_SIMPLE_JAR, JAVA, HAPROXY_BIN];
 
 export function missingClusterFiles(): string[] {
   return REQUIRED_FILES.filter((f) => !fs.existsSync(f));
@@ -28,7 +30,7 @@ export function missingClusterFiles(): string[] {
 /** Installed versions of the packages, by dpkg (undefined when not installed through dpkg). */
 export async function clusterPackageVersions(): Promise<Record<string, string | undefined>> {
   const out: Record<string, string | undefined> = {};
-  for (const pkg of ['clickhouse-server', 'zookeeper']) {
+  for (const pkg of ['clickhouse-server', 'zookeeper', 'haproxy']) {
     try {
       const { stdout } = await run('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' });
       out[pkg] = stdout.trim() || undefined;

@@ -21,7 +21,7 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { featuresForVersion, renderSchema } from '../clickhouse/schema';
-import { serverVersion } from '../clickhouse/store';
+import { applySchema, serverVersion } from '../clickhouse/store';
 import {
   allPorts,
   replicasOf,
@@ -64,9 +64,15 @@ export function readClusterState(stateDir: string): ClusterState | undefined {
   }
 }
 
-/** The HTTP endpoint of the first replica: what CLICKHOUSE_URL should name. */
+/** The HTTP endpoint of the first replica: where ad-hoc queries of the Distributed tables go. */
 export function clusterUrl(state: ClusterState): string {
   return `http://127.0.0.1:${state.servers[0]!.ports.http}`;
+}
+
+/** What CLICKHOUSE_SHARDS should say for this cluster: each shard's replicas, in shard order. */
+export function clusterShards(state: ClusterState): string {
+  const shards = [...new Set(state.servers.map((s) => s.shard))].sort((a, b) => a - b);
+  return shards.map((shard) => state.servers.filter((s) => s.shard === shard).map(serverUrl).join(',')).join(';');
 }
 
 /** HTTP endpoint of one server. */
@@ -264,6 +270,8 @@ export interface ClusterUpOptions {
 export interface ClusterUpResult {
   state: ClusterState;
   url: string;
+  /** CLICKHOUSE_SHARDS for this cluster. */
+  shards: string;
   /** Server version as the first replica reports it. */
   version: string;
   /** Names of the processes this call started (the others were already running). */
@@ -457,6 +465,7 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterUpResult
     return {
       state,
       url,
+      shards: clusterShards(state),
       version,
       started,
       pids,
@@ -502,15 +511,7 @@ export async function applySchemaOnCluster(opts: { url: string; database: string
   try {
     const version = await serverVersion(client);
     const statements = renderSchema(opts.database, { kind: 'cluster', cluster: opts.cluster, features: featuresForVersion(version) });
-    for (const query of statements) {
-      // wait_end_of_query: the server buffers the per-host result table, so a failure on
-      // any host is an HTTP error rather than an exception text after a 200 header.
-      const result = await client.exec({ query, clickhouse_settings: { wait_end_of_query: 1 } });
-      const chunks: Buffer[] = [];
-      for await (const chunk of result.stream) chunks.push(chunk as Buffer);
-      const body = Buffer.concat(chunks).toString('utf8');
-      if (/DB::Exception/.test(body)) throw new Error(`ON CLUSTER statement failed:\n${query}\n${body}`);
-    }
+    await applySchema(client, statements);
     return { version, statements: statements.length };
   } finally {
     await client.close();

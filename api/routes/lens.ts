@@ -1,15 +1,16 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { rawPage, sensorExtents } from '../../clickhouse/raw';
-import type { Store } from '../../clickhouse/store';
+import { holdingSensors } from '../../clickhouse/errors';
+import { onReachableShards, type Shards } from '../../clickhouse/shards';
 import { runLens } from '../../lens/query';
 import { bucketCount, niceStep, type Ladder } from '../../rollup/ladder';
 import { DEFAULT_BATCH_LIMITS } from '../../batch/types';
 import { apiError, sendError, type ApiError } from '../errors';
 
 export interface LensRouteDeps {
-  /** A store for lens queries; null while ClickHouse is not open. */
-  store(): Store | null;
+  /** The shards to run lens queries on; null while ClickHouse is not open. */
+  shards(): Shards | null;
   ladder: Ladder;
   maxSensorId: number;
 }
@@ -81,16 +82,24 @@ class KnownSensors {
   private known = new Set<number>();
   private loadedAt = 0;
 
-  async unknown(store: Store, sensors: number[]): Promise<number[]> {
+  async unknown(shards: Shards, sensors: number[]): Promise<number[]> {
     if (sensors.every((s) => this.known.has(s))) return [];
     if (Date.now() - this.loadedAt > 1000) {
-      this.known = new Set((await sensorExtents(store)).keys());
+      // A shard that is down keeps its sensors known from before; its lenses answer 503 from the shard itself.
+      const extents = await onReachableShards(shards, (store) => sensorExtents(store));
+      for (const e of extents) for (const s of e.keys()) this.known.add(s);
       this.loadedAt = Date.now();
     }
     const missing = sensors.filter((s) => !this.known.has(s));
     if (missing.length === 0) return [];
-    const found = await sensorExtents(store, missing);
-    for (const s of found.keys()) this.known.add(s);
+    const found = new Set<number>();
+    for (const s of missing) {
+      const extent = await sensorExtents(shards.of(s), [s]).catch((err: unknown) => {
+        throw holdingSensors(err, [s]);
+      });
+      if (extent.has(s)) found.add(s);
+    }
+    for (const s of found) this.known.add(s);
     return missing.filter((s) => !found.has(s));
   }
 }
@@ -148,22 +157,22 @@ export function lensRoutes(deps: LensRouteDeps) {
       const parsed = lensQuery.safeParse(query(c));
       if (!parsed.success) return sendError(c, invalid(parsed.error));
       const q = parsed.data;
-      const store = deps.store();
-      if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
-      const missing = await sensors.unknown(store, q.sensors);
+      const shards = deps.shards();
+      if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
+      const missing = await sensors.unknown(shards, q.sensors);
       if (missing.length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'sensors'));
       const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
-      return c.json(await runLens(store, deps.ladder, { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source }));
+      return c.json(await runLens(shards, deps.ladder, { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source }));
     })
     .get('/v1/raw', async (c) => {
       const parsed = rawQuery.safeParse(query(c));
       if (!parsed.success) return sendError(c, invalid(parsed.error));
       const q = parsed.data;
-      const store = deps.store();
-      if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
-      if ((await sensors.unknown(store, [q.sensor])).length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
+      const shards = deps.shards();
+      if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
+      if ((await sensors.unknown(shards, [q.sensor])).length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
       const limit = q.limit ?? 10_000;
-      const page = await rawPage(store, q.sensor, q.cursor ?? q.from, q.to, limit);
+      const page = await rawPage(shards.of(q.sensor), q.sensor, q.cursor ?? q.from, q.to, limit);
       return c.json({ sensor: q.sensor, points: page.points, next: page.next === null ? null : String(page.next) });
     });
 }

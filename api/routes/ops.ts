@@ -1,13 +1,13 @@
 import { Hono } from 'hono';
 import { auditRaw, sensorExtents } from '../../clickhouse/raw';
-import type { Store } from '../../clickhouse/store';
+import { onEveryPart, type Shards } from '../../clickhouse/shards';
 import { compactionBacklog } from '../../rollup/compactor';
 import type { PartitionOffsets } from '../../kafka/topics';
 import type { IngestProgress } from '../../workflows/ingest';
 import { apiError, sendError } from '../errors';
 
 export interface OpsRouteDeps {
-  store(): Store | null;
+  shards(): Shards | null;
   offsets(): Promise<PartitionOffsets[]>;
   progress(): Promise<(IngestProgress | null)[]>;
 }
@@ -48,19 +48,21 @@ export function opsRoutes(deps: OpsRouteDeps) {
       return c.json({ caught_up: lag === 0, lag: Number.isFinite(lag) ? lag : null, partitions });
     })
     .get('/v1/sensors', async (c) => {
-      const store = deps.store();
-      if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
-      const extents = await sensorExtents(store);
-      return c.json([...extents.values()].map((e) => ({ sensor: e.sensor, first: e.first, last: e.last, points: e.points })));
+      const shards = deps.shards();
+      if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
+      const extents = (await onEveryPart(shards.stores, (store) => sensorExtents(store))).flatMap((m) => [...m.values()]);
+      extents.sort((a, b) => a.sensor - b.sensor);
+      return c.json(extents.map((e) => ({ sensor: e.sensor, first: e.first, last: e.last, points: e.points })));
     })
     .get('/v1/compaction/status', async (c) => {
-      const store = deps.store();
-      if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
-      return c.json({ backlog_windows: await compactionBacklog(store) });
+      const shards = deps.shards();
+      if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
+      return c.json({ backlog_windows: await compactionBacklog(shards) });
     })
     .get('/v1/audit', async (c) => {
-      const store = deps.store();
-      if (!store) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
-      return c.json({ sensors: await auditRaw(store) });
+      const shards = deps.shards();
+      if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
+      const audits = (await onEveryPart(shards.stores, auditRaw)).flat();
+      return c.json({ sensors: audits.sort((a, b) => a.sensor - b.sensor) });
     });
 }

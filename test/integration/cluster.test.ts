@@ -33,7 +33,7 @@ const valueOf = (sensor: number, k: number) => sensor + (k % 100) * 0.25;
 
 let stateDir: string;
 let state: ClusterState;
-let url: string;
+let shardsEnv: string;
 const clients = new Map<string, ClickHouseClient>();
 const expected = new Map<number, { n: number; sum: number; first: number; last: number }>();
 /** The block inserted per shard, kept to re-send it. */
@@ -114,7 +114,7 @@ beforeAll(async () => {
   const up = await cli('up', '--free-ports');
   if (up.code !== 0) throw new Error(`cluster up failed (${up.code}):\n${up.stderr}`);
   process.stderr.write(up.stderr);
-  url = /^CLICKHOUSE_URL=(\S+)$/m.exec(up.stdout)?.[1] ?? '';
+  shardsEnv = /^export CLICKHOUSE_SHARDS='(\S+)'$/m.exec(up.stdout)?.[1] ?? '';
   state = readClusterState(stateDir)!;
   for (const s of state.servers) {
     clients.set(s.name, createClient({ url: `http://127.0.0.1:${s.ports.http}`, request_timeout: 120_000, log: { level: ClickHouseLogLevel.ERROR } }));
@@ -131,14 +131,15 @@ afterAll(async () => {
 }, 120_000);
 
 describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
-  it('starts on free ports and prints the URL of the first replica', () => {
+  it('starts on free ports and prints CLICKHOUSE_SHARDS: each shard\'s replicas in order', () => {
     expect(state.cluster).toBe(TOPOLOGY.cluster);
     expect(state.servers.map((s) => s.name)).toEqual(TOPOLOGY.shards.flatMap((sh) => sh.replicas.map((r) => r.name)));
-    expect(url).toBe(`http://127.0.0.1:${server(1, 1).ports.http}`);
+    const http = (shard: number, replica: number) => `http://127.0.0.1:${server(shard, replica).ports.http}`;
+    expect(shardsEnv).toBe(`${http(1, 1)},${http(1, 2)};${http(2, 1)},${http(2, 2)}`);
   });
 
   it('has the schema on every server (applied ON CLUSTER; applying again is harmless)', async () => {
-    const again = await applySchemaOnCluster({ url, database: DB, cluster: TOPOLOGY.cluster });
+    const again = await applySchemaOnCluster({ url: `http://127.0.0.1:${server(1, 1).ports.http}`, database: DB, cluster: TOPOLOGY.cluster });
     expect(again.version).toMatch(/^18\.16\./);
     for (const s of state.servers) {
       const tables = (await rows<{ name: string; engine: string }>(client(s), `SELECT name, engine FROM system.tables WHERE database = '${DB}' ORDER BY name`));

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenerateArgs } from '../../cli/generate';
-import { CLICKHOUSE_USERS, KEEPER, renderFiles, REPLICA_LABEL, replicaConfigMapName, SHARD_LABEL } from '../../cluster/k8s-config';
+import { CLICKHOUSE_USERS, clickhouseShardsEnv, KEEPER, renderFiles, REPLICA_LABEL, replicaConfigMapName, SHARD_LABEL } from '../../cluster/k8s-config';
 import { TOPOLOGY } from '../../cluster/topology';
 import { checkExposure, loadConfig, PROJECT_ROOT } from '../../config/config';
 import { SWEEP_SCHEDULE_ID } from '../../temporal/compaction-control';
@@ -227,8 +227,12 @@ describe.each(TARGET_NAMES)('%s', (t) => {
     expect(config.kafka.external).toEqual(Array.from({ length: kafka.spec.replicas as number }, (_, i) => `kafka-${i}.${kafka.spec.serviceName}:9092`));
     const [temporalHost, temporalPort] = config.temporal.external!.split(':');
     expect(get(t, 'Service', temporalHost!).spec.ports.map((p: any) => p.port)).toContain(Number(temporalPort));
-    const ch = new URL(config.clickhouse.url!);
-    expect(get(t, 'Service', ch.hostname).spec.ports.map((p: any) => p.port)).toContain(Number(ch.port));
+    // Ingest, compaction and lenses reach each shard's replicas (the local cluster's topology) by their Services.
+    expect(env.CLICKHOUSE_SHARDS).toBe(clickhouseShardsEnv(TOPOLOGY));
+    expect(config.clickhouse.cluster).toBe(TOPOLOGY.cluster);
+    for (const ch of config.clickhouse.shards!.flat().map((u) => new URL(u))) {
+      expect(get(t, 'Service', ch.hostname).spec.ports.map((p: any) => p.port)).toContain(Number(ch.port));
+    }
     const users = get(t, 'ConfigMap', 'clickhouse-users').data!['herodotus-users.xml']!;
     expect(config.clickhouse.user).toBe(CLICKHOUSE_USERS.writer);
     expect(config.clickhouse.readUser).toBe(CLICKHOUSE_USERS.reader);

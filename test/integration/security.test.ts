@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApp } from '../../api/app';
 import { loadConfig, PROJECT_ROOT } from '../../config/config';
+import { singleShard } from '../../clickhouse/shards';
 import { migrate, openStore, type Store } from '../../clickhouse/store';
 import { allocatePoints } from '../../ingest/points';
 import { createLogger } from '../../log/logger';
@@ -312,7 +313,7 @@ describe('query time limit', () => {
     dir = tempStateDir('timeout');
     const config = loadConfig({ HERODOTUS_STATE_DIR: dir });
     const writer = await openStore(config, { name: 'writer' });
-    await migrate(writer);
+    await migrate(singleShard(writer));
     const n = 2_000_000;
     const points = allocatePoints(n);
     const t0 = Date.UTC(2025, 0, 1);
@@ -339,8 +340,8 @@ describe('query time limit', () => {
       apiTokens: [],
       queryTimeoutMs: 1,
       ingest: { publisher: {} as never, limits: {} as never, maxBodyBytes: 1024 },
-      ops: { store: () => store, offsets: async () => [], progress: async () => [] },
-      lens: { store: () => store, ladder: makeLadder(), maxSensorId: 10 },
+      ops: { shards: () => singleShard(store), offsets: async () => [], progress: async () => [] },
+      lens: { shards: () => singleShard(store), ladder: makeLadder(), maxSensorId: 10 },
       backfill: { client: () => null, taskQueue: 'q', uploadDir: dir, maxSensorId: 10, maxUploadBytes: 1024 },
       docs: { maxSensorId: 10, maxBodyBytes: 1024, maxUploadBytes: 1024, tokensRequired: false },
       metrics: { metrics: new Metrics(), sources: { lag: async () => [], deadLetterRecords: async () => 0, compactionBacklog: async () => 0 } },

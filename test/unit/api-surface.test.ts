@@ -23,8 +23,8 @@ function app(tokens: string[] = []) {
     apiTokens: tokens,
     queryTimeoutMs: 30_000,
     ingest: { publisher: { publish: async () => void published++ } as never, limits: { ...loadConfig({}).limits, minTs: 0, maxTs: 1e13, maxPoints: 100_000 } as never, maxBodyBytes: 4096 },
-    ops: { store: () => null, offsets: async () => [], progress: async () => [] },
-    lens: { store: () => null, ladder: makeLadder(), maxSensorId: 999 },
+    ops: { shards: () => null, offsets: async () => [], progress: async () => [] },
+    lens: { shards: () => null, ladder: makeLadder(), maxSensorId: 999 },
     backfill: { client: () => null, taskQueue: 'q', uploadDir: '/nonexistent', maxSensorId: 999, maxUploadBytes: 4096 },
     docs: { maxSensorId: 999, maxBodyBytes: 4096, maxUploadBytes: 4096, tokensRequired: tokens.length > 0 },
     metrics: {

@@ -1,0 +1,264 @@
+// Herodotus on the local 2 shards × 2 replicas ClickHouse cluster (Debian's
+// 18.16 + ZooKeeper, installed by the project's own code when missing): ingest
+// through an unreliable upstream, compaction and exact lenses across shards,
+// and each fault of the cluster during ingest — a replica killed, a whole
+// shard stopped, ZooKeeper stopped, each for 60 s — ending with every point
+// stored once. Then two API instances behind HAProxy restarted one after the
+// other while lenses run: no request fails.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createClient, ClickHouseLogLevel } from '@clickhouse/client';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { configEnv, PROJECT_ROOT } from '../../config/config';
+import type { LensResult } from '../../lens/query';
+import { ManagedProcess, waitFor } from '../../stack/child';
+import { clusterDown, clusterStatus, clusterUp, serverUrl, type ClusterUpResult } from '../../stack/cluster';
+import { ensureClusterPackages } from '../../stack/cluster-packages';
+import { Harness } from '../../stack/harness';
+import { startHaproxy } from '../../stack/haproxy';
+import { freePort } from '../../stack/ports';
+import { checkRandomLenses, lensDifferences } from '../../verify/lens-check';
+import { expectExactRun, ingestThrough, sleep, tempStateDir } from '../support/ingest-run';
+
+const OUTAGE_MS = 60_000;
+const SENSORS = 8;
+/** Sensor ids 1..8: even ones live on shard 1, odd ones on shard 2 (sensor % 2). */
+const SHARD1_SENSORS = [2, 4, 6, 8];
+const SHARD2_SENSORS = [1, 3, 5, 7];
+const START_MS = Date.UTC(2026, 0, 1);
+
+let stateDir = '';
+let cluster: ClusterUpResult;
+let harness: Harness | null = null;
+let harnessDir = '';
+
+const say = (line: string) => process.stderr.write(`cluster faults: ${line}\n`);
+
+/** PID of a cluster member, as `herodotus cluster status` reports it. */
+async function pidOf(name: string): Promise<number> {
+  const status = await clusterStatus(stateDir);
+  const member = status.members.find((m) => m.name === name);
+  if (!member?.pid) throw new Error(`${name} is not running`);
+  return member.pid;
+}
+
+async function stopMember(name: string, signal: NodeJS.Signals): Promise<void> {
+  const pid = await pidOf(name);
+  say(`${signal === 'SIGKILL' ? 'kill -9' : 'stopping'} ${name} (pid ${pid})`);
+  process.kill(pid, signal);
+  await waitFor(
+    async () => {
+      try {
+        process.kill(pid, 0);
+        return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+      } catch {
+        return true;
+      }
+    },
+    { what: `${name} to exit`, timeoutMs: 60_000, intervalMs: 100 },
+  );
+}
+
+/** `herodotus cluster up` again: starts what is not running and waits until the cluster answers. */
+async function restoreCluster(): Promise<void> {
+  const up = await clusterUp({ stateDir, ports: 'free', database: null, progress: say });
+  say(`restarted ${up.started.join(', ') || 'nothing'}`);
+}
+
+/** 80 s of realtime ingest during which a cluster member is down for 60 s; then every point once and lenses exact. */
+async function ingestThroughOutage(name: string, seed: number, member: string, signal: NodeJS.Signals): Promise<void> {
+  const run = await ingestThrough(await start(name), { sensors: SENSORS, durationS: 80, seed, realtime: true, startMs: START_MS }, async () => {
+    await sleep(8_000);
+    await stopMember(member, signal);
+    await sleep(OUTAGE_MS);
+    await restoreCluster();
+  });
+  expectExactRun(run);
+  await expectLensesExact(run.harness, 80, seed);
+}
+
+/**
+ * Kafka, Temporal and Herodotus of their own for each test, on a database of
+ * its own in the cluster (created ON CLUSTER by the service), so that each
+ * test's ledger is the whole truth about its database.
+ */
+async function start(name: string): Promise<Harness> {
+  harnessDir = tempStateDir(`cluster-${name}`);
+  harness = await Harness.start({
+    stateDir: harnessDir,
+    freePorts: true,
+    env: { CLICKHOUSE_SHARDS: cluster.shards, CLICKHOUSE_CLUSTER: cluster.state.cluster, CLICKHOUSE_DATABASE: `herodotus_${name}` },
+  });
+  return harness;
+}
+
+async function expectLensesExact(h: Harness, durationS: number, seed: number): Promise<void> {
+  const report = await checkRandomLenses(h.api.baseUrl, {
+    sensors: Array.from({ length: SENSORS }, (_, i) => i + 1),
+    dataFrom: START_MS,
+    dataTo: START_MS + durationS * 1000,
+    count: 40,
+    seed,
+  });
+  expect(report.examples).toEqual([]);
+  expect(report.lens_mismatches).toBe(0);
+}
+
+async function lens(base: string, sensors: number[], from: number, to: number, source?: 'raw'): Promise<{ status: number; body: LensResult & { error?: { code: string; message: string } } }> {
+  const res = await fetch(`${base}/v1/lens?sensors=${sensors.join(',')}&from=${from}&to=${to}&points=500${source ? `&source=${source}` : ''}`);
+  return { status: res.status, body: (await res.json()) as LensResult & { error?: { code: string; message: string } } };
+}
+
+/** Another `herodotus serve` with the harness's settings on its own port, once healthy. */
+async function startSecondInstance(h: Harness, port: number): Promise<ManagedProcess> {
+  const proc = await ManagedProcess.start({
+    name: 'herodotus-2',
+    command: process.execPath,
+    args: [path.join(PROJECT_ROOT, 'bin', 'herodotus.mjs'), 'serve'],
+    env: { ...configEnv(h.config), HERODOTUS_PORT: String(port) },
+    cwd: PROJECT_ROOT,
+    logFile: path.join(harnessDir, 'herodotus-2.log'),
+  });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/v1/health`).catch(() => null))?.status === 200, {
+    what: 'the second API instance to be healthy',
+    timeoutMs: 120_000,
+    intervalMs: 250,
+    process: proc,
+  });
+  return proc;
+}
+
+beforeAll(async () => {
+  await ensureClusterPackages(say);
+  stateDir = tempStateDir('cluster-faults');
+  cluster = await clusterUp({ stateDir, ports: 'free', database: null, progress: say });
+}, 1_200_000);
+
+afterEach(async () => {
+  await harness?.stop();
+  harness = null;
+  if (harnessDir) fs.rmSync(harnessDir, { recursive: true, force: true });
+}, 180_000);
+
+afterAll(async () => {
+  if (stateDir) {
+    await clusterDown(stateDir);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}, 180_000);
+
+describe('cluster mode (2 shards × 2 replicas, ClickHouse 18.16)', () => {
+  test('ingest stores each sensor on its own shard, on both replicas, exactly once; lenses are exact', async () => {
+    const h = await start('spread');
+    const run = await ingestThrough(h, { sensors: SENSORS, durationS: 30, seed: 41, realtime: false, startMs: START_MS });
+    expectExactRun(run);
+    await expectLensesExact(h, 30, 41);
+    // Each server's local raw table holds exactly its shard's sensors, the same rows on both replicas.
+    for (const server of cluster.state.servers) {
+      const client = createClient({ url: serverUrl(server), log: { level: ClickHouseLogLevel.OFF } });
+      try {
+        await client.command({ query: 'SYSTEM SYNC REPLICA herodotus_spread.raw_local' });
+        const rows = await (await client.query({ query: 'SELECT sensor, count() AS n FROM herodotus_spread.raw_local GROUP BY sensor ORDER BY sensor', format: 'JSONEachRow' })).json<{ sensor: number; n: string }>();
+        expect(rows.map((r) => r.sensor)).toEqual(server.shard === 1 ? SHARD1_SENSORS : SHARD2_SENSORS);
+        for (const r of rows) expect(Number(r.n)).toBe(run.generated.ledger.totals.generated_points / SENSORS);
+      } finally {
+        await client.close();
+      }
+    }
+  }, 600_000);
+
+  test('(a) kill -9 of a shard-1 replica during ingest, restarted after 60 s: nothing lost or doubled', async () => {
+    await ingestThroughOutage('replica', 42, 'clickhouse-s1-r1', 'SIGKILL');
+  }, 900_000);
+
+  test('(b) both replicas of shard 2 stopped for 60 s: its lenses answer 503, shard 1 answers exactly; afterwards nothing lost', async () => {
+    const from = START_MS;
+    const during: { shard1: number[]; shard2: number[]; mixed: number[]; messages: string[]; shard1Exact: boolean[] } = {
+      shard1: [],
+      shard2: [],
+      mixed: [],
+      messages: [],
+      shard1Exact: [],
+    };
+    const run = await ingestThrough(await start('shard'), { sensors: SENSORS, durationS: 80, seed: 43, realtime: true, startMs: from }, async (h) => {
+      await sleep(8_000);
+      await Promise.all(['clickhouse-s2-r1', 'clickhouse-s2-r2'].map((n) => stopMember(n, 'SIGTERM')));
+      const until = Date.now() + OUTAGE_MS;
+      while (Date.now() < until - 5_000) {
+        const a = await lens(h.api.baseUrl, SHARD1_SENSORS, from, from + 60_000);
+        during.shard1.push(a.status);
+        if (a.status === 200) {
+          const raw = await lens(h.api.baseUrl, SHARD1_SENSORS, from, from + 60_000, 'raw');
+          during.shard1Exact.push(raw.status === 200 && lensDifferences(a.body, raw.body).length === 0);
+        }
+        const b = await lens(h.api.baseUrl, [SHARD2_SENSORS[0]!], from, from + 60_000);
+        during.shard2.push(b.status);
+        if (b.body.error) during.messages.push(b.body.error.message);
+        during.mixed.push((await lens(h.api.baseUrl, [2, 3], from, from + 60_000)).status);
+        await sleep(2_000);
+      }
+      await sleep(Math.max(0, until - Date.now()));
+      await restoreCluster();
+    });
+    expect(during.shard1.length).toBeGreaterThan(5);
+    expect(new Set(during.shard1)).toEqual(new Set([200]));
+    expect(during.shard1Exact.every(Boolean)).toBe(true);
+    expect(new Set(during.shard2)).toEqual(new Set([503]));
+    expect(new Set(during.mixed)).toEqual(new Set([503]));
+    expect(during.messages[0]).toMatch(/shard 2 .* which holds sensor 1, is unavailable/);
+    expectExactRun(run);
+    await expectLensesExact(run.harness, 80, 43);
+  }, 900_000);
+
+  test('(c) ZooKeeper stopped for 60 s during ingest: nothing lost or doubled', async () => {
+    await ingestThroughOutage('zookeeper', 44, 'zookeeper', 'SIGTERM');
+  }, 900_000);
+
+  test('(d) two API instances behind HAProxy, restarted one after the other during lens load: no failed request', async () => {
+    const h = await start('balanced');
+    expectExactRun(await ingestThrough(h, { sensors: SENSORS, durationS: 60, seed: 45, realtime: false, startMs: START_MS }));
+    const port2 = await freePort();
+    const second = await startSecondInstance(h, port2);
+    const lbPort = await freePort();
+    const lb = await startHaproxy({ dir: path.join(stateDir, 'haproxy'), port: lbPort, backends: [`127.0.0.1:${h.config.http.port}`, `127.0.0.1:${port2}`] });
+    const base = `http://127.0.0.1:${lbPort}`;
+    let restarted: ManagedProcess | null = null;
+    try {
+      await waitFor(async () => (await fetch(`${base}/v1/health`).catch(() => null))?.status === 200, { what: 'HAProxy to route', timeoutMs: 30_000, intervalMs: 200 });
+      const failures: string[] = [];
+      let ok = 0;
+      let running = true;
+      const client = async (k: number) => {
+        for (let i = 0; running; i++) {
+          const sensors = [SHARD1_SENSORS[(k + i) % 4]!, SHARD2_SENSORS[(k + 2 * i) % 4]!];
+          const from = START_MS + ((k * 7 + i) % 60) * 1000;
+          try {
+            const r = await lens(base, sensors, from, from + 20_000);
+            if (r.status === 200 && r.body.sensors.length === 2) ok++;
+            else failures.push(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+          } catch (err) {
+            failures.push(String(err));
+          }
+        }
+      };
+      const load = Promise.all(Array.from({ length: 4 }, (_, k) => client(k)));
+      await sleep(3_000);
+      say('restarting API instance 1');
+      await h.stopService();
+      await h.startService();
+      await sleep(3_000);
+      say('restarting API instance 2');
+      await second.stop({ timeoutMs: 30_000 });
+      restarted = await startSecondInstance(h, port2);
+      await sleep(3_000);
+      running = false;
+      await load;
+      say(`${ok} lenses through HAProxy, ${failures.length} failed`);
+      expect(failures).toEqual([]);
+      expect(ok).toBeGreaterThan(50);
+    } finally {
+      await lb.stop();
+      await (restarted ?? second).stop({ timeoutMs: 30_000 });
+    }
+  }, 900_000);
+});
