@@ -1,6 +1,7 @@
 /**
  * docs/benchmarks.md from the benchmark JSON files under bench/results/
- * (the last stdout line of bench-peers, query-load --json, scenario --json),
+ * (the last stdout line of bench-ingest, bench-lens, bench-peers,
+ * query-load --json, scenario --json),
  * with PNG charts rendered as SVG in headless Chromium (playwright-core).
  *
  *   npx tsx bench/report.ts [--results bench/results] [--out docs/benchmarks.md]
@@ -110,6 +111,14 @@ export async function main(argv: string[]): Promise<void> {
     '',
   ];
 
+  for (const { file, json } of results.filter((r) => r.json.benchmark === 'ingest-end-to-end')) {
+    md.push(ingestSection(json, file, imgDir, charts), '');
+  }
+
+  for (const { file, json } of results.filter((r) => r.json.lens?.presets && r.json.backfill)) {
+    md.push(lensSection(json, file, imgDir, charts), '');
+  }
+
   for (const { file, json } of results.filter((r) => r.json.bench === 'peers')) {
     const h = json.herodotus, i = json.influxdb, r = json.ratios_herodotus_over_influxdb;
     const presets: string[] = json.workload.presets;
@@ -147,6 +156,69 @@ export async function main(argv: string[]): Promise<void> {
   await renderPngs(charts);
   fs.writeFileSync(outFile, `${md.join('\n').replace(/\n{3,}/g, '\n\n')}\n`);
   process.stdout.write(`wrote ${path.relative(PROJECT_ROOT, outFile)} and ${charts.length} charts\n`);
+}
+
+/** bench:ingest: sustained rate per offered step, and points stored per second over the whole run. */
+function ingestSection(j: Json, file: string, imgDir: string, charts: { file: string; svg: string }[]): string {
+  const out = [`## Ingest end to end (\`${file}\`)`, ''];
+  out.push(
+    `Generator → Kafka → Temporal ingest workflows → embedded ClickHouse, ${j.config.step_seconds} s per step at ${j.config.rate_hz} Hz per sensor, ${j.config.partitions} partitions. ` +
+      `A step is sustained when the backlog at its end is at most ${j.config.max_backlog_s} s. Target ${j.target_points_per_s.toLocaleString('en')} points/s: **${j.target_met ? 'met' : 'not met'}** ` +
+      `(highest sustained step ${j.max_sustained_points_per_s.toLocaleString('en')} offered, ${j.max_sustained_achieved_points_per_s.toLocaleString('en')} achieved). ` +
+      `Verified afterwards: ${j.verified.generated.toLocaleString('en')} generated, ${j.verified.stored.toLocaleString('en')} stored, ${j.verified.lost} lost, ${j.verified.duplicates} duplicates.`,
+    '',
+  );
+  out.push(table(['offered points/s', 'achieved points/s', 'sustained', 'backlog at end s', 'catch-up s', 'Herodotus cores', 'Herodotus RSS MB'], j.steps.map((st: Json) => [
+    st.offered_points_per_s.toLocaleString('en'),
+    st.achieved_points_per_s.toLocaleString('en'),
+    st.sustained ? 'yes' : 'no',
+    st.backlog_s_at_window_end,
+    st.catch_up_s,
+    st.processes?.herodotus?.cpu_cores ?? '',
+    st.processes?.herodotus?.rss_mb_max ?? '',
+  ])), '');
+  // One time axis over the steps, each step's timeline shifted by the steps before it.
+  const published: [number, number][] = [];
+  const stored: [number, number][] = [];
+  let offset = 0;
+  for (const st of j.steps as Json[]) {
+    for (const p of st.timeline as Json[]) {
+      if (p.inserted_points_per_s_5s !== undefined) stored.push([offset + p.t_s, p.inserted_points_per_s_5s]);
+      published.push([offset + p.t_s, p.published_points_per_s]);
+    }
+    offset += (st.timeline as Json[]).at(-1)?.t_s ?? 0;
+  }
+  const png = `ingest-throughput-${path.basename(file, '.json')}.png`;
+  charts.push({ file: path.join(imgDir, png), svg: linesSvg('Ingest throughput over time (one step after another)', [
+    { name: 'published points/s', points: published },
+    { name: 'stored points/s (5 s mean)', points: stored },
+  ], 'points/s') });
+  out.push(`![ingest throughput over time](benchmarks/${png})`);
+  return out.join('\n');
+}
+
+/** bench:lens: latency per preset and concurrency, and the naive GROUP BY over raw. */
+function lensSection(j: Json, file: string, imgDir: string, charts: { file: string; svg: string }[]): string {
+  const presets = Object.keys(j.lens.presets);
+  const clients: number[] = j.lens.presets[presets[0]!].runs.map((r: Json) => r.clients);
+  const out = [`## Lens latency (\`${file}\`)`, ''];
+  out.push(
+    `${j.data.sensors} sensors × ${j.data.days} days × ${j.data.rate_hz} Hz = ${j.data.points.toLocaleString('en')} points, back-filled through the backfill workflow` +
+      `${j.backfill.reused ? ' (reused from an earlier run)' : ` at ${j.backfill.points_per_s.toLocaleString('en')} points/s (${Math.round(j.backfill.seconds)} s)`}. ` +
+      `Lenses over all ${j.lens.sensors} sensors, ${j.lens.points} points, random windows, closed-loop clients without think time, ${j.lens.seconds_per_run} s per run. Target: ${j.target}.`,
+    '',
+  );
+  out.push(table(['preset', ...clients.flatMap((c) => [`${c} client p50 / p99 ms`, `${c} client lens/s`]), 'rows read per lens', 'naive GROUP BY p50 ms', 'naive / lens p50'], presets.map((p) => {
+    const e = j.lens.presets[p];
+    return [p, ...e.runs.flatMap((r: Json) => [`${r.p50_ms} / ${r.p99_ms}`, r.requests_per_s]), e.runs[0].rows_read_per_lens, e.raw_group_by_p50_ms ?? 'failed', e.raw_over_lens_p50 ?? ''];
+  })), '');
+  const png = `lens-latency-${path.basename(file, '.json')}.png`;
+  charts.push({ file: path.join(imgDir, png), svg: barsSvg('Lens p99 by preset and concurrent clients', presets, clients.map((c, k) => ({
+    name: `${c} client${c > 1 ? 's' : ''} p99`,
+    values: presets.map((p) => j.lens.presets[p].runs[k].p99_ms),
+  })), 'ms') });
+  out.push(`![lens latency by preset](benchmarks/${png})`);
+  return out.join('\n');
 }
 
 function queryLoadSection(q: Json, file: string, imgDir: string, charts: { file: string; svg: string }[]): string {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadConfig } from '../config/config';
@@ -6,6 +7,7 @@ import { backfillMonth } from '../scenario/backfill-month';
 import type { ScenarioContext, ScenarioResult } from '../scenario/common';
 import { burst, duplicates, lateData, outages, steady } from '../scenario/ingest';
 import { stopAllChildren } from '../stack/child';
+import { clusterDown, clusterUp } from '../stack/cluster';
 import { Harness } from '../stack/harness';
 import { parseOptions, UsageError } from './args';
 
@@ -13,12 +15,12 @@ const SCENARIOS: Record<string, { summary: string; run: (ctx: ScenarioContext) =
   steady: { summary: '1000 sensors × 1 kHz realtime ingest while 100 users query, N minutes', run: steady },
   'late-data': { summary: 'batches held back until their windows are compacted, then delivered', run: lateData },
   duplicates: { summary: '30 % re-sent batches, then the whole stream replayed', run: duplicates },
-  outage: { summary: 'worker kill -9, Kafka, Temporal each down for 60 s during realtime ingest', run: outages },
+  outage: { summary: 'worker kill -9, Kafka, Temporal (and with --cluster a replica, kill -9) each down for 60 s during realtime ingest', run: outages },
   burst: { summary: 'upstream silent for 40 s, then the backlog published at once', run: burst },
   'backfill-month': { summary: '30 days × 2 sensors × 10 Hz through a backfill workflow, then lens checks', run: backfillMonth },
 };
 
-const HELP = `usage: herodotus scenario <name> [--json] [--minutes N] [--sensors N] [--users N]
+const HELP = `usage: herodotus scenario <name> [--json] [--cluster] [--minutes N] [--sensors N] [--users N]
 
 Starts a fresh stack under <state dir>/scenarios/<name>, runs the scenario,
 checks it and prints a report ending with lost and duplicate points (against
@@ -29,12 +31,16 @@ scenarios:
 ${Object.entries(SCENARIOS).map(([n, s]) => `  ${n.padEnd(15)} ${s.summary}`).join('\n')}
 
   --json         last line of stdout is the report as one JSON object
+  --cluster      run on a local 2 shards × 2 replicas ClickHouse cluster of its
+                 own (started in the state dir, stopped afterwards) instead of
+                 embedded ClickHouse
   --minutes N    steady: minutes of ingest, default 1
   --sensors N    steady: sensors, default 1000
   --users N      steady: virtual users, default 100`;
 
 const schema = z.object({
   json: z.boolean().default(false),
+  cluster: z.boolean().default(false),
   minutes: z.coerce.number().min(0.1).max(1440).default(1),
   sensors: z.coerce.number().int().min(1).max(10_000).default(1000),
   users: z.coerce.number().int().min(1).max(10_000).default(100),
@@ -51,20 +57,30 @@ export async function scenario(argv: string[]): Promise<number> {
   }
   const s = SCENARIOS[name];
   if (!s) throw new UsageError(`unknown scenario '${name}'\n\n${HELP}`);
-  const args = parseOptions(rest, { json: { type: 'boolean' }, minutes: { type: 'string' }, sensors: { type: 'string' }, users: { type: 'string' } }, schema, HELP);
+  const args = parseOptions(rest, { json: { type: 'boolean' }, cluster: { type: 'boolean' }, minutes: { type: 'string' }, sensors: { type: 'string' }, users: { type: 'string' } }, schema, HELP);
   const base = loadConfig();
   const stateDir = path.join(base.stateDir, 'scenarios', name);
   const step = (line: string) => process.stderr.write(`scenario ${name}: ${line}\n`);
-  step(`starting Kafka, Temporal and Herodotus (fresh state in ${stateDir})…`);
   const t0 = performance.now();
-  const harness = await Harness.start({ stateDir, fresh: true, freePorts: true, log: createLogger('scenario', base.logLevel) });
+  let env: Record<string, string> = {};
+  if (args.cluster) {
+    step(`starting the local ClickHouse cluster (fresh, in ${stateDir})…`);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    const up = await clusterUp({ stateDir, ports: 'free', database: null, progress: (line) => step(`  ${line}`) });
+    env = { CLICKHOUSE_SHARDS: up.shards, CLICKHOUSE_CLUSTER: up.state.cluster };
+  }
+  step(`starting Kafka, Temporal and Herodotus (fresh state in ${stateDir})…`);
+  const harness = await Harness.start({ stateDir, fresh: !args.cluster, freePorts: true, env, log: createLogger('scenario', base.logLevel) }).catch(async (err: unknown) => {
+    if (args.cluster) await clusterDown(stateDir);
+    throw err;
+  });
   try {
     step(`stack ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const r = await s.run({ harness, opts: { minutes: args.minutes, sensors: args.sensors, users: args.users }, step });
+    const r = await s.run({ harness, clusterStateDir: args.cluster ? stateDir : undefined, opts: { minutes: args.minutes, sensors: args.sensors, users: args.users }, step });
     const o = r.outcome;
     const failed = Object.entries(r.checks).filter(([, ok]) => !ok).map(([k]) => k);
     const ok = o.lost_points === 0 && o.duplicate_points === 0 && o.unexpected_points === 0 && o.mismatched_sensors === 0 && o.lens_mismatches === 0 && failed.length === 0;
-    const report = { scenario: name, ok, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)), ...r.details, checks: r.checks, ...o };
+    const report = { scenario: name, clickhouse: args.cluster ? 'cluster 2×2' : 'embedded', ok, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)), ...r.details, checks: r.checks, ...o };
     process.stdout.write(
       [
         '',
@@ -86,5 +102,6 @@ export async function scenario(argv: string[]): Promise<number> {
     step('stopping…');
     await harness.stop();
     await stopAllChildren();
+    if (args.cluster) await clusterDown(stateDir);
   }
 }

@@ -14,6 +14,8 @@ export interface ScenarioOptions {
 
 export interface ScenarioContext {
   harness: Harness;
+  /** State dir of the local ClickHouse cluster the stack runs on (`--cluster`); absent on embedded ClickHouse. */
+  clusterStateDir?: string;
   opts: ScenarioOptions;
   step: (line: string) => void;
 }

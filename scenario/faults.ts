@@ -1,5 +1,6 @@
 import { runGenerator, type GenerateOptions, type GenerateReport } from '../generator/run';
 import { createLogger } from '../log/logger';
+import { clusterUp, stopClusterMember } from '../stack/cluster';
 import type { Harness } from '../stack/harness';
 import { verifyAgainstLedger, type VerificationReport } from '../verify/report';
 
@@ -10,11 +11,24 @@ import { verifyAgainstLedger, type VerificationReport } from '../verify/report';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export type Component = 'worker' | 'kafka' | 'temporal';
+export type Component = 'worker' | 'kafka' | 'temporal' | 'replica';
 
-/** Takes a component down for `downMs` and brings it back: the worker (with ClickHouse) by kill -9, Kafka and Temporal by stopping their servers. */
-export async function outage(h: Harness, component: Component, downMs: number): Promise<void> {
-  if (component === 'worker') {
+/** The replica a `replica` outage kills: the first of shard 1, where that shard's reads and writes start. */
+export const KILLED_REPLICA = 'clickhouse-s1-r1';
+
+/**
+ * Takes a component down for `downMs` and brings it back: the worker (with
+ * embedded ClickHouse) by kill -9, Kafka and Temporal by stopping their
+ * servers, a replica of the local cluster in `clusterStateDir` by kill -9
+ * (restarted by `cluster up`).
+ */
+export async function outage(h: Harness, component: Component, downMs: number, clusterStateDir?: string): Promise<void> {
+  if (component === 'replica') {
+    if (!clusterStateDir) throw new Error('a replica outage needs the local cluster');
+    await stopClusterMember(clusterStateDir, KILLED_REPLICA, 'kill');
+    await sleep(downMs);
+    await clusterUp({ stateDir: clusterStateDir, ports: 'free', database: null });
+  } else if (component === 'worker') {
     await h.killService();
     await sleep(downMs);
     await h.startService();

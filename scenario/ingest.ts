@@ -115,9 +115,9 @@ export async function duplicates({ harness, step }: ScenarioContext): Promise<Sc
 }
 
 /** Worker (kill -9), Kafka and Temporal each down for 60 s, one after another, during realtime ingest. */
-export async function outages({ harness, step }: ScenarioContext): Promise<ScenarioResult> {
+export async function outages({ harness, step, clusterStateDir }: ScenarioContext): Promise<ScenarioResult> {
   const downMs = 60_000;
-  const plan: Component[] = ['worker', 'kafka', 'temporal'];
+  const plan: Component[] = ['worker', 'kafka', 'temporal', ...(clusterStateDir ? (['replica'] as const) : [])];
   const durationS = 10 + plan.length * (downMs / 1000 + 20);
   const startMs = startAligned(durationS);
   const timeline: { component: Component; down_at_s: number; back_at_s: number }[] = [];
@@ -128,7 +128,7 @@ export async function outages({ harness, step }: ScenarioContext): Promise<Scena
     for (const c of plan) {
       const down = seconds(performance.now() - t0);
       step(`  ${c} down at ${down} s`);
-      await outage(h, c, downMs);
+      await outage(h, c, downMs, clusterStateDir);
       timeline.push({ component: c, down_at_s: down, back_at_s: seconds(performance.now() - t0) });
       step(`  ${c} back at ${timeline.at(-1)!.back_at_s} s`);
       await sleep(20_000);

@@ -518,6 +518,27 @@ export async function applySchemaOnCluster(opts: { url: string; database: string
   }
 }
 
+// ---------------------------------------------------------------- faults ---
+
+/**
+ * Stops one running member (`zookeeper` or a replica name) by its recorded
+ * PID, with `kill -9` or a clean SIGTERM, and waits until it is gone: a fault
+ * for tests and scenarios; `clusterUp` brings it back.
+ */
+export async function stopClusterMember(stateDir: string, name: string, how: 'kill' | 'stop'): Promise<number> {
+  const dir = clusterDir(stateDir);
+  const pidFile = name === 'zookeeper' ? zkPidFile(dir) : serverPidFile(dir, name);
+  const rec = runningRecorded(pidFile);
+  if (!rec) throw new Error(`${name} is not running (no live PID in ${pidFile})`);
+  if (how === 'kill') {
+    process.kill(rec.pid, 'SIGKILL');
+    while (pidAlive(rec.pid)) await sleep(50);
+  } else {
+    await stopPid(rec.pid, 60_000);
+  }
+  return rec.pid;
+}
+
 // ------------------------------------------------------------------ down ---
 
 export interface StoppedProcess {

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { configEnv, PROJECT_ROOT } from '../../config/config';
 import type { LensResult } from '../../lens/query';
 import { ManagedProcess, waitFor } from '../../stack/child';
-import { clusterDown, clusterStatus, clusterUp, serverUrl, type ClusterUpResult } from '../../stack/cluster';
+import { clusterDown, clusterUp, serverUrl, stopClusterMember, type ClusterUpResult } from '../../stack/cluster';
 import { ensureClusterPackages } from '../../stack/cluster-packages';
 import { Harness } from '../../stack/harness';
 import { startHaproxy } from '../../stack/haproxy';
@@ -34,29 +34,9 @@ let harnessDir = '';
 
 const say = (line: string) => process.stderr.write(`cluster faults: ${line}\n`);
 
-/** PID of a cluster member, as `herodotus cluster status` reports it. */
-async function pidOf(name: string): Promise<number> {
-  const status = await clusterStatus(stateDir);
-  const member = status.members.find((m) => m.name === name);
-  if (!member?.pid) throw new Error(`${name} is not running`);
-  return member.pid;
-}
-
-async function stopMember(name: string, signal: NodeJS.Signals): Promise<void> {
-  const pid = await pidOf(name);
-  say(`${signal === 'SIGKILL' ? 'kill -9' : 'stopping'} ${name} (pid ${pid})`);
-  process.kill(pid, signal);
-  await waitFor(
-    async () => {
-      try {
-        process.kill(pid, 0);
-        return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
-      } catch {
-        return true;
-      }
-    },
-    { what: `${name} to exit`, timeoutMs: 60_000, intervalMs: 100 },
-  );
+async function stopMember(name: string, how: 'kill' | 'stop'): Promise<void> {
+  const pid = await stopClusterMember(stateDir, name, how);
+  say(`${how === 'kill' ? 'killed (-9)' : 'stopped'} ${name} (pid ${pid})`);
 }
 
 /** `herodotus cluster up` again: starts what is not running and waits until the cluster answers. */
@@ -66,10 +46,10 @@ async function restoreCluster(): Promise<void> {
 }
 
 /** 80 s of realtime ingest during which a cluster member is down for 60 s; then every point once and lenses exact. */
-async function ingestThroughOutage(name: string, seed: number, member: string, signal: NodeJS.Signals): Promise<void> {
+async function ingestThroughOutage(name: string, seed: number, member: string, how: 'kill' | 'stop'): Promise<void> {
   const run = await ingestThrough(await start(name), { sensors: SENSORS, durationS: 80, seed, realtime: true, startMs: START_MS }, async () => {
     await sleep(8_000);
-    await stopMember(member, signal);
+    await stopMember(member, how);
     await sleep(OUTAGE_MS);
     await restoreCluster();
   });
@@ -168,7 +148,7 @@ describe('cluster mode (2 shards × 2 replicas, ClickHouse 18.16)', () => {
   }, 600_000);
 
   test('(a) kill -9 of a shard-1 replica during ingest, restarted after 60 s: nothing lost or doubled', async () => {
-    await ingestThroughOutage('replica', 42, 'clickhouse-s1-r1', 'SIGKILL');
+    await ingestThroughOutage('replica', 42, 'clickhouse-s1-r1', 'kill');
   }, 900_000);
 
   test('(b) both replicas of shard 2 stopped for 60 s: its lenses answer 503, shard 1 answers exactly; afterwards nothing lost', async () => {
@@ -182,7 +162,7 @@ describe('cluster mode (2 shards × 2 replicas, ClickHouse 18.16)', () => {
     };
     const run = await ingestThrough(await start('shard'), { sensors: SENSORS, durationS: 80, seed: 43, realtime: true, startMs: from }, async (h) => {
       await sleep(8_000);
-      await Promise.all(['clickhouse-s2-r1', 'clickhouse-s2-r2'].map((n) => stopMember(n, 'SIGTERM')));
+      await Promise.all(['clickhouse-s2-r1', 'clickhouse-s2-r2'].map((n) => stopMember(n, 'stop')));
       const until = Date.now() + OUTAGE_MS;
       while (Date.now() < until - 5_000) {
         const a = await lens(h.api.baseUrl, SHARD1_SENSORS, from, from + 60_000);
@@ -211,7 +191,7 @@ describe('cluster mode (2 shards × 2 replicas, ClickHouse 18.16)', () => {
   }, 900_000);
 
   test('(c) ZooKeeper stopped for 60 s during ingest: nothing lost or doubled', async () => {
-    await ingestThroughOutage('zookeeper', 44, 'zookeeper', 'SIGTERM');
+    await ingestThroughOutage('zookeeper', 44, 'zookeeper', 'stop');
   }, 900_000);
 
   test('(d) two API instances behind HAProxy, restarted one after the other during lens load: no failed request', async () => {
