@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from '../config/config';
+import type { Logger } from '../log/logger';
 import type { PointColumns } from '../ingest/points';
 import { POINT_ROW_STRUCTURE, pointsToRowBinary } from './rowbinary';
 import { EMBEDDED_FEATURES, featuresForVersion, localName, renderSchema, RAW_TABLE, schemaObjects, type Shape } from './schema';
@@ -49,6 +50,8 @@ export interface StoreOptions {
   readOnly?: boolean;
   /** ClickHouse `max_execution_time` for every query of this store: a longer query fails with TIMEOUT_EXCEEDED. */
   maxExecutionMs?: number;
+  /** Told when a shard's store moves to another replica. */
+  log?: Logger;
 }
 
 /**
@@ -128,6 +131,8 @@ class EmbeddedStore implements Store {
   }
 }
 
+class ReplicaBehindError extends Error {}
+
 /** One server of a store: its URL (for messages) and a client. */
 export interface Replica {
   url: string;
@@ -152,6 +157,7 @@ class ServerStore implements Store {
     private readonly replicas: Replica[],
     /** What to call these servers in errors. */
     private readonly what: string,
+    private readonly log?: Logger,
   ) {}
 
   get client(): ClickHouseClient {
@@ -166,16 +172,39 @@ class ServerStore implements Store {
     let lastError: unknown;
     for (let i = 0; i < this.replicas.length; i++) {
       const k = (this.current + i) % this.replicas.length;
+      const replica = this.replicas[k]!;
       try {
-        const result = await call(this.replicas[k]!.client);
-        this.current = k;
+        if (k !== this.current) await this.checkCaughtUp(replica);
+        const result = await call(replica.client);
+        if (k !== this.current) {
+          this.log?.warn({ store: this.what, from: this.replicas[this.current]!.url, to: replica.url }, 'ClickHouse replica failover');
+          this.current = k;
+        }
         return result;
       } catch (err) {
-        if (!isUnreachable(err)) throw err;
+        if (!isUnreachable(err) && !(err instanceof ReplicaBehindError)) throw err;
+        if (err instanceof ReplicaBehindError) this.log?.warn({ store: this.what, err: err.message }, 'replica not taking over yet');
         lastError = err;
       }
     }
     throw new StoreUnavailableError(this.what, lastError);
+  }
+
+  /**
+   * A replica takes over only once it holds every block its shard committed:
+   * parts it has still to fetch (from a replica that died before it could)
+   * would be missing from its reads, and the duplicate check and compaction
+   * must see everything stored.
+   */
+  private async checkCaughtUp(replica: Replica): Promise<void> {
+    if (this.shape.kind !== 'cluster') return;
+    const rs = await replica.client.query({
+      query: `SELECT sum(inserts_in_queue) AS n FROM system.replicas WHERE database = '${this.db}'`,
+      format: 'JSONEachRow',
+    });
+    const [row] = await rs.json<{ n: string }>();
+    const missing = Number(row?.n ?? 0);
+    if (missing > 0) throw new ReplicaBehindError(`replica ${replica.url} has ${missing} inserted part(s) still to fetch`);
   }
 
   insertPoints(points: PointColumns, token: string): Promise<void> {
@@ -253,7 +282,7 @@ export async function openShards(config: Config, opts: StoreOptions): Promise<Sh
   const stores = shards.map((urlsOfShard, i) => {
     const own = replicas.slice(next, next + urlsOfShard.length);
     next += urlsOfShard.length;
-    return new ServerStore(config.clickhouse.database, shape, own, `ClickHouse shard ${i + 1} (${urlsOfShard.join(', ')})`);
+    return new ServerStore(config.clickhouse.database, shape, own, `ClickHouse shard ${i + 1} (${urlsOfShard.join(', ')})`, opts.log?.child({ role: opts.name }));
   });
   return shardsOf(stores);
 }

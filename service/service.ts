@@ -142,7 +142,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const ready = (async () => {
     // A ClickHouse server may still be starting: wait for it like for Kafka and Temporal.
     ingestShards = await untilDone('clickhouse', log, abort.signal, async () => {
-      const shards = await openShards(config, { name: 'ingest' });
+      const shards = await openShards(config, { name: 'ingest', log });
       try {
         await migrate(shards);
         return shards;
@@ -153,9 +153,9 @@ export async function startService(config: Config, log: Logger): Promise<Service
     });
     const lensTimeout = { readOnly: true, maxExecutionMs: config.limits.lensTimeoutMs };
     const queryConnections = config.clickhouse.url || config.clickhouse.shards ? 1 : EMBEDDED_QUERY_CONNECTIONS;
-    for (let i = 0; i < queryConnections; i++) queryPool.push(await openShards(config, { name: `query-${i}`, ...lensTimeout }));
-    opsShards = await openShards(config, { name: 'ops', readOnly: true });
-    compactShards = await openShards(config, { name: 'compact' });
+    for (let i = 0; i < queryConnections; i++) queryPool.push(await openShards(config, { name: `query-${i}`, ...lensTimeout, log }));
+    opsShards = await openShards(config, { name: 'ops', readOnly: true, log });
+    compactShards = await openShards(config, { name: 'compact', log });
     const qs = queryPool[0]!;
     health.set('clickhouse', 'ready');
     // Ready while any shard answers: a shard that is down fails only the requests that need it.
