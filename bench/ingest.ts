@@ -35,7 +35,7 @@ import { stopAllChildren } from '../stack/child';
 import { Harness } from '../stack/harness';
 import type { SensorAudit } from '../clickhouse/raw';
 import type { HerodotusApi } from '../verify/api-client';
-import { checkStorage, type ExpectedSensor } from '../verify/ledger-check';
+import { AUDIT_MAX_POINTS, checkExtents, checkStorage, type ExpectedSensor, type StorageCheck } from '../verify/ledger-check';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile';
 import {
   coresBetween,
@@ -87,8 +87,6 @@ Progress goes to stderr; the last line of stdout is the report as JSON.
   --json                   accepted for symmetry; the report is JSON anyway`;
 
 const RATE_HZ = 1000;
-/** Above this many points --verify auto checks extents instead of auditing raw. */
-const AUTO_AUDIT_MAX_POINTS = 50_000_000;
 const TARGET_POINTS_PER_S = 1_000_000;
 const SAMPLE_MS = 1000;
 
@@ -411,43 +409,26 @@ async function verify(api: HerodotusApi, expected: Map<number, ExpectedSensor>, 
     log('verifying: full audit of raw against the generator ledgers…');
     try {
       const { sensors } = await getJson<{ sensors: SensorAudit[] }>(api, '/v1/audit', 30 * 60_000);
-      const check = checkStorage(expected, sensors);
-      return {
-        method,
-        ok: check.ok,
-        generated: check.generated_points,
-        stored: check.stored_points,
-        lost: check.lost_points,
-        duplicates: check.duplicate_points,
-        unexpected: check.unexpected_points,
-        mismatched_sensors: check.mismatched_sensors.length,
-      };
+      return summary(method, checkStorage(expected, sensors));
     } catch (err) {
       log(`  audit failed (${(err as Error).message}); checking the sensor extents instead`);
     }
   }
   log('verifying: points per sensor (sensor extents) against the generator ledgers…');
-  // The extent view counts every row inserted into raw (a plain MergeTree):
-  // a lost point shows as too few, a chunk inserted twice as too many.
-  const stored = new Map((await getJson<{ sensor: number; points: number }[]>(api, '/v1/sensors', 5 * 60_000)).map((s) => [s.sensor, s.points]));
-  let generated = 0;
-  let storedPoints = 0;
-  let lost = 0;
-  let duplicates = 0;
-  let mismatched = 0;
-  for (const [sensor, e] of expected) {
-    generated += e.points;
-    const n = stored.get(sensor) ?? 0;
-    lost += Math.max(0, e.points - n);
-    duplicates += Math.max(0, n - e.points);
-    if (n !== e.points) mismatched++;
-  }
-  let unexpected = 0;
-  for (const [sensor, n] of stored) {
-    storedPoints += n;
-    if (!expected.has(sensor)) unexpected += n;
-  }
-  return { method: 'extents', ok: mismatched === 0 && unexpected === 0, generated, stored: storedPoints, lost, duplicates, unexpected, mismatched_sensors: mismatched };
+  return summary('extents', checkExtents(expected, await getJson<{ sensor: number; points: number }[]>(api, '/v1/sensors', 5 * 60_000)));
+}
+
+function summary(method: 'audit' | 'extents', check: StorageCheck): Record<string, unknown> {
+  return {
+    method,
+    ok: check.ok,
+    generated: check.generated_points,
+    stored: check.stored_points,
+    lost: check.lost_points,
+    duplicates: check.duplicate_points,
+    unexpected: check.unexpected_points,
+    mismatched_sensors: check.mismatched_sensors.length,
+  };
 }
 
 /** Waits up to maxS for a 5 s stretch in which the machine is (nearly) idle; the busy cores last seen. */
@@ -681,14 +662,14 @@ export async function benchIngest(argv: string[]): Promise<number> {
     // Keep sampling through verification: its cost (a full scan of raw) is worth seeing too.
     const verifyFrom = sampler.tick().t;
     const generatedTotal = [...expected.values()].reduce((n, e) => n + e.points, 0);
-    const method = args.verify === 'auto' ? (generatedTotal <= AUTO_AUDIT_MAX_POINTS ? 'audit' : 'extents') : args.verify;
+    const method = args.verify === 'auto' ? (generatedTotal <= AUDIT_MAX_POINTS ? 'audit' : 'extents') : args.verify;
     const verified = await verify(harness.api, expected, method);
     const verifyTo = sampler.tick().t;
     sampler.stop();
     verified.seconds = round((verifyTo - verifyFrom) / 1000, 1);
     verified.herodotus_rss_mb_max = summarize(sampler.samples, verifyFrom, verifyTo, machine.cores).processes.herodotus.rss_mb_max;
     if (args.verify === 'auto' && method === 'extents') {
-      verified.why = `${generatedTotal.toLocaleString('en')} points > ${AUTO_AUDIT_MAX_POINTS.toLocaleString('en')}: a full audit of raw (GROUP BY sensor, ts) would take minutes; --verify audit forces it`;
+      verified.why = `${generatedTotal.toLocaleString('en')} points > ${AUDIT_MAX_POINTS.toLocaleString('en')}: a full audit of raw (GROUP BY sensor, ts) would take minutes; --verify audit forces it`;
     }
 
     const sustainedSteps = steps.filter((s) => s.sustained);

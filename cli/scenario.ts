@@ -87,7 +87,7 @@ export async function scenario(argv: string[]): Promise<number> {
         `Herodotus scenario ${name} — ${s.summary}`,
         ...r.lines,
         `  checks      ${Object.keys(r.checks).length === 0 ? '—' : Object.entries(r.checks).map(([k, v]) => `${k} ${v ? 'ok' : 'FAILED'}`).join(', ')}`,
-        `  generated   ${o.generated_points.toLocaleString('en')} distinct points; stored ${o.stored_points.toLocaleString('en')}`,
+        `  generated   ${o.generated_points.toLocaleString('en')} distinct points; stored ${o.stored_points.toLocaleString('en')} (${o.storage_check === 'audit' ? 'full audit of raw' : 'points per sensor: too many points for a full audit'})`,
         `  lost        ${o.lost_points}`,
         `  duplicates  ${o.duplicate_points}${o.unexpected_points ? `; ${o.unexpected_points} unexpected` : ''}${o.mismatched_sensors ? `; ${o.mismatched_sensors} sensors differ from the ledger` : ''}`,
         `  lenses      ${o.lens_checks} random lenses vs raw: ${o.lens_mismatches} differ; p50 ${o.lens_p50_ms} ms, p99 ${o.lens_p99_ms} ms; ${o.rows_read_per_point} rows read per point`,

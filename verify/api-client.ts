@@ -26,8 +26,13 @@ export class HerodotusApi {
     return (await this.get<{ sensors: SensorAudit[] }>('/v1/audit')).sensors;
   }
 
+  /** Every sensor with data: first and last timestamp and points stored. */
+  async sensors(): Promise<{ sensor: number; first: number; last: number; points: number }[]> {
+    return this.get('/v1/sensors');
+  }
+
   private async get<T>(path: string): Promise<T> {
-    const res = await fetch(`${this.baseUrl}${path}`, { headers: this.headers, signal: AbortSignal.timeout(120_000) });
+    const res = await fetch(`${this.baseUrl}${path}`, { headers: this.headers, signal: AbortSignal.timeout(600_000) });
     const body = await res.text();
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${body}`);
     return JSON.parse(body) as T;
