@@ -148,7 +148,7 @@ export async function main(argv: string[]): Promise<void> {
   const scenarios = results.filter((r) => r.json.scenario !== undefined);
   if (scenarios.length > 0) {
     md.push('## Scenarios', '');
-    md.push(table(['scenario', 'result', 'seconds', 'generated', 'lost', 'duplicates', 'lens checks', 'lens mismatches', 'lens p50 ms', 'lens p99 ms'], scenarios.map(({ json }) => [json.scenario, json.ok ? 'OK' : '**FAILED**', json.seconds, json.generated_points.toLocaleString('en'), json.lost_points, json.duplicate_points, json.lens_checks, json.lens_mismatches, json.lens_p50_ms, json.lens_p99_ms])), '');
+    md.push(table(['scenario', 'ClickHouse', 'result', 'seconds', 'generated', 'lost', 'duplicates', 'lens checks', 'lens mismatches', 'lens p50 ms', 'lens p99 ms'], scenarios.map(({ json }) => [json.scenario, json.clickhouse ?? 'embedded', json.ok ? 'OK' : '**FAILED**', json.seconds, json.generated_points.toLocaleString('en'), json.lost_points, json.duplicate_points, json.lens_checks, json.lens_mismatches, json.lens_p50_ms, json.lens_p99_ms])), '');
     for (const { file, json } of scenarios) {
       if (json.users?.timeline) md.push(`### ${json.scenario}: users during ingest`, '', queryLoadSection(json.users, file, imgDir, charts), '');
     }
