@@ -39,10 +39,14 @@ async function compactable(store: Store, policy: CompactionPolicy, windows: Ledg
 /** Compactable windows are grouped by the hour they fall in: one group is one child workflow. */
 const GROUP_MS = MS.hour;
 
-async function readyWindows(store: Store, policy: CompactionPolicy, now: number): Promise<LedgerRow[]> {
+/** Every window of a store not clean yet, found through its unclean days. */
+async function allUncleanWindows(store: Store): Promise<LedgerRow[]> {
   const days = await uncleanDays(store);
-  const windows = await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })));
-  return compactable(store, policy, windows, now);
+  return uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })));
+}
+
+async function readyWindows(store: Store, policy: CompactionPolicy, now: number): Promise<LedgerRow[]> {
+  return compactable(store, policy, await allUncleanWindows(store), now);
 }
 
 /** Groups of compactable windows, oldest first, over the shards that answer. */
@@ -136,10 +140,7 @@ async function settleDaysOn(store: Store): Promise<number> {
 
 /** Windows waiting for compaction on the shards that answer: the backlog the sweep and /metrics report. */
 export async function compactionBacklog(shards: Shards): Promise<number> {
-  const counts = await onReachableShards(shards, async (store) => {
-    const days = await uncleanDays(store);
-    return (await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })))).length;
-  });
+  const counts = await onReachableShards(shards, async (store) => (await allUncleanWindows(store)).length);
   return counts.reduce((a, n) => a + n, 0);
 }
 

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { rawPage, sensorExtents } from '../../clickhouse/raw';
 import { holdingSensors } from '../../clickhouse/errors';
-import { onReachableShards, type Shards } from '../../clickhouse/shards';
+import { bySensorShard, onEveryPart, onReachableShards, type Shards } from '../../clickhouse/shards';
 import { runLens } from '../../lens/query';
 import { bucketCount, niceStep, type Ladder } from '../../rollup/ladder';
 import { DEFAULT_BATCH_LIMITS } from '../../batch/types';
@@ -92,13 +92,13 @@ class KnownSensors {
     }
     const missing = sensors.filter((s) => !this.known.has(s));
     if (missing.length === 0) return [];
-    const found = new Set<number>();
-    for (const s of missing) {
-      const extent = await sensorExtents(shards.of(s), [s]).catch((err: unknown) => {
-        throw holdingSensors(err, [s]);
-      });
-      if (extent.has(s)) found.add(s);
-    }
+    // One look-up per shard that holds a missing sensor.
+    const extents = await onEveryPart(bySensorShard(shards, missing, (s) => s), (p) =>
+      sensorExtents(p.store, p.items).catch((err: unknown) => {
+        throw holdingSensors(err, p.items);
+      }),
+    );
+    const found = new Set(extents.flatMap((e) => [...e.keys()]));
     for (const s of found) this.known.add(s);
     return missing.filter((s) => !found.has(s));
   }
