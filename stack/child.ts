@@ -123,9 +123,27 @@ export class ManagedProcess {
     this.child.kill('SIGKILL');
   }
 
-  /** The last `lines` lines of the log file (for error messages). */
+  /**
+   * The last `lines` lines of the log file (for error messages). When the child
+   * died of a Go panic, the excerpt starts at the panic's message instead: the
+   * goroutine dump after it is long, and the message is what explains the exit.
+   */
   logTail(lines = 30): string {
-    return readTail(this.logFile, lines);
+    const tail = readTail(this.logFile, 400).split('\n');
+    const panicAt = tail.findLastIndex((line) => /^(panic|fatal error): /.test(line));
+    return (panicAt >= 0 ? tail.slice(panicAt, panicAt + lines) : tail.slice(-lines)).join('\n');
+  }
+}
+
+/** The child waited for died before it became ready; `exit` says how. */
+export class ChildExitedError extends Error {
+  constructor(
+    what: string,
+    readonly child: ManagedProcess,
+    readonly exit: ExitInfo,
+  ) {
+    super(`${what}: ${child.name} (pid ${child.pid}) exited (${exit.signal ?? `code ${exit.code}`}) before it was ready\n` +
+      `--- log of ${child.logFile} ---\n${child.logTail(30)}`);
   }
 }
 
@@ -143,9 +161,7 @@ export async function waitFor(
   let lastError: unknown;
   const childExited = () => {
     if (!child || child.running) return;
-    const how = child.exitInfo?.signal ?? `code ${child.exitInfo?.code}`;
-    throw new Error(`${what}: ${child.name} (pid ${child.pid}) exited (${how}) before it was ready\n` +
-      `--- last lines of ${child.logFile} ---\n${child.logTail(30)}`);
+    throw new ChildExitedError(what, child, child.exitInfo!);
   };
   for (;;) {
     childExited();

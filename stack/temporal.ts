@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { createLogger } from '../log/logger';
-import { ManagedProcess, stopLeftover, waitFor } from './child';
+import { ChildExitedError, ManagedProcess, stopLeftover, waitFor } from './child';
 import { isPortOpen } from './ports';
 
 const log = createLogger('stack');
@@ -53,28 +53,30 @@ export async function startTemporal(opts: TemporalOptions): Promise<ManagedProce
     '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
     ...(opts.uiPort === null ? ['--headless'] : ['--ui-port', String(opts.uiPort), '--ui-disable-news-fetch']),
   ];
-  const child = await ManagedProcess.start({
-    name: 'temporal',
-    command: opts.binary,
-    args,
-    logFile: opts.logFile,
-    pidFile,
-  });
   const address = `127.0.0.1:${opts.port}`;
-  try {
-    await waitFor(() => temporalReady(address, opts.namespace), {
-      what: `Temporal on ${address} (namespace ${opts.namespace})`,
-      timeoutMs: opts.readyTimeoutMs ?? 60_000,
-      intervalMs: 250,
-      process: child,
-    });
-  } catch (err) {
-    await child.stop({ timeoutMs: 5000 });
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    const child = await ManagedProcess.start({ name: 'temporal', command: opts.binary, args, logFile: opts.logFile, pidFile });
+    try {
+      await waitFor(() => temporalReady(address, opts.namespace), {
+        what: `Temporal on ${address} (namespace ${opts.namespace})`,
+        timeoutMs: opts.readyTimeoutMs ?? 60_000,
+        intervalMs: 250,
+        process: child,
+      });
+      log.info({ childPid: child.pid, port: opts.port, uiPort: opts.uiPort, attempt, ms: Date.now() - started }, 'temporal ready');
+      return child;
+    } catch (err) {
+      await child.stop({ timeoutMs: 5000 });
+      // start-dev picks its internal ports (history, matching, HTTP, metrics) as "free a
+      // moment ago" and panics when another process binds one first; a fresh start
+      // picks new ones. A server that never answers is not that race: no retry.
+      if (!(err instanceof ChildExitedError) || attempt >= START_ATTEMPTS) throw err;
+      log.warn({ attempt, exit: err.exit, log: child.logTail(3) }, 'temporal exited while starting; starting it again');
+    }
   }
-  log.info({ childPid: child.pid, port: opts.port, uiPort: opts.uiPort, ms: Date.now() - started }, 'temporal ready');
-  return child;
 }
+
+const START_ATTEMPTS = 3;
 
 /** Ready = the frontend answers GetSystemInfo and knows the namespace. */
 async function temporalReady(address: string, namespace: string): Promise<boolean> {

@@ -149,3 +149,48 @@ describe('local Temporal', () => {
     await connection.close();
   });
 });
+
+describe('Temporal start-up', () => {
+  /** A stand-in for the CLI that panics like start-dev losing a port race, `failures` times, then runs the real one. */
+  function flakyCli(name: string, failures: number): string {
+    const dir = path.join(stateDir, name);
+    fs.mkdirSync(dir, { recursive: true });
+    const script = path.join(dir, 'temporal');
+    fs.writeFileSync(script, [
+      '#!/bin/sh',
+      `count=$(cat '${dir}/starts' 2>/dev/null || echo 0); echo $((count + 1)) > '${dir}/starts'`,
+      `if [ "$count" -lt ${failures} ]; then`,
+      '  echo "panic: listen tcp 127.0.0.1:40001: bind: address already in use"',
+      '  for i in $(seq 1 60); do echo "goroutine dump line $i"; done',
+      '  exit 2',
+      'fi',
+      `exec '${tools.temporal}' "$@"`,
+      '',
+    ].join('\n'), { mode: 0o755 });
+    return script;
+  }
+  const optionsFor = async (name: string, binary: string): Promise<TemporalOptions> => ({
+    ...temporalOpts,
+    binary,
+    port: await freePort(),
+    dbFile: path.join(stateDir, name, 'temporal.db'),
+    logFile: path.join(stateDir, name, 'temporal.log'),
+  });
+  const starts = (name: string) => Number(fs.readFileSync(path.join(stateDir, name, 'starts'), 'utf8'));
+
+  it('starts the dev server again when it dies while starting', async () => {
+    const server = await startTemporal(await optionsFor('flaky', flakyCli('flaky', 2)));
+    try {
+      expect(starts('flaky')).toBe(3);
+      expect(server.running).toBe(true);
+    } finally {
+      await server.stop({ timeoutMs: 15_000 });
+    }
+  });
+
+  it('gives up after three deaths, quoting the panic rather than the goroutine dump', async () => {
+    const options = await optionsFor('broken', flakyCli('broken', 100));
+    await expect(startTemporal(options)).rejects.toThrow(/exited \(code 2\) before it was ready[\s\S]*panic: listen tcp 127\.0\.0\.1:40001/);
+    expect(starts('broken')).toBe(3);
+  });
+});
