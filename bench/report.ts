@@ -208,6 +208,9 @@ function lensSection(j: Json, file: string, imgDir: string, charts: { file: stri
       `Lenses over all ${j.lens.sensors} sensors, ${j.lens.points} points, random windows, closed-loop clients without think time, ${j.lens.seconds_per_run} s per run. Target: ${j.target}.`,
     '',
   );
+  if (j.lens.rows_read !== 'scanned') {
+    out.push('Its "rows read per lens" are result rows, not rows scanned: before the embedded store read ClickHouse\'s statistics from the result (FORMAT JSONCompact), it took the result-row count for them. Latencies are unaffected.', '');
+  }
   out.push(table(['preset', ...clients.flatMap((c) => [`${c} client p50 / p99 ms`, `${c} client lens/s`]), 'rows read per lens', 'naive GROUP BY p50 ms', 'naive / lens p50'], presets.map((p) => {
     const e = j.lens.presets[p];
     return [p, ...e.runs.flatMap((r: Json) => [`${r.p50_ms} / ${r.p99_ms}`, r.requests_per_s]), e.runs[0].rows_read_per_lens, e.raw_group_by_p50_ms ?? 'failed', e.raw_over_lens_p50 ?? ''];

@@ -73,16 +73,20 @@ export interface ReadStats {
  */
 export const SMALL_QUERY = { max_threads: 1 } as const;
 
+type Int64 = number | string;
+/** Ledger query columns: sensor, start, pending, ingested, compacted[, touched]. */
+type LedgerTuple = [sensor: number, start: Int64, pending: Int64, ingested: Int64, compacted: Int64, touched?: number];
+
 async function ledgerRows(store: Store, sql: string, stats?: ReadStats): Promise<LedgerRow[]> {
-  const { rows, rowsRead } = await store.queryWithStats<Record<string, string | number>>(sql, stats ? SMALL_QUERY : {});
+  const { rows, rowsRead } = await store.queryWithStats<LedgerTuple>(sql, stats ? SMALL_QUERY : {});
   if (stats) stats.rowsRead += rowsRead;
-  return rows.map((r) => ({
-    sensor: Number(r.sensor),
-    start: Number(r.start),
-    pending: Number(r.pending),
-    ingested: Number(r.ingested),
-    compacted: Number(r.compacted),
-    touched: Number(r.touched ?? 0),
+  return rows.map(([sensor, start, pending, ingested, compacted, touched]) => ({
+    sensor: Number(sensor),
+    start: Number(start),
+    pending: Number(pending),
+    ingested: Number(ingested),
+    compacted: Number(compacted),
+    touched: Number(touched ?? 0),
   }));
 }
 

@@ -33,8 +33,12 @@ export interface Store {
   rows<T>(sql: string, settings?: QuerySettings): Promise<T[]>;
   /** Inserts points as one block; a repeated call with the same token is dropped by the server. */
   insertPoints(points: PointColumns, token: string): Promise<void>;
-  /** Rows of a SELECT together with the rows ClickHouse read for it (its own statistics). */
-  queryWithStats<T>(sql: string, settings?: QuerySettings): Promise<{ rows: T[]; rowsRead: number }>;
+  /**
+   * Rows of a SELECT as arrays in its column order, together with the rows
+   * ClickHouse read for it (its own statistics). 64-bit integers may come as
+   * strings (old servers quote them).
+   */
+  queryWithStats<T extends readonly unknown[]>(sql: string, settings?: QuerySettings): Promise<{ rows: T[]; rowsRead: number }>;
   /** Runs an INSERT … SELECT. Every insert carries its own token (chdb keeps the last one for the session otherwise). */
   insert(sql: string, token: string): Promise<void>;
   close(): Promise<void>;
@@ -72,13 +76,16 @@ export function isQueryTimeout(err: unknown): boolean {
 /** Insert settings that keep one call one block, so a retried call is deduplicated whole. */
 const ONE_BLOCK = { max_insert_block_size: '100000000', min_insert_block_size_rows: '100000000' } as const;
 
-async function execWithStats<T>(client: ClickHouseClient, sql: string, settings: QuerySettings) {
-  const result = await client.exec({ query: `${sql}\nFORMAT JSONEachRow`, clickhouse_settings: settings });
-  const chunks: Buffer[] = [];
-  for await (const chunk of result.stream) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  const rows = text.length === 0 ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as T);
-  return { rows, rowsRead: Number(result.summary?.read_rows ?? 0) };
+/**
+ * FORMAT JSONCompact: the whole result is one JSON.parse with no object per
+ * row (per-row parsing was most of a large lens's time in JS), and it ends
+ * with the engine's own read statistics on every version (old servers send no
+ * summary header).
+ */
+async function compactWithStats<T extends readonly unknown[]>(client: ClickHouseClient, sql: string, settings: QuerySettings) {
+  const rs = await client.query({ query: sql, format: 'JSONCompact', clickhouse_settings: settings });
+  const body = (await rs.json()) as unknown as { data: T[]; statistics?: { rows_read?: number } };
+  return { rows: body.data, rowsRead: Number(body.statistics?.rows_read ?? 0) };
 }
 
 export function embeddedPath(config: Config): string {
@@ -122,8 +129,8 @@ class EmbeddedStore implements Store {
     await this.client.command({ query: sql, clickhouse_settings: { insert_deduplication_token: token } });
   }
 
-  queryWithStats<T>(sql: string, settings: QuerySettings = {}) {
-    return execWithStats<T>(this.client, sql, settings);
+  queryWithStats<T extends readonly unknown[]>(sql: string, settings: QuerySettings = {}) {
+    return compactWithStats<T>(this.client, sql, settings);
   }
 
   close(): Promise<void> {
@@ -224,14 +231,8 @@ class ServerStore implements Store {
     return this.onReplica(async (client) => (await client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: settings })).json<T>());
   }
 
-  queryWithStats<T>(sql: string, settings: QuerySettings = {}) {
-    // FORMAT JSON ends with the server's own read statistics, on every
-    // version (old servers send no summary header).
-    return this.onReplica(async (client) => {
-      const rs = await client.query({ query: sql, format: 'JSON', clickhouse_settings: settings });
-      const body = (await rs.json()) as unknown as { data: T[]; statistics?: { rows_read?: number } };
-      return { rows: body.data, rowsRead: Number(body.statistics?.rows_read ?? 0) };
-    });
+  queryWithStats<T extends readonly unknown[]>(sql: string, settings: QuerySettings = {}) {
+    return this.onReplica((client) => compactWithStats<T>(client, sql, settings));
   }
 
   insert(sql: string, token: string): Promise<void> {

@@ -35,16 +35,8 @@ export interface LensResult {
   plan: { level_ms: number | null; raw_windows: number; rows_read: number; segments: number };
 }
 
-interface BucketRow {
-  sensor: number;
-  bucket: string;
-  count: string;
-  sum: number;
-  min: number;
-  max: number;
-  first: number;
-  last: number;
-}
+/** The lens query's columns, in order; 64-bit integers may come as strings. */
+type BucketRow = [sensor: number, bucket: number | string, count: number | string, sum: number, min: number, max: number, first: number, last: number];
 
 /** One SELECT: rollup rows and raw points of the planned segments, folded into lens buckets. */
 export function lensSql(store: Store, plan: LensPlan): string {
@@ -127,33 +119,39 @@ async function execute(store: Store, plan: LensPlan, sensors: number[], stats: R
     from: plan.from,
     to: plan.to,
     step_ms: plan.stepMs,
-    sensors: sensors.map((sensor) => seriesFor(sensor, plan, rows)),
+    sensors: seriesOf(sensors, plan, rows),
     plan: { level_ms: plan.level, raw_windows: plan.rawWindows, rows_read: stats.rowsRead, segments: plan.segments.length },
   };
 }
 
-function seriesFor(sensor: number, plan: LensPlan, rows: BucketRow[]): SensorSeries {
+/** The full bucket grid of every sensor, empty buckets explicit, filled in one pass over the rows. */
+function seriesOf(sensors: number[], plan: LensPlan, rows: BucketRow[]): SensorSeries[] {
   const n = (plan.to - plan.from) / plan.stepMs;
-  const series: SensorSeries = {
-    sensor,
-    t: Array.from({ length: n }, (_, i) => plan.from + i * plan.stepMs),
-    count: new Array(n).fill(0),
-    avg: new Array(n).fill(null),
-    min: new Array(n).fill(null),
-    max: new Array(n).fill(null),
-    first: new Array(n).fill(null),
-    last: new Array(n).fill(null),
-  };
-  for (const r of rows) {
-    if (r.sensor !== sensor) continue;
-    const i = (Number(r.bucket) - plan.from) / plan.stepMs;
-    const count = Number(r.count);
-    series.count[i] = count;
-    series.avg[i] = r.sum / count;
-    series.min[i] = r.min;
-    series.max[i] = r.max;
-    series.first[i] = r.first;
-    series.last[i] = r.last;
+  const t = Array.from({ length: n }, (_, i) => plan.from + i * plan.stepMs);
+  const bySensor = new Map<number, SensorSeries>();
+  for (const sensor of sensors) {
+    bySensor.set(sensor, {
+      sensor,
+      t: t.slice(),
+      count: new Array(n).fill(0),
+      avg: new Array(n).fill(null),
+      min: new Array(n).fill(null),
+      max: new Array(n).fill(null),
+      first: new Array(n).fill(null),
+      last: new Array(n).fill(null),
+    });
   }
-  return series;
+  for (const [sensor, bucket, count, sum, min, max, first, last] of rows) {
+    const series = bySensor.get(sensor);
+    if (!series) continue;
+    const i = (Number(bucket) - plan.from) / plan.stepMs;
+    const c = Number(count);
+    series.count[i] = c;
+    series.avg[i] = sum / c;
+    series.min[i] = min;
+    series.max[i] = max;
+    series.first[i] = first;
+    series.last[i] = last;
+  }
+  return sensors.map((sensor) => bySensor.get(sensor)!);
 }
