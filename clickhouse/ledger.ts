@@ -1,6 +1,6 @@
 import { DAY_LEDGER_TABLE, WINDOW_LEDGER_TABLE } from './schema';
 import { int, rangesWhere, tupleArray } from './sql';
-import type { Store } from './store';
+import type { JsonInt64, Store } from './store';
 
 export type LedgerStage = 'pending' | 'ingested' | 'compacted';
 
@@ -73,9 +73,8 @@ export interface ReadStats {
  */
 export const SMALL_QUERY = { max_threads: 1 } as const;
 
-type Int64 = number | string;
 /** Ledger query columns: sensor, start, pending, ingested, compacted[, touched]. */
-type LedgerTuple = [sensor: number, start: Int64, pending: Int64, ingested: Int64, compacted: Int64, touched?: number];
+type LedgerTuple = [sensor: number, start: JsonInt64, pending: JsonInt64, ingested: JsonInt64, compacted: JsonInt64, touched?: number];
 
 async function ledgerRows(store: Store, sql: string, stats?: ReadStats): Promise<LedgerRow[]> {
   const { rows, rowsRead } = await store.queryWithStats<LedgerTuple>(sql, stats ? SMALL_QUERY : {});

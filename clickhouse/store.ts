@@ -22,6 +22,9 @@ export type QuerySettings = Record<string, string | number>;
  * the path that is fast on each (a RowBinary file for chdb, a RowBinary body
  * over HTTP).
  */
+/** A 64-bit integer in a JSON result: old servers quote them, current ones do not. */
+export type JsonInt64 = number | string;
+
 export interface Store {
   readonly db: string;
   readonly shape: Shape;
@@ -35,8 +38,8 @@ export interface Store {
   insertPoints(points: PointColumns, token: string): Promise<void>;
   /**
    * Rows of a SELECT as arrays in its column order, together with the rows
-   * ClickHouse read for it (its own statistics). 64-bit integers may come as
-   * strings (old servers quote them).
+   * ClickHouse read for it (its own statistics). 64-bit integers are
+   * {@link JsonInt64}.
    */
   queryWithStats<T extends readonly unknown[]>(sql: string, settings?: QuerySettings): Promise<{ rows: T[]; rowsRead: number }>;
   /** Runs an INSERT … SELECT. Every insert carries its own token (chdb keeps the last one for the session otherwise). */

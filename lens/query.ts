@@ -3,7 +3,7 @@ import { RAW_TABLE, ROLLUP_TABLE } from '../clickhouse/schema';
 import { int, rangesWhere } from '../clickhouse/sql';
 import { holdingSensors } from '../clickhouse/errors';
 import { bySensorShard, onEveryPart, type Shards } from '../clickhouse/shards';
-import type { Store } from '../clickhouse/store';
+import type { JsonInt64, Store } from '../clickhouse/store';
 import { alignDown, alignUp, MS, type Ladder } from '../rollup/ladder';
 import { planLens, planRaw, uncleanDayRanges, type LensPlan, type Segment } from './planner';
 
@@ -35,8 +35,8 @@ export interface LensResult {
   plan: { level_ms: number | null; raw_windows: number; rows_read: number; segments: number };
 }
 
-/** The lens query's columns, in order; 64-bit integers may come as strings. */
-type BucketRow = [sensor: number, bucket: number | string, count: number | string, sum: number, min: number, max: number, first: number, last: number];
+/** The lens query's columns, in order. */
+type BucketRow = [sensor: number, bucket: JsonInt64, count: JsonInt64, sum: number, min: number, max: number, first: number, last: number];
 
 /** One SELECT: rollup rows and raw points of the planned segments, folded into lens buckets. */
 export function lensSql(store: Store, plan: LensPlan): string {
