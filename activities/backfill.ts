@@ -1,11 +1,11 @@
 import { Context } from '@temporalio/activity';
-import type { BatchLimits } from '../batch/types';
-import { windowLedger } from '../clickhouse/ledger';
-import { bySensorShard, onEveryPart, type Shards } from '../clickhouse/shards';
-import { generateSpan, type GenerateSpan } from '../backfill/generate';
-import { importChunk, planImport, type ImportChunk, type ImportChunkResult, type ImportPlan } from '../backfill/import';
-import type { ImportFormat } from '../backfill/import-formats';
-import type { StoreResult } from '../ingest/store-points';
+import type { BatchLimits } from '../lib/batch/types';
+import { windowLedger } from '../lib/clickhouse/ledger';
+import { bySensorShard, onEveryPart, type Shards } from '../lib/clickhouse/shards';
+import { generateSpan, type GenerateSpan } from '../lib/backfill/generate';
+import { importChunk, planImport, type ImportChunk, type ImportChunkResult, type ImportPlan } from '../lib/backfill/import';
+import type { ImportFormat } from '../lib/backfill/import-formats';
+import type { StoreResult } from '../lib/ingest/store-points';
 
 export interface BackfillDeps {
   shards: Shards;

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { Shards } from '../clickhouse/shards';
+import type { Shards } from '../lib/clickhouse/shards';
 import {
   compactGroup,
   compactionBacklog,
@@ -9,8 +9,8 @@ import {
   type CompactionGroup,
   type CompactionPolicy,
   type CompactionStats,
-} from '../rollup/compactor';
-import type { Logger } from '../log/logger';
+} from '../lib/rollup/compactor';
+import type { Logger } from '../lib/log/logger';
 
 export interface CompactionDeps {
   shards: Shards;

@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
-import type { BatchLimits } from '../batch/types';
-import type { Shards } from '../clickhouse/shards';
-import type { DeadLetterPublisher } from '../kafka/dead-letters';
-import type { OffsetWatcher } from '../kafka/offsets';
-import type { PartitionReader } from '../kafka/range-reader';
-import type { PartitionOffsets } from '../kafka/topics';
-import { ingestChunk, type ChunkRange, type ChunkStats } from '../ingest/ingest-chunk';
-import type { Logger } from '../log/logger';
+import type { BatchLimits } from '../lib/batch/types';
+import type { Shards } from '../lib/clickhouse/shards';
+import type { DeadLetterPublisher } from '../lib/kafka/dead-letters';
+import type { OffsetWatcher } from '../lib/kafka/offsets';
+import type { PartitionReader } from '../lib/kafka/range-reader';
+import type { PartitionOffsets } from '../lib/kafka/topics';
+import { ingestChunk, type ChunkRange, type ChunkStats } from '../lib/ingest/ingest-chunk';
+import type { Logger } from '../lib/log/logger';
 
 export interface IngestDeps {
   shards: Shards;

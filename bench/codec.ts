@@ -1,5 +1,5 @@
-import { decodeBatch, encodeBatch } from '../batch/codec';
-import type { RegularBatch } from '../batch/types';
+import { decodeBatch, encodeBatch } from '../lib/batch/codec';
+import type { RegularBatch } from '../lib/batch/types';
 import { sensorValues } from '../generator/signal';
 
 /** Median of `runs` timings of `fn`, in ms. */

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../config/config';
+import { PROJECT_ROOT } from '../lib/config/config';
 
 interface CallFrame {
   functionName: string;

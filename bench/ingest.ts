@@ -27,15 +27,15 @@ import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { parseOptions } from '../cli/args';
-import { loadConfig, PROJECT_ROOT } from '../config/config';
+import { parseOptions } from '../lib/config/args';
+import { loadConfig, PROJECT_ROOT } from '../lib/config/config';
 import { runGenerator } from '../generator/run';
-import { createLogger } from '../log/logger';
-import { stopAllChildren } from '../stack/child';
-import { Harness } from '../stack/harness';
-import type { SensorAudit } from '../clickhouse/raw';
-import type { HerodotusApi } from '../verify/api-client';
-import { AUDIT_MAX_POINTS, checkExtents, checkStorage, type ExpectedSensor, type StorageCheck } from '../verify/ledger-check';
+import { createLogger } from '../lib/log/logger';
+import { stopAllChildren } from '../harness/stack/child';
+import { Harness } from '../harness/stack/harness';
+import type { SensorAudit } from '../lib/clickhouse/raw';
+import type { HerodotusApi } from '../harness/verify/api-client';
+import { AUDIT_MAX_POINTS, checkExtents, checkStorage, type ExpectedSensor, type StorageCheck } from '../harness/verify/ledger-check';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile';
 import {
   coresBetween,

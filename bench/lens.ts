@@ -1,11 +1,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseOptions } from '../cli/args';
-import { loadConfig } from '../config/config';
-import { waitFor, stopAllChildren } from '../stack/child';
-import { Harness } from '../stack/harness';
-import type { LensResult } from '../lens/query';
+import { parseOptions } from '../lib/config/args';
+import { loadConfig } from '../lib/config/config';
+import { waitFor, stopAllChildren } from '../harness/stack/child';
+import { Harness } from '../harness/stack/harness';
+import type { LensResult } from '../lib/lens/query';
 
 const HELP = `usage: herodotus bench-lens [--sensors 2] [--days 30] [--rate 1000] [--seconds 10] [--reuse] [--state DIR]
 

@@ -3,16 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { encodeFrames } from '../batch/codec';
-import type { RegularBatch } from '../batch/types';
-import { parseOptions } from '../cli/args';
-import { loadConfig } from '../config/config';
+import { encodeFrames } from '../lib/batch/codec';
+import type { RegularBatch } from '../lib/batch/types';
+import { parseOptions } from '../lib/config/args';
+import { loadConfig } from '../lib/config/config';
 import { sensorValues } from '../generator/signal';
-import type { LensResult } from '../lens/query';
-import { niceStep } from '../rollup/ladder';
-import { stopAllChildren, waitFor } from '../stack/child';
-import { Harness } from '../stack/harness';
-import { freePort } from '../stack/ports';
+import type { LensResult } from '../lib/lens/query';
+import { niceStep } from '../lib/model/ladder';
+import { stopAllChildren, waitFor } from '../harness/stack/child';
+import { Harness } from '../harness/stack/harness';
+import { freePort } from '../harness/stack/ports';
 
 const HELP = `usage: herodotus bench-peers [--sensors 4] [--hours 24] [--rate 10] [--queries 30] [--state DIR]
 

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { PROJECT_ROOT } from '../config/config';
+import { PROJECT_ROOT } from '../lib/config/config';
 
 type Json = Record<string, any>;
 

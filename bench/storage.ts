@@ -3,9 +3,9 @@
  *
  * Generates `sensors × seconds × rate` points of the deterministic ADC
  * signals (generator/signal.ts), stores them through the real embedded store
- * (clickhouse/store.ts: the schema rendered by renderSchema, RowBinary
+ * (lib/clickhouse/store.ts: the schema rendered by renderSchema, RowBinary
  * inserts), records the window/day ledger and computes every rollup level
- * with the compactor's own SQL (clickhouse/rollup.ts), then OPTIMIZE FINAL
+ * with the compactor's own SQL (lib/clickhouse/rollup.ts), then OPTIMIZE FINAL
  * and reads system.parts / system.columns. Prints one JSON document on stdout
  * (progress on stderr).
  *
@@ -18,15 +18,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/config';
-import { recordStage, type UnitVersion } from '../clickhouse/ledger';
-import { writeCoarseLevels, writeFineLevels } from '../clickhouse/rollup';
-import { DAY_LEDGER_TABLE, RAW_TABLE, ROLLUP_TABLE, SENSOR_EXTENT_TABLE, WINDOW_LEDGER_TABLE } from '../clickhouse/schema';
-import { singleShard } from '../clickhouse/shards';
-import { migrate, openStore, type Store } from '../clickhouse/store';
+import { loadConfig } from '../lib/config/config';
+import { recordStage, type UnitVersion } from '../lib/clickhouse/ledger';
+import { writeCoarseLevels, writeFineLevels } from '../lib/clickhouse/rollup';
+import { DAY_LEDGER_TABLE, RAW_TABLE, ROLLUP_TABLE, SENSOR_EXTENT_TABLE, WINDOW_LEDGER_TABLE } from '../lib/clickhouse/schema';
+import { singleShard } from '../lib/clickhouse/shards';
+import { migrate, openStore, type Store } from '../lib/clickhouse/store';
 import { sensorValues } from '../generator/signal';
-import { allocatePoints } from '../ingest/points';
-import { makeLadder, MS } from '../rollup/ladder';
+import { allocatePoints } from '../lib/model/points';
+import { makeLadder, MS } from '../lib/model/ladder';
 
 export interface TableStorage {
   table: string;

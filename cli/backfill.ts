@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { loadConfig } from '../config/config';
+import { loadConfig } from '../lib/config/config';
 import type { BackfillProgress } from '../workflows/backfill';
-import { parseOptions, UsageError } from './args';
+import { parseOptions, UsageError } from '../lib/config/args';
 
 const HELP = `usage: herodotus backfill <kind> [options]
 

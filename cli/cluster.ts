@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { loadConfig } from '../config/config';
-import { DEFAULT_PORT_BASES, type PortBases } from '../cluster/server-config';
-import { clusterDown, clusterShards, clusterStatus, clusterUp, type ClusterStatus } from '../stack/cluster';
-import { clusterPackageVersions, ensureClusterPackages } from '../stack/cluster-packages';
-import { parseOptions, UsageError } from './args';
+import { loadConfig } from '../lib/config/config';
+import { DEFAULT_PORT_BASES, type PortBases } from '../harness/stack/clickhouse-config';
+import { clusterDown, clusterShards, clusterStatus, clusterUp, type ClusterStatus } from '../harness/stack/cluster';
+import { clusterPackageVersions, ensureClusterPackages } from '../harness/stack/cluster-packages';
+import { parseOptions, UsageError } from '../lib/config/args';
 
 const HELP = `usage: herodotus cluster <up|down|status|install> [options]
 
 A local ClickHouse cluster of 2 shards × 2 replicas (cluster 'herodotus', see
-cluster/topology.ts): ZooKeeper and four Debian clickhouse-server 18.16
+lib/clickhouse/topology.ts): ZooKeeper and four Debian clickhouse-server 18.16
 processes on 127.0.0.1, with configs, data and logs under
 HERODOTUS_STATE_DIR/cluster/. They keep running after 'up' returns.
 

@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { loadConfig } from '../config/config';
+import { loadConfig } from '../lib/config/config';
 import { runGenerator } from '../generator/run';
-import { createLogger } from '../log/logger';
-import { stopAllChildren } from '../stack/child';
-import { Harness } from '../stack/harness';
-import { checkRandomLenses } from '../verify/lens-check';
-import { verifyAgainstLedger } from '../verify/report';
-import { parseOptions } from './args';
+import { createLogger } from '../lib/log/logger';
+import { stopAllChildren } from '../harness/stack/child';
+import { Harness } from '../harness/stack/harness';
+import { checkRandomLenses } from '../harness/verify/lens-check';
+import { verifyAgainstLedger } from '../harness/verify/report';
+import { parseOptions } from '../lib/config/args';
 
 const HELP = `usage: herodotus demo [--json] [--sensors N] [--duration S]
 

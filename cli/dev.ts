@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { kafkaBrokers, loadConfig, temporalAddress, type Config } from '../config/config';
-import { createLogger } from '../log/logger';
+import { kafkaBrokers, loadConfig, temporalAddress, type Config } from '../lib/config/config';
+import { createLogger } from '../lib/log/logger';
 import { startService } from '../service/service';
-import { stopAllChildren } from '../stack/child';
-import { clusterUp } from '../stack/cluster';
-import { LocalInfrastructure } from '../stack/local';
-import { parseOptions } from './args';
+import { stopAllChildren } from '../harness/stack/child';
+import { clusterUp } from '../harness/stack/cluster';
+import { LocalInfrastructure } from '../harness/stack/local';
+import { parseOptions } from '../lib/config/args';
 import { portBases } from './cluster';
 import { waitForSignal } from './serve';
 

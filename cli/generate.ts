@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { kafkaBrokers, loadConfig } from '../config/config';
-import { createKafka } from '../kafka/client';
-import { createLogger } from '../log/logger';
+import { kafkaBrokers, loadConfig } from '../lib/config/config';
+import { createKafka } from '../lib/kafka/client';
+import { createLogger } from '../lib/log/logger';
 import { runGenerator, type GenerateProgress } from '../generator/run';
-import { parseOptions } from './args';
+import { parseOptions } from '../lib/config/args';
 
 const HELP = `usage: herodotus generate --sensors N --rate HZ --duration S [options]
 

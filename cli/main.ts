@@ -1,5 +1,5 @@
-import { ConfigError } from '../config/config';
-import { UsageError } from './args';
+import { ConfigError } from '../lib/config/config';
+import { UsageError } from '../lib/config/args';
 
 type Command = (argv: string[]) => Promise<number>;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { loadConfig } from '../config/config';
-import { formatUserLoad, runUserLoad } from '../load/users';
-import { parseOptions } from './args';
+import { loadConfig } from '../lib/config/config';
+import { formatUserLoad, runUserLoad } from '../harness/load/users';
+import { parseOptions } from '../lib/config/args';
 
 const HELP = `usage: herodotus query-load [--users N] [--duration S] [--api URL] [--think MS] [--verify-fraction F] [--token T] [--json]
 

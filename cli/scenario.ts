@@ -1,15 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { loadConfig } from '../config/config';
-import { createLogger } from '../log/logger';
-import { backfillMonth } from '../scenario/backfill-month';
-import type { ScenarioContext, ScenarioResult } from '../scenario/common';
-import { burst, duplicates, lateData, outages, steady } from '../scenario/ingest';
-import { stopAllChildren } from '../stack/child';
-import { clusterDown, clusterUp } from '../stack/cluster';
-import { Harness } from '../stack/harness';
-import { parseOptions, UsageError } from './args';
+import { loadConfig } from '../lib/config/config';
+import { createLogger } from '../lib/log/logger';
+import { backfillMonth } from '../harness/scenario/backfill-month';
+import type { ScenarioContext, ScenarioResult } from '../harness/scenario/common';
+import { burst, duplicates, lateData, outages, steady } from '../harness/scenario/ingest';
+import { stopAllChildren } from '../harness/stack/child';
+import { clusterDown, clusterUp } from '../harness/stack/cluster';
+import { Harness } from '../harness/stack/harness';
+import { parseOptions, UsageError } from '../lib/config/args';
 
 const SCENARIOS: Record<string, { summary: string; run: (ctx: ScenarioContext) => Promise<ScenarioResult> }> = {
   steady: { summary: '1000 sensors × 1 kHz realtime ingest while 100 users query, N minutes', run: steady },

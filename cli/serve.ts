@@ -1,7 +1,7 @@
-import { loadConfig } from '../config/config';
-import { createLogger } from '../log/logger';
+import { loadConfig } from '../lib/config/config';
+import { createLogger } from '../lib/log/logger';
 import { startService } from '../service/service';
-import { parseOptions } from './args';
+import { parseOptions } from '../lib/config/args';
 import { z } from 'zod';
 
 const HELP = `usage: herodotus serve

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { kafkaBrokers, loadConfig } from '../config/config';
+import { kafkaBrokers, loadConfig } from '../lib/config/config';
 import { Ledger } from '../generator/ledger';
-import { createKafka } from '../kafka/client';
-import { createLogger } from '../log/logger';
-import { HerodotusApi } from '../verify/api-client';
-import { verifyAgainstLedger } from '../verify/report';
-import { parseOptions } from './args';
+import { createKafka } from '../lib/kafka/client';
+import { createLogger } from '../lib/log/logger';
+import { HerodotusApi } from '../harness/verify/api-client';
+import { verifyAgainstLedger } from '../harness/verify/report';
+import { parseOptions } from '../lib/config/args';
 
 const HELP = `usage: herodotus verify --ledger FILE [--api URL] [--json]
 

@@ -1,6 +1,6 @@
 /**
  * The ledger of what the generator published: per sensor, how many distinct
- * points and their order-independent checksum (verify/checksum.ts), plus
+ * points and their order-independent checksum (lib/model/checksum.ts), plus
  * totals. The verifier compares it with what ClickHouse ended up storing.
  *
  * Each (sensor, second) batch is counted once however often it is re-sent.
@@ -10,9 +10,9 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { decodeBatch } from '../batch/codec';
-import type { RegularBatch } from '../batch/types';
-import { SensorChecksum } from '../verify/checksum';
+import { decodeBatch } from '../lib/batch/codec';
+import type { RegularBatch } from '../lib/batch/types';
+import { SensorChecksum } from '../lib/model/checksum';
 import type { PlannedRecord } from './upstream';
 
 export interface LedgerTotals {

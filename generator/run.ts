@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { BatchPublisher, type KeyedRecord } from '../kafka/batch-publisher';
+import { BatchPublisher, type KeyedRecord } from '../lib/kafka/batch-publisher';
 import { Ledger } from './ledger';
 import { publicationPlan, type PlannedRecord, type UpstreamOptions } from './upstream';
 

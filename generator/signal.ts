@@ -10,7 +10,7 @@
  * offset + raw * scale with scale = 2^-k and offset a multiple of scale, so
  * (offset/scale + raw) < 2^24 and every value is exactly a Float32.
  */
-import type { RegularBatch } from '../batch/types';
+import type { RegularBatch } from '../lib/batch/types';
 
 export const ADC_MAX = 65535;
 const TAU = 2 * Math.PI;

@@ -101,7 +101,7 @@ function ensureTemporal() {
 
 // The broker is run straight from its Maven Central jars (no tarball download): kafka_2.13
 // pulls in the server, metadata, raft and storage modules; slf4j-reload4j routes the
-// broker's logging to log4j 1.x (reload4j), configured per broker by stack/kafka.ts.
+// broker's logging to log4j 1.x (reload4j), configured per broker by harness/stack/kafka.ts.
 const KAFKA_POM = `<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>

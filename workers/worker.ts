@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogEntry, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { Logger } from '../log/logger';
+import type { Logger } from '../lib/log/logger';
 
 export interface WorkerOptions {
   address: string;

@@ -1,7 +1,7 @@
 import { defineQuery, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/backfill';
 import type { CompactionActivities } from '../activities/compaction';
-import type { ImportFormat, InfluxPrecision } from '../backfill/import-formats';
+import type { ImportFormat, InfluxPrecision } from '../lib/backfill/import-formats';
 
 export type BackfillRequest =
   | { kind: 'generate'; sensors: number[]; from: number; to: number; rateHz: number; seed: number }

@@ -1,6 +1,6 @@
 import { continueAsNew, executeChild, proxyActivities, sleep } from '@temporalio/workflow';
 import type { CompactionActivities } from '../activities/compaction';
-import type { CompactionGroup } from '../rollup/compactor';
+import type { CompactionGroup } from '../lib/rollup/compactor';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' } as const;
 

@@ -8,7 +8,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { DEFAULT_BATCH_LIMITS } from '../../batch/types';
+import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
 import { backfillProgressQuery, backfillWorkflowId, type BackfillRequest } from '../../workflows/backfill';
 import { apiError, sendError } from '../errors';
 

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { Health } from '../../service/health';
+import type { Health } from '../../lib/telemetry/health';
 
 /** GET /v1/health: 200 with each component's state once all are ready, 503 before. */
 export function healthRoutes(health: Health) {

@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { decodeFrames, encodeBatch } from '../../batch/codec';
+import { decodeFrames, encodeBatch } from '../../lib/batch/codec';
 import { z } from 'zod';
-import { batchesFromJson, IrregularBatchJson, RegularBatchJson } from '../../batch/json';
-import type { BatchLimits, Decoded, SensorBatch } from '../../batch/types';
-import type { BatchPublisher } from '../../kafka/batch-publisher';
+import { batchesFromJson, IrregularBatchJson, RegularBatchJson } from '../../lib/batch/json';
+import type { BatchLimits, Decoded, SensorBatch } from '../../lib/batch/types';
+import type { BatchPublisher } from '../../lib/kafka/batch-publisher';
 import { apiError, sendError } from '../errors';
 
 export interface IngestRouteDeps {

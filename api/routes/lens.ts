@@ -1,11 +1,11 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { rawPage, sensorExtents } from '../../clickhouse/raw';
-import { holdingSensors } from '../../clickhouse/errors';
-import { bySensorShard, onEveryPart, onReachableShards, type Shards } from '../../clickhouse/shards';
-import { runLens } from '../../lens/query';
-import { bucketCount, niceStep, type Ladder } from '../../rollup/ladder';
-import { DEFAULT_BATCH_LIMITS } from '../../batch/types';
+import { rawPage, sensorExtents } from '../../lib/clickhouse/raw';
+import { holdingSensors } from '../../lib/clickhouse/errors';
+import { bySensorShard, onEveryPart, onReachableShards, type Shards } from '../../lib/clickhouse/shards';
+import { runLens } from '../../lib/lens/query';
+import { bucketCount, niceStep, type Ladder } from '../../lib/model/ladder';
+import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
 import { apiError, sendError, type ApiError } from '../errors';
 
 export interface LensRouteDeps {

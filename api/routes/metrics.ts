@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { Metrics, ScrapeSources } from '../../service/metrics';
+import type { Metrics, ScrapeSources } from '../../lib/telemetry/metrics';
 
 export interface MetricsRouteDeps {
   metrics: Metrics;

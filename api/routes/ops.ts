@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import { auditRaw, sensorExtents } from '../../clickhouse/raw';
-import { onEveryPart, type Shards } from '../../clickhouse/shards';
-import { compactionBacklog } from '../../rollup/compactor';
-import type { PartitionOffsets } from '../../kafka/topics';
+import { auditRaw, sensorExtents } from '../../lib/clickhouse/raw';
+import { onEveryPart, type Shards } from '../../lib/clickhouse/shards';
+import { compactionBacklog } from '../../lib/rollup/compactor';
+import type { PartitionOffsets } from '../../lib/kafka/topics';
 import type { IngestProgress } from '../../workflows/ingest';
 import { apiError, sendError } from '../errors';
 

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono, type Context } from 'hono';
-import { PROJECT_ROOT } from '../../config/config';
+import { PROJECT_ROOT } from '../../lib/config/config';
 import { apiError, sendError } from '../errors';
 
-const WEB_DIR = join(PROJECT_ROOT, 'web');
+const WEB_DIR = join(PROJECT_ROOT, 'api', 'viewer');
 /** uPlot's dist folder, wherever npm put the package. */
 const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'));
 

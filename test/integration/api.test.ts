@@ -10,13 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_ERROR_CODES, encodeBatch, encodeFrames } from '../../batch/codec';
-import { DEFAULT_BATCH_LIMITS, timestampAt, type SensorBatch } from '../../batch/types';
-import type { SensorAudit } from '../../clickhouse/raw';
-import { createLogger } from '../../log/logger';
-import { waitFor } from '../../stack/child';
-import { Harness } from '../../stack/harness';
-import { SensorChecksum } from '../../verify/checksum';
+import { BATCH_ERROR_CODES, encodeBatch, encodeFrames } from '../../lib/batch/codec';
+import { DEFAULT_BATCH_LIMITS, timestampAt, type SensorBatch } from '../../lib/batch/types';
+import type { SensorAudit } from '../../lib/clickhouse/raw';
+import { createLogger } from '../../lib/log/logger';
+import { waitFor } from '../../harness/stack/child';
+import { Harness } from '../../harness/stack/harness';
+import { SensorChecksum } from '../../lib/model/checksum';
 
 /** Small enough that a 413 costs nothing, large enough for a JSON body of MAX_POINTS + 1 zeros. */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -176,7 +176,7 @@ function pointsOfJson(j: JsonBatch): Point[] {
 
 /**
  * What /v1/audit must show for these points: per sensor, each (sensor, ts)
- * once (the first one sent wins, as in ingest), with verify/checksum.ts's checksum.
+ * once (the first one sent wins, as in ingest), with lib/model/checksum.ts's checksum.
  */
 function expectedAudit(points: Point[]): SensorAudit[] {
   const bySensor = new Map<number, Map<number, number>>();
@@ -792,9 +792,9 @@ describe('routes', () => {
 
 // Production bugs these tests found, reproduced here; enable each once it is fixed.
 describe('known production bugs', () => {
-  // touchedUnits() in ingest/store-points.ts marks every 1-minute window between
+  // touchedUnits() in lib/ingest/store-points.ts marks every 1-minute window between
   // a batch's first and last timestamp in the ledger, and recordStage()
-  // (clickhouse/ledger.ts) inlines them all in one INSERT ... ARRAY JOIN [...]
+  // (lib/clickhouse/ledger.ts) inlines them all in one INSERT ... ARRAY JOIN [...]
   // query: past ~4 days the query exceeds ClickHouse's max_query_size (256 KiB),
   // the chunk fails on every retry and the partition never catches up.
   it('a valid batch whose two points are 5 days apart is stored', { timeout: 180_000 }, async () => {

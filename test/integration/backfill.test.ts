@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../stack/child';
-import { Harness } from '../../stack/harness';
-import { DEFAULT_LEVELS_MS, MS } from '../../rollup/ladder';
+import { waitFor } from '../../harness/stack/child';
+import { Harness } from '../../harness/stack/harness';
+import { DEFAULT_LEVELS_MS, MS } from '../../lib/model/ladder';
 import { tempStateDir } from '../support/ingest-run';
 import { expectExact, fetchRaw, type LensBody, type Points } from '../support/lens-reference';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
-import { Harness } from '../../stack/harness';
-import { outage } from '../../scenario/faults';
+import { Harness } from '../../harness/stack/harness';
+import { outage } from '../../harness/scenario/faults';
 import { expectExactRun, ingestThrough, sleep, tempStateDir, type FaultRun } from '../support/ingest-run';
 
 /**

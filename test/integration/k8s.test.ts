@@ -6,8 +6,8 @@
  *   - hadolint passes on the Dockerfile;
  *   - the ClickHouse cluster in the manifests (remote_servers, macros per
  *     replica, StatefulSets, Keeper ensemble) is TOPOLOGY, and the committed
- *     generated files are what cluster/k8s-config.ts renders;
- *   - the application gets only environment variables config/config.ts reads,
+ *     generated files are what k8s/render/k8s-config.ts renders;
+ *   - the application gets only environment variables lib/config/config.ts reads,
  *     and they point at objects the manifests define.
  * beforeAll installs the tools (scripts/k8s-tools.mjs: Go module proxy, PyPI),
  * a no-op once they are there.
@@ -18,10 +18,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenerateArgs } from '../../cli/generate';
-import { CLICKHOUSE_USERS, clickhouseShardsEnv, KEEPER, renderFiles, REPLICA_LABEL, replicaConfigMapName, SHARD_LABEL } from '../../cluster/k8s-config';
-import { TOPOLOGY } from '../../cluster/topology';
-import { checkExposure, loadConfig, PROJECT_ROOT } from '../../config/config';
-import { SWEEP_SCHEDULE_ID } from '../../temporal/compaction-control';
+import { CLICKHOUSE_USERS, clickhouseShardsEnv, KEEPER, renderFiles, REPLICA_LABEL, replicaConfigMapName, SHARD_LABEL } from '../../k8s/render/k8s-config';
+import { TOPOLOGY } from '../../lib/clickhouse/topology';
+import { checkExposure, loadConfig, PROJECT_ROOT } from '../../lib/config/config';
+import { SWEEP_SCHEDULE_ID } from '../../workers/compaction-control';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> };
@@ -78,11 +78,11 @@ const podTemplate = (o: K8sObject) => o.spec.template as { metadata: { labels: R
 const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 const xmlValues = (xml: string, tag: string) => [...xml.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => m[1]!);
 
-/** Every variable config/config.ts reads: the keys of its zod schema. */
+/** Every variable lib/config/config.ts reads: the keys of its zod schema. */
 function configVariables(): Set<string> {
-  const src = fs.readFileSync(path.join(PROJECT_ROOT, 'config/config.ts'), 'utf8');
+  const src = fs.readFileSync(path.join(PROJECT_ROOT, 'lib/config/config.ts'), 'utf8');
   const body = /const schema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(src)?.[1];
-  if (!body) throw new Error('could not find the config schema in config/config.ts');
+  if (!body) throw new Error('could not find the config schema in lib/config/config.ts');
   const names = new Set([...body.matchAll(/^\s+([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!));
   expect(names.size).toBeGreaterThan(20);
   return names;
@@ -108,7 +108,7 @@ afterAll(() => {
 });
 
 describe('generated ClickHouse manifests', () => {
-  it('are what cluster/k8s-config.ts renders from TOPOLOGY (run `npx tsx cluster/k8s-config.ts` after changing either)', () => {
+  it('are what k8s/render/k8s-config.ts renders from TOPOLOGY (run `npx tsx k8s/render/k8s-config.ts` after changing either)', () => {
     for (const [rel, text] of Object.entries(renderFiles(TOPOLOGY))) {
       expect(fs.readFileSync(path.join(PROJECT_ROOT, rel), 'utf8'), rel).toBe(text);
     }
@@ -200,7 +200,7 @@ describe.each(TARGET_NAMES)('%s', (t) => {
     expect(get(t, 'PodDisruptionBudget', KEEPER.name).spec.maxUnavailable).toBe(1);
   });
 
-  it('gives Herodotus only variables config/config.ts reads, and they name objects defined here', () => {
+  it('gives Herodotus only variables lib/config/config.ts reads, and they name objects defined here', () => {
     const known = configVariables();
     const env = configMap(t, 'herodotus-env').data!;
     const appContainers = workloads(t).flatMap((w) => podTemplate(w).spec.containers.filter((c: any) => isAppImage(c.image)).map((c: any) => ({ w, c })));
@@ -289,8 +289,8 @@ describe.each(TARGET_NAMES)('%s', (t) => {
     expect(topics.args[0]).toContain('"$HERODOTUS_TOPIC" "$HERODOTUS_PARTITIONS"');
     expect(Number(env.HERODOTUS_PARTITIONS)).toBeGreaterThanOrEqual(1);
 
-    // The same Schedule as temporal/compaction-control.ts ensureSweepSchedule.
-    const control = fs.readFileSync(path.join(PROJECT_ROOT, 'temporal/compaction-control.ts'), 'utf8');
+    // The same Schedule as workers/compaction-control.ts ensureSweepSchedule.
+    const control = fs.readFileSync(path.join(PROJECT_ROOT, 'workers/compaction-control.ts'), 'utf8');
     expect(control).toMatch(/every: '1m'/);
     expect(control).toMatch(/workflowType: 'compactionSweep'/);
     expect(control).toMatch(/overlap: 'SKIP'/);
@@ -339,6 +339,6 @@ describe('Dockerfile', () => {
     expect(pkg.dependencies.tsx).toBeTruthy();
     // The build context keeps what the process loads at run time.
     const ignored = fs.readFileSync(path.join(PROJECT_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const needed of ['bin', 'cli', 'web', 'workflows', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(ignored).not.toContain(needed);
+    for (const needed of ['bin', 'cli', 'lib', 'api', 'workflows', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(ignored).not.toContain(needed);
   });
 });

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runGenerator } from '../../generator/run';
-import { Harness } from '../../stack/harness';
-import { waitFor } from '../../stack/child';
+import { Harness } from '../../harness/stack/harness';
+import { waitFor } from '../../harness/stack/child';
 import { expectExact, fetchRaw, rng, type LensBody, type Points } from '../support/lens-reference';
 import { tempStateDir } from '../support/ingest-run';
 

@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PROJECT_ROOT } from '../../config/config';
-import { runUserLoad } from '../../load/users';
-import { waitFor } from '../../stack/child';
-import { Harness } from '../../stack/harness';
+import { PROJECT_ROOT } from '../../lib/config/config';
+import { runUserLoad } from '../../harness/load/users';
+import { waitFor } from '../../harness/stack/child';
+import { Harness } from '../../harness/stack/harness';
 import { tempStateDir } from '../support/ingest-run';
 
 const FROM = Date.UTC(2025, 8, 1, 22, 0, 0);

@@ -7,11 +7,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../../config/config';
-import { stopAllChildren, waitFor, type ManagedProcess } from '../../stack/child';
-import { startKafka, type KafkaOptions } from '../../stack/kafka';
-import { freePort, isPortOpen } from '../../stack/ports';
-import { startTemporal, type TemporalOptions } from '../../stack/temporal';
+import { loadConfig } from '../../lib/config/config';
+import { stopAllChildren, waitFor, type ManagedProcess } from '../../harness/stack/child';
+import { startKafka, type KafkaOptions } from '../../harness/stack/kafka';
+import { freePort, isPortOpen } from '../../harness/stack/ports';
+import { startTemporal, type TemporalOptions } from '../../harness/stack/temporal';
 
 const toolsFile = path.join(loadConfig().toolsDir, 'tools.json');
 if (!fs.existsSync(toolsFile)) throw new Error(`${toolsFile} missing; run: node scripts/setup.mjs`);

@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PROJECT_ROOT } from '../../config/config';
-import { createLogger } from '../../log/logger';
-import { stopAllChildren, waitFor } from '../../stack/child';
-import { Harness } from '../../stack/harness';
+import { PROJECT_ROOT } from '../../lib/config/config';
+import { createLogger } from '../../lib/log/logger';
+import { stopAllChildren, waitFor } from '../../harness/stack/child';
+import { Harness } from '../../harness/stack/harness';
 import { tempStateDir } from '../support/ingest-run';
 import { expectExact, fetchRaw, type LensBody, type Points } from '../support/lens-reference';
 

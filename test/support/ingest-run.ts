@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { FaultRun } from '../../scenario/faults';
+import type { FaultRun } from '../../harness/scenario/faults';
 
-export { ingestThrough, sleep, type FaultRun } from '../../scenario/faults';
+export { ingestThrough, sleep, type FaultRun } from '../../harness/scenario/faults';
 
 export function tempStateDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `herodotus-${name}-`));

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { LensResult } from '../../lens/query';
+import type { LensResult } from '../../lib/lens/query';
 
 export type Points = [number, number][];
 

@@ -6,11 +6,11 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, test } from 'vitest';
 import { createApp, type AppDeps } from '../../api/app';
-import { checkExposure, ConfigError, isLoopbackHost, loadConfig } from '../../config/config';
-import { createLogger } from '../../log/logger';
-import { makeLadder } from '../../rollup/ladder';
-import { Health } from '../../service/health';
-import { Metrics } from '../../service/metrics';
+import { checkExposure, ConfigError, isLoopbackHost, loadConfig } from '../../lib/config/config';
+import { createLogger } from '../../lib/log/logger';
+import { makeLadder } from '../../lib/model/ladder';
+import { Health } from '../../lib/telemetry/health';
+import { Metrics } from '../../lib/telemetry/metrics';
 
 const TOKEN = 'test-token-0123456789abcdef';
 

@@ -1,7 +1,7 @@
 import { Session } from 'chdb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHECKSUM_SQL, POINT_HASH_SQL, SensorChecksum, float32Bits, pointHash } from '../../verify/checksum';
+import { CHECKSUM_SQL, POINT_HASH_SQL, SensorChecksum, float32Bits, pointHash } from '../../lib/model/checksum';
 
 const M = 0xffffffffn;
 /** The spec formula in BigInt, independent of the Math.imul tricks. */

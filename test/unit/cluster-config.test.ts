@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allPorts, DEFAULT_PORT_BASES, serverConfigXml, serversWithPorts, usersXml, zooCfg } from '../../cluster/server-config';
-import { TOPOLOGY } from '../../cluster/topology';
+import { allPorts, DEFAULT_PORT_BASES, serverConfigXml, serversWithPorts, usersXml, zooCfg } from '../../harness/stack/clickhouse-config';
+import { TOPOLOGY } from '../../lib/clickhouse/topology';
 
 describe('local cluster configs from TOPOLOGY', () => {
   const servers = serversWithPorts(TOPOLOGY, DEFAULT_PORT_BASES);

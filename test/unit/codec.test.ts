@@ -11,8 +11,8 @@ import {
   encodedSize,
   encodeFrames,
   validateBatch,
-} from '../../batch/codec';
-import { batchFromJson, batchesFromJson, batchToJson } from '../../batch/json';
+} from '../../lib/batch/codec';
+import { batchFromJson, batchesFromJson, batchToJson } from '../../lib/batch/json';
 import {
   DEFAULT_BATCH_LIMITS,
   type BatchError,
@@ -21,7 +21,7 @@ import {
   type IrregularBatch,
   type RegularBatch,
   type SensorBatch,
-} from '../../batch/types';
+} from '../../lib/batch/types';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -69,7 +69,7 @@ function expectValidationError(e: BatchError | null, code: string, field: string
   expect({ code: e!.code, field: e!.field }).toEqual({ code, field });
 }
 
-// --- an encoder for tests, written independently of batch/codec.ts, that can build invalid frames
+// --- an encoder for tests, written independently of lib/batch/codec.ts, that can build invalid frames
 
 function varintBytes(v: bigint): number[] {
   const out: number[] = [];

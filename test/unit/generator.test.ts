@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBatch, encodeBatch } from '../../batch/codec';
-import type { RegularBatch } from '../../batch/types';
+import { decodeBatch, encodeBatch } from '../../lib/batch/codec';
+import type { RegularBatch } from '../../lib/batch/types';
 import { Ledger } from '../../generator/ledger';
 import { ADC_MAX, regularBatch, sensorParams, sensorValue, sensorValues } from '../../generator/signal';
 import { GARBAGE_SPREAD_S, MAX_RESEND_DELAY_S, REORDER_WINDOW_S, publicationPlan, type PlannedRecord, type UpstreamOptions } from '../../generator/upstream';
-import { SensorChecksum } from '../../verify/checksum';
+import { SensorChecksum } from '../../lib/model/checksum';
 
 const T0 = Date.UTC(2025, 2, 1);
 const DAY = 86_400_000;

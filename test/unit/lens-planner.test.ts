@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { LedgerRow } from '../../clickhouse/ledger';
-import { planLens } from '../../lens/planner';
-import { bucketCount, levelFor, makeLadder, MS, niceStep, NICE_STEPS_MS } from '../../rollup/ladder';
+import type { LedgerRow } from '../../lib/clickhouse/ledger';
+import { planLens } from '../../lib/lens/planner';
+import { bucketCount, levelFor, makeLadder, MS, niceStep, NICE_STEPS_MS } from '../../lib/model/ladder';
 
 const ladder = makeLadder();
 const DAY0 = Date.UTC(2026, 0, 1);

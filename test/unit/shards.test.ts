@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { holdingSensors, isUnreachable, StoreUnavailableError } from '../../clickhouse/errors';
-import { schemaObjects, TABLES, VIEWS } from '../../clickhouse/schema';
-import { bySensorShard, onEveryPart, onReachableShards, shardIndex, shardsOf } from '../../clickhouse/shards';
-import type { Store } from '../../clickhouse/store';
-import { shardOf, TOPOLOGY } from '../../cluster/topology';
-import { ConfigError, configEnv, loadConfig } from '../../config/config';
-import { haproxyConfig } from '../../stack/haproxy';
+import { holdingSensors, isUnreachable, StoreUnavailableError } from '../../lib/clickhouse/errors';
+import { schemaObjects, TABLES, VIEWS } from '../../lib/clickhouse/schema';
+import { bySensorShard, onEveryPart, onReachableShards, shardIndex, shardsOf } from '../../lib/clickhouse/shards';
+import type { Store } from '../../lib/clickhouse/store';
+import { shardOf, TOPOLOGY } from '../../lib/clickhouse/topology';
+import { ConfigError, configEnv, loadConfig } from '../../lib/config/config';
+import { haproxyConfig } from '../../harness/stack/haproxy';
 
 /** Stand-ins that only carry a name: routing never calls a store. */
 const fakeStores = (n: number) => Array.from({ length: n }, (_, i) => ({ db: `shard${i + 1}` }) as unknown as Store);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rangesWhere } from '../../clickhouse/sql';
+import { rangesWhere } from '../../lib/clickhouse/sql';
 
 describe('rangesWhere', () => {
   it('is false for no ranges', () => {

@@ -1,0 +1,28 @@
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '../../lib/log/logger';
+import { PartitionReader } from '../../lib/kafka/range-reader';
+import { topicOffsets } from '../../lib/kafka/topics';
+
+export interface DeadLetterSummary {
+  /** Distinct source records in the dead-letter topic (a retried chunk may publish one twice). */
+  records: number;
+  byCode: Record<string, number>;
+}
+
+/** Reads the whole dead-letter topic and counts distinct source records by reason. */
+export async function summarizeDeadLetters(kafka: Kafka, topic: string, log: Logger): Promise<DeadLetterSummary> {
+  const seen = new Map<string, string>();
+  for (const { partition, low, high } of await topicOffsets(kafka, topic)) {
+    const reader = new PartitionReader(kafka, topic, partition, log);
+    try {
+      for (const r of await reader.read(low, high, 60_000)) {
+        seen.set(r.key?.toString() ?? `offset:${r.offset}`, r.headers['error-code'] ?? 'unknown');
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  const byCode: Record<string, number> = {};
+  for (const code of seen.values()) byCode[code] = (byCode[code] ?? 0) + 1;
+  return { records: seen.size, byCode };
+}

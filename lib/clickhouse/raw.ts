@@ -1,0 +1,83 @@
+import { CHECKSUM_SQL } from '../model/checksum';
+import type { SensorInterval } from '../ingest/chunk';
+import { RAW_TABLE, SENSOR_EXTENT_TABLE } from './schema';
+import { int } from './sql';
+import type { Store } from './store';
+
+export interface SensorExtent {
+  sensor: number;
+  first: number;
+  last: number;
+  points: number;
+}
+
+/** First and last stored timestamp and point count of the given sensors (all when omitted). */
+export async function sensorExtents(store: Store, sensors?: number[]): Promise<Map<number, SensorExtent>> {
+  if (sensors && sensors.length === 0) return new Map();
+  const where = sensors ? `WHERE sensor IN (${sensors.map(int).join(',')})` : '';
+  const result = await store.rows<{ sensor: number; first: string; last: string; points: string }>(
+    `SELECT sensor, minMerge(first_ts) AS first, maxMerge(last_ts) AS last, countMerge(points) AS points
+     FROM ${store.table(SENSOR_EXTENT_TABLE.name)} ${where} GROUP BY sensor ORDER BY sensor`,
+  );
+  return new Map(
+    result.map((r) => [r.sensor, { sensor: r.sensor, first: Number(r.first), last: Number(r.last), points: Number(r.points) }]),
+  );
+}
+
+/** Stored timestamps inside the given intervals, per sensor. */
+export async function storedTimestamps(store: Store, intervals: SensorInterval[]): Promise<Map<number, Set<number>>> {
+  const found = new Map<number, Set<number>>();
+  // A few thousand ranges per statement stay under the server's query size limit.
+  for (let i = 0; i < intervals.length; i += 2000) await addStored(store, intervals.slice(i, i + 2000), found);
+  return found;
+}
+
+async function addStored(store: Store, intervals: SensorInterval[], found: Map<number, Set<number>>): Promise<void> {
+  const where = intervals
+    .map((i) => `(sensor = ${int(i.sensor)} AND ts >= ${int(i.from)} AND ts <= ${int(i.to)})`)
+    .join(' OR ');
+  const result = await store.rows<{ sensor: number; ts: string }>(
+    `SELECT sensor, ts FROM ${store.table(RAW_TABLE.name)} WHERE ${where}`,
+  );
+  for (const r of result) {
+    let set = found.get(r.sensor);
+    if (!set) found.set(r.sensor, (set = new Set()));
+    set.add(Number(r.ts));
+  }
+}
+
+export interface SensorAudit {
+  sensor: number;
+  points: number;
+  distinct_points: number;
+  checksum: number;
+}
+
+/**
+ * Full scan of raw: per sensor, rows, distinct (sensor, ts) and the checksum of
+ * the distinct points, to compare with a generator's ledger. For verification,
+ * not for serving.
+ */
+export async function auditRaw(store: Store): Promise<SensorAudit[]> {
+  const result = await store.rows<{ sensor: number; points: string; distinct_points: string; checksum: string }>(
+    `SELECT sensor, sum(n) AS points, count() AS distinct_points, ${CHECKSUM_SQL} AS checksum
+     FROM (SELECT sensor, ts, any(value) AS value, count() AS n FROM ${store.table(RAW_TABLE.name)} GROUP BY sensor, ts)
+     GROUP BY sensor ORDER BY sensor`,
+  );
+  return result.map((r) => ({
+    sensor: r.sensor,
+    points: Number(r.points),
+    distinct_points: Number(r.distinct_points),
+    checksum: Number(r.checksum),
+  }));
+}
+
+/** One page of a sensor's points in [from, to), in time order; `next` is where the following page starts. */
+export async function rawPage(store: Store, sensor: number, from: number, to: number, limit: number): Promise<{ points: [number, number][]; next: number | null }> {
+  const rows = await store.rows<{ ts: string; value: number }>(
+    `SELECT ts, value FROM ${store.table(RAW_TABLE.name)}
+            WHERE sensor = ${int(sensor)} AND ts >= ${int(from)} AND ts < ${int(to)} ORDER BY ts LIMIT ${int(limit + 1)}`,
+  );
+  const points = rows.slice(0, limit).map((r) => [Number(r.ts), r.value] as [number, number]);
+  return { points, next: rows.length > limit ? Number(rows[limit]!.ts) : null };
+}

@@ -1,0 +1,102 @@
+import type { Ladder } from '../model/ladder';
+import { RAW_TABLE, ROLLUP_TABLE } from './schema';
+import { int, rangesWhere, tupleArray } from './sql';
+import type { Store } from './store';
+import type { UnitVersion } from './ledger';
+
+const COLUMNS = '(level, sensor, t, count, sum, min, max, first, last, version)';
+
+/**
+ * Writes every fine level (finest … window) of the given (sensor, window)
+ * units from raw, in one statement: raw is grouped once at the finest level
+ * and the coarser fine levels are folded from those groups. Each row carries
+ * its unit's version, so it replaces the rows of an earlier compaction.
+ */
+export async function writeFineLevels(store: Store, ladder: Ladder, units: UnitVersion[], token: string): Promise<void> {
+  if (units.length === 0) return;
+  const finest = ladder.fine[0]!;
+  const w = ladder.windowMs;
+  const ranges = units.map((u) => ({ sensor: u.sensor, from: u.start, to: u.start + w }));
+  await store.insert(
+    `INSERT INTO ${store.table(ROLLUP_TABLE.name)} ${COLUMNS}
+     SELECT level, sensor, intDiv(t0, level) * level AS bucket, sum(c), sum(s), min(mn), max(mx), argMin(f, t0), argMax(l, t0), any(v)
+     FROM (
+       SELECT a.sensor AS sensor, a.t0 AS t0, a.c AS c, a.s AS s, a.mn AS mn, a.mx AS mx, a.f AS f, a.l AS l, u.version AS v
+       FROM (
+         SELECT sensor, intDiv(ts, ${int(w)}) * ${int(w)} AS window, intDiv(ts, ${int(finest)}) * ${int(finest)} AS t0,
+                count() AS c, sum(toFloat64(value)) AS s, min(value) AS mn, max(value) AS mx,
+                argMin(value, ts) AS f, argMax(value, ts) AS l
+         FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', ranges)}
+         GROUP BY sensor, window, t0
+       ) AS a
+       ALL INNER JOIN (
+         -- Literal tuples are typed by their values (UInt8 …); old servers join only on equal types.
+         SELECT toUInt32(tupleElement(x, 1)) AS sensor, toInt64(tupleElement(x, 2)) AS window, toUInt64(tupleElement(x, 3)) AS version
+         FROM system.one ARRAY JOIN ${tupleArray(units.map((u) => [u.sensor, u.start, u.version]))} AS x
+       ) AS u USING (sensor, window)
+     ) ARRAY JOIN [${ladder.fine.map(int).join(', ')}] AS level
+     GROUP BY level, sensor, bucket`,
+    token,
+  );
+}
+
+/**
+ * Rewrites the coarse buckets (levels above the window) that contain the
+ * given windows, level by level from the one below, reading the newest
+ * version of each row. A coarse row's version is the newest of its inputs.
+ */
+export async function writeCoarseLevels(store: Store, ladder: Ladder, windows: { sensor: number; start: number }[], token: string): Promise<void> {
+  let below = ladder.windowMs;
+  for (const level of ladder.coarse) {
+    const buckets = new Map<string, { sensor: number; from: number; to: number }>();
+    for (const w of windows) {
+      const from = Math.floor(w.start / level) * level;
+      buckets.set(`${w.sensor}:${from}`, { sensor: w.sensor, from, to: from + level });
+    }
+    if (buckets.size === 0) return;
+    await store.insert(
+      `INSERT INTO ${store.table(ROLLUP_TABLE.name)} ${COLUMNS}
+       SELECT ${int(level)}, sensor, intDiv(t, ${int(level)}) * ${int(level)} AS bucket,
+              sum(count), sum(sum), min(min), max(max), argMin(first, t), argMax(last, t), max(version)
+       FROM ${store.table(ROLLUP_TABLE.name)} FINAL
+       WHERE level = ${int(below)} AND (${rangesWhere('t', [...buckets.values()])})
+       GROUP BY sensor, bucket`,
+      `${token}-L${level}`,
+    );
+    below = level;
+  }
+}
+
+export interface RollupRow {
+  level: number;
+  sensor: number;
+  t: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  first: number;
+  last: number;
+  version: number;
+}
+
+/** Current rollup rows of one sensor and level in [from, to), for inspection and tests. */
+export async function rollupRows(store: Store, level: number, sensor: number, from: number, to: number): Promise<RollupRow[]> {
+  const rows = await store.rows<Record<string, string | number>>(
+    `SELECT level, sensor, t, count, sum, min, max, first, last, version
+            FROM ${store.table(ROLLUP_TABLE.name)} FINAL
+            WHERE level = ${int(level)} AND sensor = ${int(sensor)} AND t >= ${int(from)} AND t < ${int(to)} ORDER BY t`,
+  );
+  return rows.map((r) => ({
+    level: Number(r.level),
+    sensor: Number(r.sensor),
+    t: Number(r.t),
+    count: Number(r.count),
+    sum: Number(r.sum),
+    min: Number(r.min),
+    max: Number(r.max),
+    first: Number(r.first),
+    last: Number(r.last),
+    version: Number(r.version),
+  }));
+}

@@ -1,0 +1,247 @@
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The checkout this module lives in; default home of state and tools. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+const schema = z.object({
+  HERODOTUS_STATE_DIR: z.string().default(resolve(PROJECT_ROOT, '.herodotus')),
+  HERODOTUS_TOOLS_DIR: z.string().default(resolve(PROJECT_ROOT, '.tools')),
+  HERODOTUS_HOST: z.string().default('127.0.0.1'),
+  HERODOTUS_PORT: port.default(8080),
+  HERODOTUS_API_TOKENS: optionalString,
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+  KAFKA_BROKERS: optionalString,
+  HERODOTUS_KAFKA_PORT: port.default(9092),
+  HERODOTUS_KAFKA_CONTROLLER_PORT: port.default(9093),
+  HERODOTUS_TOPIC: z.string().default('herodotus.batches'),
+  HERODOTUS_DLQ_TOPIC: z.string().default('herodotus.dead-letters'),
+  HERODOTUS_PARTITIONS: z.coerce.number().int().min(1).max(64).default(2),
+
+  TEMPORAL_ADDRESS: optionalString,
+  HERODOTUS_TEMPORAL_PORT: port.default(7233),
+  HERODOTUS_TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  HERODOTUS_TASK_QUEUE: z.string().default('herodotus'),
+
+  CLICKHOUSE_URL: optionalString,
+  CLICKHOUSE_SHARDS: optionalString,
+  CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('herodotus'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('herodotus'),
+  CLICKHOUSE_READ_USER: optionalString,
+  CLICKHOUSE_READ_PASSWORD: z.string().default(''),
+
+  HERODOTUS_CHUNK_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  HERODOTUS_CHUNK_MAX_RECORDS: z.coerce.number().int().min(1).max(100_000).default(5000),
+  HERODOTUS_CHUNKS_PER_RUN: z.coerce.number().int().min(1).max(2000).default(200),
+  HERODOTUS_MAX_SENSOR_ID: z.coerce.number().int().min(0).max(4_294_967_295).default(999_999),
+  HERODOTUS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  HERODOTUS_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024 * 1024),
+  HERODOTUS_LENS_TIMEOUT_MS: z.coerce.number().int().min(1).max(3_600_000).default(30_000),
+});
+
+/** Tokens are opaque strings; these bounds only keep typos (a stray space, an empty entry) out. */
+const token = z.string().regex(/^[\x21-\x7e]{16,512}$/, 'an API token is 16 to 512 printable ASCII characters without spaces');
+
+export type Config = {
+  stateDir: string;
+  toolsDir: string;
+  http: {
+    host: string;
+    port: number;
+    /** Bearer tokens every /v1 route but /v1/health requires; empty: no authentication (loopback only). */
+    apiTokens: string[];
+  };
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  kafka: {
+    /** Brokers given by the environment; when absent a local broker is started. */
+    external: string[] | undefined;
+    port: number;
+    controllerPort: number;
+    topic: string;
+    dlqTopic: string;
+    partitions: number;
+  };
+  temporal: {
+    external: string | undefined;
+    port: number;
+    uiPort: number;
+    namespace: string;
+    taskQueue: string;
+  };
+  clickhouse: {
+    /** Server URL given by the environment; when absent ClickHouse runs embedded (chdb). */
+    url: string | undefined;
+    /**
+     * A sharded, replicated cluster: the HTTP URLs of each shard's replicas, in
+     * shard order (CLICKHOUSE_SHARDS: shards separated by ';', replicas by ',').
+     * Takes the place of `url`.
+     */
+    shards: string[][] | undefined;
+    /** The cluster's name in remote_servers (ON CLUSTER DDL, Distributed tables). */
+    cluster: string;
+    user: string;
+    password: string;
+    database: string;
+    /** Read-only credentials for lens and other read queries against a server (unused embedded). */
+    readUser: string | undefined;
+    readPassword: string;
+  };
+  ingest: {
+    chunkIntervalMs: number;
+    chunkMaxRecords: number;
+    chunksPerRun: number;
+  };
+  limits: {
+    maxSensorId: number;
+    maxBodyBytes: number;
+    /** Largest file a backfill upload (CSV, line protocol) may send. */
+    maxUploadBytes: number;
+    /** ClickHouse `max_execution_time` of lens and raw queries. */
+    lensTimeoutMs: number;
+  };
+};
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the whole configuration; every setting has a documented default. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const apiTokens = (e.HERODOTUS_API_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const shards = e.CLICKHOUSE_SHARDS ? parseShards(e.CLICKHOUSE_SHARDS) : undefined;
+  if (shards && e.CLICKHOUSE_URL) throw new ConfigError('invalid configuration:\n  CLICKHOUSE_SHARDS and CLICKHOUSE_URL exclude each other: name the cluster\'s servers in CLICKHOUSE_SHARDS only');
+  const badToken = apiTokens.map((t) => token.safeParse(t)).find((r) => !r.success);
+  if (badToken) throw new ConfigError(`invalid configuration:\n  HERODOTUS_API_TOKENS: ${badToken.error!.issues[0]!.message}`);
+  return {
+    stateDir: resolve(e.HERODOTUS_STATE_DIR),
+    toolsDir: resolve(e.HERODOTUS_TOOLS_DIR),
+    http: { host: e.HERODOTUS_HOST, port: e.HERODOTUS_PORT, apiTokens },
+    logLevel: e.LOG_LEVEL,
+    kafka: {
+      external: e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean),
+      port: e.HERODOTUS_KAFKA_PORT,
+      controllerPort: e.HERODOTUS_KAFKA_CONTROLLER_PORT,
+      topic: e.HERODOTUS_TOPIC,
+      dlqTopic: e.HERODOTUS_DLQ_TOPIC,
+      partitions: e.HERODOTUS_PARTITIONS,
+    },
+    temporal: {
+      external: e.TEMPORAL_ADDRESS,
+      port: e.HERODOTUS_TEMPORAL_PORT,
+      uiPort: e.HERODOTUS_TEMPORAL_UI_PORT,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.HERODOTUS_TASK_QUEUE,
+    },
+    clickhouse: {
+      url: e.CLICKHOUSE_URL,
+      shards,
+      cluster: e.CLICKHOUSE_CLUSTER,
+      user: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE,
+      readUser: e.CLICKHOUSE_READ_USER,
+      readPassword: e.CLICKHOUSE_READ_PASSWORD,
+    },
+    ingest: {
+      chunkIntervalMs: e.HERODOTUS_CHUNK_INTERVAL_MS,
+      chunkMaxRecords: e.HERODOTUS_CHUNK_MAX_RECORDS,
+      chunksPerRun: e.HERODOTUS_CHUNKS_PER_RUN,
+    },
+    limits: {
+      maxSensorId: e.HERODOTUS_MAX_SENSOR_ID,
+      maxBodyBytes: e.HERODOTUS_MAX_BODY_BYTES,
+      maxUploadBytes: e.HERODOTUS_MAX_UPLOAD_BYTES,
+      lensTimeoutMs: e.HERODOTUS_LENS_TIMEOUT_MS,
+    },
+  };
+}
+
+/** `http://a:8123,http://b:8123;http://c:8123,http://d:8123`: shards by ';', each shard's replicas by ','. */
+function parseShards(text: string): string[][] {
+  const shards = text.split(';').map((s) => s.split(',').map((u) => u.trim()).filter(Boolean));
+  const bad = shards.flat().find((u) => !z.url({ protocol: /^https?$/ }).safeParse(u).success);
+  if (shards.some((s) => s.length === 0) || bad !== undefined) {
+    throw new ConfigError(
+      `invalid configuration:\n  CLICKHOUSE_SHARDS: ${bad !== undefined ? `'${bad}' is not an http(s) URL` : 'an empty shard'}; ` +
+        `expected shards separated by ';', each a ','-separated list of its replicas' HTTP URLs`,
+    );
+  }
+  return shards;
+}
+
+/** Kafka bootstrap addresses: the configured ones, or the local broker's. */
+export function kafkaBrokers(config: Config): string[] {
+  return config.kafka.external ?? [`127.0.0.1:${config.kafka.port}`];
+}
+
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * An API without tokens is open to anyone who can reach it: refuse to listen
+ * beyond this machine unless HERODOTUS_API_TOKENS is set.
+ */
+export function checkExposure(config: Config): void {
+  if (config.http.apiTokens.length > 0 || isLoopbackHost(config.http.host)) return;
+  throw new ConfigError(
+    `refusing to listen on HERODOTUS_HOST=${config.http.host} without HERODOTUS_API_TOKENS: anyone who can reach that address could read every sensor, ` +
+      `ingest data and start backfills. Set HERODOTUS_API_TOKENS to one or more comma-separated secrets (clients send 'Authorization: Bearer <token>'), ` +
+      `or listen on a loopback address such as 127.0.0.1.`,
+  );
+}
+
+export function temporalAddress(config: Config): string {
+  return config.temporal.external ?? `127.0.0.1:${config.temporal.port}`;
+}
+
+/** The environment that makes another process load this same configuration. */
+export function configEnv(config: Config): Record<string, string> {
+  return {
+    HERODOTUS_STATE_DIR: config.stateDir,
+    HERODOTUS_TOOLS_DIR: config.toolsDir,
+    HERODOTUS_HOST: config.http.host,
+    HERODOTUS_PORT: String(config.http.port),
+    ...(config.http.apiTokens.length > 0 ? { HERODOTUS_API_TOKENS: config.http.apiTokens.join(',') } : {}),
+    LOG_LEVEL: config.logLevel,
+    KAFKA_BROKERS: kafkaBrokers(config).join(','),
+    HERODOTUS_TOPIC: config.kafka.topic,
+    HERODOTUS_DLQ_TOPIC: config.kafka.dlqTopic,
+    HERODOTUS_PARTITIONS: String(config.kafka.partitions),
+    TEMPORAL_ADDRESS: temporalAddress(config),
+    TEMPORAL_NAMESPACE: config.temporal.namespace,
+    HERODOTUS_TASK_QUEUE: config.temporal.taskQueue,
+    ...(config.clickhouse.url ? { CLICKHOUSE_URL: config.clickhouse.url } : {}),
+    ...(config.clickhouse.shards ? { CLICKHOUSE_SHARDS: config.clickhouse.shards.map((s) => s.join(',')).join(';') } : {}),
+    CLICKHOUSE_CLUSTER: config.clickhouse.cluster,
+    CLICKHOUSE_USER: config.clickhouse.user,
+    CLICKHOUSE_PASSWORD: config.clickhouse.password,
+    CLICKHOUSE_DATABASE: config.clickhouse.database,
+    ...(config.clickhouse.readUser ? { CLICKHOUSE_READ_USER: config.clickhouse.readUser, CLICKHOUSE_READ_PASSWORD: config.clickhouse.readPassword } : {}),
+    HERODOTUS_CHUNK_INTERVAL_MS: String(config.ingest.chunkIntervalMs),
+    HERODOTUS_CHUNK_MAX_RECORDS: String(config.ingest.chunkMaxRecords),
+    HERODOTUS_CHUNKS_PER_RUN: String(config.ingest.chunksPerRun),
+    HERODOTUS_MAX_SENSOR_ID: String(config.limits.maxSensorId),
+    HERODOTUS_MAX_BODY_BYTES: String(config.limits.maxBodyBytes),
+    HERODOTUS_MAX_UPLOAD_BYTES: String(config.limits.maxUploadBytes),
+    HERODOTUS_LENS_TIMEOUT_MS: String(config.limits.lensTimeoutMs),
+  };
+}

@@ -1,0 +1,136 @@
+import { recordStage, type UnitVersion } from '../clickhouse/ledger';
+import { sensorExtents, storedTimestamps } from '../clickhouse/raw';
+import { onEveryPart, shardIndex, type Shards } from '../clickhouse/shards';
+import { contentToken, type Store } from '../clickhouse/store';
+import { MS } from '../model/ladder';
+import type { SensorInterval } from './chunk';
+import { filterPoints, trimmed } from './merge';
+import { allocatePoints, type PointColumns } from '../model/points';
+
+export interface StoreRequest {
+  /** Sorted by (sensor, ts), each (sensor, ts) once. */
+  points: PointColumns;
+  /** Ledger version; larger than any earlier write for these sensors. */
+  version: number;
+  windowMs: number;
+  /** Names this write in insert tokens; the same write must get the same name. */
+  name: string;
+}
+
+export interface StoreResult {
+  inserted: number;
+  alreadyStored: number;
+}
+
+/**
+ * Stores points that are not stored yet, exactly once: points whose
+ * (sensor, ts) is in raw already are dropped, the ledger marks the touched
+ * windows dirty before the insert (so lenses read raw there) and committed
+ * after it (so compaction may cover them). Repeating a request stores nothing
+ * new: the filter finds the points, and an identical insert carries the same
+ * token.
+ */
+export async function storePoints(store: Store, req: StoreRequest): Promise<StoreResult> {
+  const { points } = req;
+  const distinct = points.length;
+  const spans = pointRuns(points, req.windowMs);
+  const stored = await storedTimestamps(store, await overlapWithStored(store, spans));
+  if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
+  const touched = touchedUnits(spans, req.windowMs, req.version);
+  await recordStage(store, 'pending', touched.windows, touched.days, `${req.name}-pending`);
+  const rows = trimmed(points);
+  await store.insertPoints(rows, contentToken(`raw-${req.name}`, [rows.sensor, rows.ts, rows.value]));
+  await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-ingested`);
+  return { inserted: rows.length, alreadyStored: distinct - rows.length };
+}
+
+/**
+ * Stores points on the shards that own their sensors, each shard's part on
+ * its own (see storePoints); one shard down fails the call after the other
+ * parts are stored, and the retry finds those already there.
+ */
+export async function storeOnShards(shards: Shards, req: StoreRequest): Promise<StoreResult> {
+  if (shards.stores.length === 1) return storePoints(shards.stores[0]!, req);
+  const parts = splitByShard(req.points, shards.stores.length);
+  const results = await onEveryPart(
+    parts.flatMap((points, i) => (points.length > 0 ? [{ store: shards.stores[i]!, points }] : [])),
+    (part) => storePoints(part.store, { ...req, points: part.points }),
+  );
+  return results.reduce((a, r) => ({ inserted: a.inserted + r.inserted, alreadyStored: a.alreadyStored + r.alreadyStored }), {
+    inserted: 0,
+    alreadyStored: 0,
+  });
+}
+
+/** The points of each shard, order kept (so a repeated request yields byte-identical blocks). */
+function splitByShard(p: PointColumns, shardCount: number): PointColumns[] {
+  const counts = new Array<number>(shardCount).fill(0);
+  for (let i = 0; i < p.length; i++) counts[shardIndex(p.sensor[i]!, shardCount)]!++;
+  const parts = counts.map((n) => allocatePoints(n));
+  for (let i = 0; i < p.length; i++) {
+    const part = parts[shardIndex(p.sensor[i]!, shardCount)]!;
+    const k = part.length++;
+    part.sensor[k] = p.sensor[i]!;
+    part.ts[k] = p.ts[i]!;
+    part.value[k] = p.value[i]!;
+  }
+  return parts;
+}
+
+/**
+ * A sensor's points as runs without a gap of a window or more: the ledger
+ * marks, and the duplicate look-up reads, only stretches that hold points —
+ * a sparse batch spanning days costs no more than its points.
+ */
+function pointRuns(p: PointColumns, windowMs: number): SensorInterval[] {
+  const runs: SensorInterval[] = [];
+  for (let i = 0; i < p.length; i++) {
+    const last = runs[runs.length - 1];
+    if (last && last.sensor === p.sensor[i] && p.ts[i]! - last.to < windowMs) last.to = p.ts[i]!;
+    else runs.push({ sensor: p.sensor[i]!, from: p.ts[i]!, to: p.ts[i]! });
+  }
+  return runs;
+}
+
+/**
+ * The parts of the spans that reach back to or before a sensor's last stored
+ * point. Fresh data lies after it and needs no look-up, so in steady state
+ * only late and re-sent batches cost a read of raw.
+ */
+async function overlapWithStored(store: Store, spans: SensorInterval[]): Promise<SensorInterval[]> {
+  const extents = await sensorExtents(store, [...new Set(spans.map((s) => s.sensor))]);
+  const bySensor = new Map<number, SensorInterval[]>();
+  for (const span of spans) {
+    const extent = extents.get(span.sensor);
+    if (!extent || span.from > extent.last || span.to < extent.first) continue;
+    let list = bySensor.get(span.sensor);
+    if (!list) bySensor.set(span.sensor, (list = []));
+    list.push({ sensor: span.sensor, from: Math.max(span.from, extent.first), to: Math.min(span.to, extent.last) });
+  }
+  return [...bySensor.values()].flatMap(mergeIntervals);
+}
+
+function mergeIntervals(list: SensorInterval[]): SensorInterval[] {
+  const sorted = [...list].sort((a, b) => a.from - b.from);
+  const out: SensorInterval[] = [];
+  for (const i of sorted) {
+    const last = out[out.length - 1];
+    if (last && i.from <= last.to + 1) last.to = Math.max(last.to, i.to);
+    else out.push({ ...i });
+  }
+  return out;
+}
+
+/** Every (sensor, window) and (sensor, day) the spans touch. */
+function touchedUnits(spans: SensorInterval[], windowMs: number, version: number): { windows: UnitVersion[]; days: UnitVersion[] } {
+  const windows = new Map<string, UnitVersion>();
+  const days = new Map<string, UnitVersion>();
+  for (const { sensor, from, to } of spans) {
+    for (let w = Math.floor(from / windowMs) * windowMs; w <= to; w += windowMs) {
+      windows.set(`${sensor}:${w}`, { sensor, start: w, version });
+      const day = Math.floor(w / MS.day) * MS.day;
+      days.set(`${sensor}:${day}`, { sensor, start: day, version });
+    }
+  }
+  return { windows: [...windows.values()], days: [...days.values()] };
+}

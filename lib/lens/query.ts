@@ -1,0 +1,157 @@
+import { dayLedger, SMALL_QUERY, windowLedger, type ReadStats } from '../clickhouse/ledger';
+import { RAW_TABLE, ROLLUP_TABLE } from '../clickhouse/schema';
+import { int, rangesWhere } from '../clickhouse/sql';
+import { holdingSensors } from '../clickhouse/errors';
+import { bySensorShard, onEveryPart, type Shards } from '../clickhouse/shards';
+import type { JsonInt64, Store } from '../clickhouse/store';
+import { alignDown, alignUp, MS, type Ladder } from '../model/ladder';
+import { planLens, planRaw, uncleanDayRanges, type LensPlan, type Segment } from './planner';
+
+export interface LensRequest {
+  sensors: number[];
+  from: number;
+  to: number;
+  stepMs: number;
+  /** `raw`: aggregate raw points with a plain GROUP BY instead of planning (verification, benchmarks). */
+  source?: 'plan' | 'raw';
+}
+
+export interface SensorSeries {
+  sensor: number;
+  t: number[];
+  count: number[];
+  avg: (number | null)[];
+  min: (number | null)[];
+  max: (number | null)[];
+  first: (number | null)[];
+  last: (number | null)[];
+}
+
+export interface LensResult {
+  from: number;
+  to: number;
+  step_ms: number;
+  sensors: SensorSeries[];
+  plan: { level_ms: number | null; raw_windows: number; rows_read: number; segments: number };
+}
+
+/** The lens query's columns, in order. */
+type BucketRow = [sensor: number, bucket: JsonInt64, count: JsonInt64, sum: number, min: number, max: number, first: number, last: number];
+
+/** One SELECT: rollup rows and raw points of the planned segments, folded into lens buckets. */
+export function lensSql(store: Store, plan: LensPlan): string {
+  const byLevel = new Map<number, Segment[]>();
+  const raw: Segment[] = [];
+  for (const s of plan.segments) {
+    if (s.source.kind === 'raw') raw.push(s);
+    else {
+      const list = byLevel.get(s.source.level) ?? [];
+      list.push(s);
+      byLevel.set(s.source.level, list);
+    }
+  }
+  const parts: string[] = [];
+  if (byLevel.size > 0) {
+    const where = [...byLevel].map(([level, segs]) => `(level = ${int(level)} AND (${rangesWhere('t', segs)}))`).join(' OR ');
+    parts.push(
+      `SELECT sensor, t, count AS c, sum AS s, min AS mn, max AS mx, first AS f, last AS l FROM ${store.table(ROLLUP_TABLE.name)} FINAL WHERE ${where}`,
+    );
+  }
+  if (raw.length > 0) {
+    parts.push(
+      `SELECT sensor, ts AS t, toUInt64(1) AS c, toFloat64(value) AS s, value AS mn, value AS mx, value AS f, value AS l FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', raw)}`,
+    );
+  }
+  const step = int(plan.stepMs);
+  return `SELECT sensor, intDiv(t, ${step}) * ${step} AS bucket, sum(c) AS count, sum(s) AS sum, min(mn) AS min, max(mx) AS max,
+            argMin(f, t) AS first, argMax(l, t) AS last
+          FROM (${parts.join(' UNION ALL ')})
+          GROUP BY sensor, bucket ORDER BY sensor, bucket`;
+}
+
+/**
+ * Computes a lens on the shards that hold its sensors, each shard's sensors on
+ * their own shard. A shard that does not answer fails the whole lens (the API
+ * answers 503), never leaves its sensors out.
+ */
+export async function runLens(shards: Shards, ladder: Ladder, req: LensRequest): Promise<LensResult> {
+  const parts = bySensorShard(shards, req.sensors, (sensor) => sensor);
+  const results = await onEveryPart(parts, (p) =>
+    lensOnStore(p.store, ladder, { ...req, sensors: p.items }).catch((err: unknown) => {
+      throw holdingSensors(err, p.items);
+    }),
+  );
+  if (results.length === 1) return results[0]!;
+  const series = new Map(results.flatMap((r) => r.sensors.map((s) => [s.sensor, s] as const)));
+  const [first] = results;
+  return {
+    from: first!.from,
+    to: first!.to,
+    step_ms: first!.step_ms,
+    sensors: req.sensors.map((sensor) => series.get(sensor)!),
+    plan: {
+      level_ms: results.find((r) => r.plan.level_ms !== null)?.plan.level_ms ?? null,
+      raw_windows: results.reduce((n, r) => n + r.plan.raw_windows, 0),
+      rows_read: results.reduce((n, r) => n + r.plan.rows_read, 0),
+      segments: results.reduce((n, r) => n + r.plan.segments, 0),
+    },
+  };
+}
+
+/** A lens over sensors of one store: plan from the ledger, one query, then the full bucket grid with empty buckets explicit. */
+async function lensOnStore(store: Store, ladder: Ladder, req: LensRequest): Promise<LensResult> {
+  const stats: ReadStats = { rowsRead: 0 };
+  if (req.source === 'raw') return execute(store, planRaw(req.sensors, req.from, req.to, req.stepMs), req.sensors, stats);
+  // The ledger is read for the whole bucket grid, which may reach past `to`.
+  const from = alignDown(req.from, req.stepMs);
+  const to = alignUp(req.to, req.stepMs);
+  const days = await dayLedger(store, req.sensors, from, to, MS.day, stats);
+  const windows = await windowLedger(store, uncleanDayRanges(req.sensors, days, from, to), stats);
+  return execute(store, planLens(ladder, req.sensors, from, to, req.stepMs, { days, windows }), req.sensors, stats);
+}
+
+async function execute(store: Store, plan: LensPlan, sensors: number[], stats: ReadStats): Promise<LensResult> {
+  // A lens over raw (the naive baseline) is a scan and gets every thread.
+  const settings = plan.segments.every((seg) => seg.source.kind === 'raw') ? {} : SMALL_QUERY;
+  const { rows, rowsRead } = await store.queryWithStats<BucketRow>(lensSql(store, plan), settings);
+  stats.rowsRead += rowsRead;
+  return {
+    from: plan.from,
+    to: plan.to,
+    step_ms: plan.stepMs,
+    sensors: seriesOf(sensors, plan, rows),
+    plan: { level_ms: plan.level, raw_windows: plan.rawWindows, rows_read: stats.rowsRead, segments: plan.segments.length },
+  };
+}
+
+/** The full bucket grid of every sensor, empty buckets explicit, filled in one pass over the rows. */
+function seriesOf(sensors: number[], plan: LensPlan, rows: BucketRow[]): SensorSeries[] {
+  const n = (plan.to - plan.from) / plan.stepMs;
+  const t = Array.from({ length: n }, (_, i) => plan.from + i * plan.stepMs);
+  const bySensor = new Map<number, SensorSeries>();
+  for (const sensor of sensors) {
+    bySensor.set(sensor, {
+      sensor,
+      t: t.slice(),
+      count: new Array(n).fill(0),
+      avg: new Array(n).fill(null),
+      min: new Array(n).fill(null),
+      max: new Array(n).fill(null),
+      first: new Array(n).fill(null),
+      last: new Array(n).fill(null),
+    });
+  }
+  for (const [sensor, bucket, count, sum, min, max, first, last] of rows) {
+    const series = bySensor.get(sensor);
+    if (!series) continue;
+    const i = (Number(bucket) - plan.from) / plan.stepMs;
+    const c = Number(count);
+    series.count[i] = c;
+    series.avg[i] = sum / c;
+    series.min[i] = min;
+    series.max[i] = max;
+    series.first[i] = first;
+    series.last[i] = last;
+  }
+  return sensors.map((sensor) => bySensor.get(sensor)!);
+}

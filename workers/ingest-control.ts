@@ -1,0 +1,46 @@
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { Config } from '../lib/config/config';
+import { EMPTY_TOTALS, ingestWorkflowId, progressQuery, type IngestProgress } from '../workflows/ingest';
+
+/** Starts one ingest workflow per partition, or leaves the running ones alone. */
+export async function startIngestWorkflows(client: Client, config: Config): Promise<void> {
+  const { topic, partitions } = config.kafka;
+  for (let partition = 0; partition < partitions; partition++) {
+    await client.workflow.start('ingestPartition', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: ingestWorkflowId(topic, partition),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [
+        {
+          topic,
+          partition,
+          next: 0,
+          maxRecords: config.ingest.chunkMaxRecords,
+          intervalMs: config.ingest.chunkIntervalMs,
+          chunksPerRun: config.ingest.chunksPerRun,
+          totals: EMPTY_TOTALS,
+        },
+      ],
+    });
+  }
+}
+
+/** Checkpoints of the ingest workflows; null for a partition whose workflow is missing. */
+export async function ingestProgress(client: Client, config: Config): Promise<(IngestProgress | null)[]> {
+  const { topic, partitions } = config.kafka;
+  return Promise.all(
+    Array.from({ length: partitions }, async (_, partition) => {
+      try {
+        return await client.workflow.getHandle(ingestWorkflowId(topic, partition)).query(progressQuery);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return null;
+        throw err;
+      }
+    }),
+  );
+}
+
+export async function connectClient(address: string, namespace: string): Promise<Client> {
+  const connection = await Connection.connect({ address, connectTimeout: 3000 });
+  return new Client({ connection, namespace });
+}
