@@ -37,7 +37,12 @@ export function createBackfillActivities(deps: BackfillDeps) {
     /** How many windows with data in the range are not yet clean. */
     async uncleanWindowsIn(input: { sensors: number[]; from: number; to: number }): Promise<number> {
       const parts = bySensorShard(deps.shards, input.sensors, (sensor) => sensor);
-      const rows = await onEveryPart(parts, (p) => windowLedger(p.store, p.items.map((sensor) => ({ sensor, from: input.from, to: input.to }))));
+      const rows = await onEveryPart(parts, (p) =>
+        windowLedger(
+          p.store,
+          p.items.map((sensor) => ({ sensor, from: input.from, to: input.to })),
+        ),
+      );
       return rows.flat().filter((w) => w.compacted < w.pending).length;
     },
   };

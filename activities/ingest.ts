@@ -49,7 +49,12 @@ export function createIngestActivities(deps: IngestDeps) {
         const offsets = await deps.offsets.partition(input.topic, input.partition);
         const pending = offsets.high - Math.max(input.from, offsets.low);
         const waited = Date.now() - started;
-        if (pending >= input.minRecords || (pending > 0 && waited >= input.maxWaitMs) || waited >= IDLE_RETURN_MS || deps.shutdown.aborted) {
+        if (
+          pending >= input.minRecords ||
+          (pending > 0 && waited >= input.maxWaitMs) ||
+          waited >= IDLE_RETURN_MS ||
+          deps.shutdown.aborted
+        ) {
           return offsets;
         }
         ctx.heartbeat({ pending });

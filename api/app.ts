@@ -53,14 +53,23 @@ function bearerAuth(tokens: string[]): MiddlewareHandler {
     c.header('WWW-Authenticate', 'Bearer realm="herodotus"');
     const header = c.req.header('authorization');
     if (!header) {
-      return sendError(c, apiError(401, 'unauthorized', "this API needs a token: send the header 'Authorization: Bearer <token>' with one of the tokens in HERODOTUS_API_TOKENS", 'authorization'));
+      return sendError(
+        c,
+        apiError(
+          401,
+          'unauthorized',
+          "this API needs a token: send the header 'Authorization: Bearer <token>' with one of the tokens in HERODOTUS_API_TOKENS",
+          'authorization',
+        ),
+      );
     }
     const m = /^Bearer +([\x21-\x7e]+) *$/i.exec(header);
     if (!m) return sendError(c, apiError(401, 'unauthorized', "the Authorization header must read 'Bearer <token>'", 'authorization'));
     const given = digest(m[1]!);
     let ok = false;
     for (const k of known) ok = timingSafeEqual(k, given) || ok;
-    if (!ok) return sendError(c, apiError(401, 'invalid_token', 'the bearer token is not one of the tokens this server accepts', 'authorization'));
+    if (!ok)
+      return sendError(c, apiError(401, 'invalid_token', 'the bearer token is not one of the tokens this server accepts', 'authorization'));
     return next();
   };
 }
@@ -71,7 +80,9 @@ function observe(metrics: Metrics): MiddlewareHandler {
     const t0 = performance.now();
     await next();
     const seconds = (performance.now() - t0) / 1000;
-    const handler = matchedRoutes(c).filter((r) => r.method !== 'ALL').at(-1);
+    const handler = matchedRoutes(c)
+      .filter((r) => r.method !== 'ALL')
+      .at(-1);
     metrics.httpResponse(c.req.method, handler?.path ?? 'unmatched', c.res.status, seconds);
     c.res.headers.set('Server-Timing', `app;dur=${(seconds * 1000).toFixed(1)}`);
   };
@@ -109,7 +120,14 @@ export function createApp(deps: AppDeps) {
     const code = String((err as { clickhouseCode?: unknown }).clickhouseCode ?? (err as { code?: unknown }).code ?? '');
     if (BUSY_CODES.has(code)) {
       deps.log.warn({ err: err.message, path: c.req.path }, 'query refused by ClickHouse limits');
-      return sendError(c, apiError(503, 'clickhouse_busy', 'ClickHouse refused the query for now (too many queries, or too much memory or data for one); retry shortly or ask for less'));
+      return sendError(
+        c,
+        apiError(
+          503,
+          'clickhouse_busy',
+          'ClickHouse refused the query for now (too many queries, or too much memory or data for one); retry shortly or ask for less',
+        ),
+      );
     }
     if (err instanceof StoreUnavailableError) {
       deps.log.warn({ err: err.message, path: c.req.path }, 'ClickHouse unavailable');

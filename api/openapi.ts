@@ -95,10 +95,20 @@ const IngestStatus = z.object({
   ),
 });
 const Sensors = z.array(z.object({ sensor: z.number().int(), first: z.number().int(), last: z.number().int(), points: z.number().int() }));
-const BackfillStarted = z.object({ id: z.string(), workflow_id: z.string(), status: z.string().meta({ description: 'Where to poll its progress' }) });
-const BackfillState = z.object({ id: z.string(), state: z.string().meta({ description: 'running, completed, failed, …' }), progress: z.record(z.string(), z.unknown()) });
+const BackfillStarted = z.object({
+  id: z.string(),
+  workflow_id: z.string(),
+  status: z.string().meta({ description: 'Where to poll its progress' }),
+});
+const BackfillState = z.object({
+  id: z.string(),
+  state: z.string().meta({ description: 'running, completed, failed, …' }),
+  progress: z.record(z.string(), z.unknown()),
+});
 
-const json = (schema: z.ZodType | Json) => ({ 'application/json': { schema: schema instanceof z.ZodType ? outputSchema(schema) : schema } });
+const json = (schema: z.ZodType | Json) => ({
+  'application/json': { schema: schema instanceof z.ZodType ? outputSchema(schema) : schema },
+});
 const ok = (description: string, schema: z.ZodType) => ({ description, content: json(schema) });
 const err = (description: string) => ({ description, content: json({ $ref: '#/components/schemas/Error' }) });
 
@@ -129,7 +139,12 @@ export function openApiDocument(opts: OpenApiOptions): Json {
     ],
     paths: {
       '/v1/health': {
-        get: { tags: ['ops'], summary: 'Readiness of every component', ...publicOp, responses: { 200: ok('All components ready', Health), 503: ok('Some component not ready', Health) } },
+        get: {
+          tags: ['ops'],
+          summary: 'Readiness of every component',
+          ...publicOp,
+          responses: { 200: ok('All components ready', Health), 503: ok('Some component not ready', Health) },
+        },
       },
       '/v1/lens': {
         get: {
@@ -152,11 +167,22 @@ export function openApiDocument(opts: OpenApiOptions): Json {
           tags: ['lens'],
           summary: 'Raw points of one sensor, paginated',
           parameters: queryParameters(rawQuerySchema(opts.maxSensorId)),
-          responses: { 200: ok('One page', RawResponse), 400: err('Invalid parameter'), ...auth, 404: err('No data for the sensor'), ...unavailable, 504: err('Query stopped at its time limit') },
+          responses: {
+            200: ok('One page', RawResponse),
+            400: err('Invalid parameter'),
+            ...auth,
+            404: err('No data for the sensor'),
+            ...unavailable,
+            504: err('Query stopped at its time limit'),
+          },
         },
       },
       '/v1/sensors': {
-        get: { tags: ['lens'], summary: 'Every sensor with data: first and last timestamp and point count', responses: { 200: ok('Sensors', Sensors), ...auth, ...unavailable } },
+        get: {
+          tags: ['lens'],
+          summary: 'Every sensor with data: first and last timestamp and point count',
+          responses: { 200: ok('Sensors', Sensors), ...auth, ...unavailable },
+        },
       },
       '/v1/ingest': {
         post: {
@@ -167,7 +193,9 @@ export function openApiDocument(opts: OpenApiOptions): Json {
             required: true,
             content: {
               'application/json': { schema: inputSchema(ingestJsonBodySchema) },
-              ...Object.fromEntries(BINARY_TYPES.map((t) => [t, { schema: { type: 'string', contentMediaType: 'application/octet-stream' } }])),
+              ...Object.fromEntries(
+                BINARY_TYPES.map((t) => [t, { schema: { type: 'string', contentMediaType: 'application/octet-stream' } }]),
+              ),
             },
           },
           responses: {
@@ -181,16 +209,35 @@ export function openApiDocument(opts: OpenApiOptions): Json {
         },
       },
       '/v1/ingest/status': {
-        get: { tags: ['ingest'], summary: 'Ingest checkpoints and lag per Kafka partition', responses: { 200: ok('Status', IngestStatus), ...auth, ...unavailable } },
+        get: {
+          tags: ['ingest'],
+          summary: 'Ingest checkpoints and lag per Kafka partition',
+          responses: { 200: ok('Status', IngestStatus), ...auth, ...unavailable },
+        },
       },
       '/v1/compaction/status': {
-        get: { tags: ['ops'], summary: 'Windows waiting for compaction', responses: { 200: ok('Backlog', z.object({ backlog_windows: z.number().int() })), ...auth, ...unavailable } },
+        get: {
+          tags: ['ops'],
+          summary: 'Windows waiting for compaction',
+          responses: { 200: ok('Backlog', z.object({ backlog_windows: z.number().int() })), ...auth, ...unavailable },
+        },
       },
       '/v1/audit': {
         get: {
           tags: ['ops'],
           summary: 'Full scan of raw: per sensor points, distinct points and checksum (verification, not serving)',
-          responses: { 200: ok('Audit', z.object({ sensors: z.array(z.object({ sensor: z.number().int(), points: z.number().int(), distinct_points: z.number().int(), checksum: z.number() })) })), ...auth, ...unavailable },
+          responses: {
+            200: ok(
+              'Audit',
+              z.object({
+                sensors: z.array(
+                  z.object({ sensor: z.number().int(), points: z.number().int(), distinct_points: z.number().int(), checksum: z.number() }),
+                ),
+              }),
+            ),
+            ...auth,
+            ...unavailable,
+          },
         },
       },
       '/v1/backfill': {
@@ -198,7 +245,15 @@ export function openApiDocument(opts: OpenApiOptions): Json {
           tags: ['backfill'],
           summary: 'Start a backfill workflow: generate, import (JSON naming a server file, or an upload), or recompact',
           description: `A JSON body is at most ${MAX_JSON_BODY_BYTES} bytes; an upload (text/csv or InfluxDB line protocol as text/plain) at most ${opts.maxUploadBytes} bytes (HERODOTUS_MAX_UPLOAD_BYTES).`,
-          parameters: [{ name: 'precision', in: 'query', required: false, description: 'Timestamp unit of an upload', schema: { type: 'string', enum: ['ns', 'us', 'ms', 's'], default: 'ns' } }],
+          parameters: [
+            {
+              name: 'precision',
+              in: 'query',
+              required: false,
+              description: 'Timestamp unit of an upload',
+              schema: { type: 'string', enum: ['ns', 'us', 'ms', 's'], default: 'ns' },
+            },
+          ],
           requestBody: {
             required: true,
             content: {
@@ -207,7 +262,14 @@ export function openApiDocument(opts: OpenApiOptions): Json {
               'text/plain': { schema: { type: 'string', description: 'InfluxDB line protocol with a sensor tag and a value field' } },
             },
           },
-          responses: { 202: ok('Started', BackfillStarted), 400: err('Invalid request'), ...auth, 413: err('Body too large'), 415: err('Unsupported content type'), ...unavailable },
+          responses: {
+            202: ok('Started', BackfillStarted),
+            400: err('Invalid request'),
+            ...auth,
+            413: err('Body too large'),
+            415: err('Unsupported content type'),
+            ...unavailable,
+          },
         },
       },
       '/v1/backfill/{id}': {
@@ -227,13 +289,28 @@ export function openApiDocument(opts: OpenApiOptions): Json {
         },
       },
       '/openapi.json': {
-        get: { tags: ['ops'], summary: 'This document', ...publicOp, responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
+        get: {
+          tags: ['ops'],
+          summary: 'This document',
+          ...publicOp,
+          responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
       },
       '/docs': {
-        get: { tags: ['ops'], summary: 'This document as a web page', ...publicOp, responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } },
+        get: {
+          tags: ['ops'],
+          summary: 'This document as a web page',
+          ...publicOp,
+          responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+        },
       },
       '/': {
-        get: { tags: ['lens'], summary: 'The web lens viewer', ...publicOp, responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } },
+        get: {
+          tags: ['lens'],
+          summary: 'The web lens viewer',
+          ...publicOp,
+          responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+        },
       },
     },
     components: {

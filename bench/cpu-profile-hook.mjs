@@ -40,12 +40,20 @@ if (dir) {
   let windowStart = 0;
   // A query's kind: its statement and main table (leading SET statements dropped).
   const kindOf = (sql) => {
-    const body = String(sql).replace(/^(\s*SET [^;]*;)+\s*/i, '').replace(/\s+/g, ' ').trim();
+    const body = String(sql)
+      .replace(/^(\s*SET [^;]*;)+\s*/i, '')
+      .replace(/\s+/g, ' ')
+      .trim();
     const insert = /^INSERT INTO ([\w.]+)/i.exec(body);
     if (insert) return `INSERT INTO ${insert[1]}`;
     const from = /\bFROM ([\w.]+)/i.exec(body);
     const verb = body.split(' ', 1)[0].toUpperCase();
-    return from ? `${verb} … FROM ${from[1]}` : body.replace(/'[^']*'/g, "'…'").replace(/\d+/g, '#').slice(0, 60);
+    return from
+      ? `${verb} … FROM ${from[1]}`
+      : body
+          .replace(/'[^']*'/g, "'…'")
+          .replace(/\d+/g, '#')
+          .slice(0, 60);
   };
   const samples = new Map(); // kind -> the first SQL seen, shortened
   const change = (delta) => {
@@ -112,7 +120,12 @@ if (dir) {
         max_ms: Math.round(q.maxMs),
         sql: samples.get(kind),
       }));
-    const chdb = { window_ms: Math.round(windowMs), busy_pct: Math.round((busyMs / windowMs) * 1000) / 10, mean_in_flight: Math.round((inFlightArea / windowMs) * 100) / 100, kinds };
+    const chdb = {
+      window_ms: Math.round(windowMs),
+      busy_pct: Math.round((busyMs / windowMs) * 1000) / 10,
+      mean_in_flight: Math.round((inFlightArea / windowMs) * 100) / 100,
+      kinds,
+    };
     queries = null;
     fs.mkdirSync(dir, { recursive: true });
     n++;

@@ -119,7 +119,12 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     file,
     duration_s: Math.round(total / 1e5) / 10,
     idle_pct: pct(idle),
-    by_package: Object.fromEntries([...packages.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => [k, pct(us)])),
+    by_package: Object.fromEntries(
+      [...packages.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([k, us]) => [k, pct(us)]),
+    ),
     top_self: ranked(self),
     top_inclusive_project: ranked(inclusive),
   };

@@ -403,7 +403,11 @@ function getJson<T>(api: HerodotusApi, path: string, timeoutMs: number): Promise
   });
 }
 
-async function verify(api: HerodotusApi, expected: Map<number, ExpectedSensor>, method: 'audit' | 'extents' | 'none'): Promise<Record<string, unknown>> {
+async function verify(
+  api: HerodotusApi,
+  expected: Map<number, ExpectedSensor>,
+  method: 'audit' | 'extents' | 'none',
+): Promise<Record<string, unknown>> {
   if (method === 'none') return { method };
   if (method === 'audit') {
     log('verifying: full audit of raw against the generator ledgers…');
@@ -532,7 +536,9 @@ export async function benchIngest(argv: string[]): Promise<number> {
     harness.api.headers,
   );
   try {
-    log(`stack ready in ${((now() - tBoot) / 1000).toFixed(1)} s; API ${harness.api.baseUrl}; ${harness.config.kafka.partitions} partitions`);
+    log(
+      `stack ready in ${((now() - tBoot) / 1000).toFixed(1)} s; API ${harness.api.baseUrl}; ${harness.config.kafka.partitions} partitions`,
+    );
     sampler.start();
     // Let the start-up (workflow starts, migrations) settle before the first step,
     // and see what the idle stack and everything else on the machine cost.
@@ -551,7 +557,9 @@ export async function benchIngest(argv: string[]): Promise<number> {
       const firstSensor = nextSensor;
       nextSensor += sensors;
       const startMs = Math.floor(Date.now() / 1000) * 1000;
-      log(`step ${steps.length + 1}/${args.steps.length}: ${offered.toLocaleString('en')} points/s offered (${sensors} sensors ${firstSensor}–${firstSensor + sensors - 1} × ${RATE_HZ} Hz) for ${stepSeconds} s…`);
+      log(
+        `step ${steps.length + 1}/${args.steps.length}: ${offered.toLocaleString('en')} points/s offered (${sensors} sensors ${firstSensor}–${firstSensor + sensors - 1} × ${RATE_HZ} Hz) for ${stepSeconds} s…`,
+      );
 
       await toggleProfiler();
       const fromEpoch = Date.now();
@@ -579,7 +587,9 @@ export async function benchIngest(argv: string[]): Promise<number> {
           const b = st[st.length - 1];
           const rate = a && b ? ((b.inserted - a.inserted) / (b.t - a.t)) * 1000 : NaN;
           const backlog = b ? ((b.high - b.checkpoint) * RATE_HZ) / offered : NaN;
-          log(`  ${p.seconds}/${stepSeconds} s published; inserting ${Math.round(rate).toLocaleString('en')} points/s; backlog ${backlog.toFixed(1)} s of data`);
+          log(
+            `  ${p.seconds}/${stepSeconds} s published; inserting ${Math.round(rate).toLocaleString('en')} points/s; backlog ${backlog.toFixed(1)} s of data`,
+          );
         },
         onRetry: (err, attempt) => log(`  Kafka refused a request (attempt ${attempt}): ${err.message}`),
       });
@@ -590,7 +600,9 @@ export async function benchIngest(argv: string[]): Promise<number> {
       const profile = await toggleProfiler();
       for (const [id, s] of Object.entries(gen.ledger.toJSON().sensors)) expected.set(Number(id), s);
 
-      log(`  generation done; ${visible.toLocaleString('en')} of ${gen.ledger.totals.generated_points.toLocaleString('en')} points visible; waiting for catch-up…`);
+      log(
+        `  generation done; ${visible.toLocaleString('en')} of ${gen.ledger.totals.generated_points.toLocaleString('en')} points visible; waiting for catch-up…`,
+      );
       const catchUp = await waitCaughtUp(harness, args['catch-up-timeout-s']);
       const caughtUp = sampler.tick().t;
       const caughtUpEpoch = Date.now();
@@ -641,7 +653,11 @@ export async function benchIngest(argv: string[]): Promise<number> {
         herodotus_threads: window.herodotus_threads,
         chunks: chunkStats(harness.service?.logFile, fromEpoch, genEndEpoch),
         catch_up_chunks: chunkStats(harness.service?.logFile, genEndEpoch, caughtUpEpoch),
-        catch_up: { machine_cpu_cores: catchUpStats.machine_cpu_cores, other_cpu_cores: catchUpStats.other_cpu_cores, processes: catchUpStats.processes },
+        catch_up: {
+          machine_cpu_cores: catchUpStats.machine_cpu_cores,
+          other_cpu_cores: catchUpStats.other_cpu_cores,
+          processes: catchUpStats.processes,
+        },
         ...(profile ? { profile } : {}),
         timeline: timeline(sampler.samples, sampler.status, from, caughtUp, machine.cores, RATE_HZ),
       };

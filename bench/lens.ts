@@ -78,7 +78,14 @@ async function load(base: string, query: (rand: number) => string, clients: numb
 export async function benchLens(argv: string[]): Promise<number> {
   const args = parseOptions(
     argv,
-    { sensors: { type: 'string' }, days: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, reuse: { type: 'boolean' }, state: { type: 'string' } },
+    {
+      sensors: { type: 'string' },
+      days: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      reuse: { type: 'boolean' },
+      state: { type: 'string' },
+    },
     schema,
     HELP,
   );
@@ -88,7 +95,12 @@ export async function benchLens(argv: string[]): Promise<number> {
   const from = to - args.days * DAY;
   log(`starting the stack in ${stateDir}${args.reuse ? ' (reusing its data)' : ''}…`);
   // The naive baseline scans raw: give it time the API's lens timeout would not.
-  const harness = await Harness.start({ stateDir, fresh: !args.reuse, freePorts: true, env: { HERODOTUS_LENS_TIMEOUT_MS: String(NAIVE_TIMEOUT_MS) } });
+  const harness = await Harness.start({
+    stateDir,
+    fresh: !args.reuse,
+    freePorts: true,
+    env: { HERODOTUS_LENS_TIMEOUT_MS: String(NAIVE_TIMEOUT_MS) },
+  });
   const base = harness.api.baseUrl;
   try {
     const have = (await (await fetch(`${base}/v1/sensors`)).json()) as { sensor: number; points: number }[];
@@ -110,7 +122,10 @@ export async function benchLens(argv: string[]): Promise<number> {
       let last = 0;
       await waitFor(
         async () => {
-          const s = (await (await fetch(`${base}/v1/backfill/${started.id}`)).json()) as { state: string; progress: { done: number; total: number } };
+          const s = (await (await fetch(`${base}/v1/backfill/${started.id}`)).json()) as {
+            state: string;
+            progress: { done: number; total: number };
+          };
           if (performance.now() - last > 30_000) {
             last = performance.now();
             log(`  ${s.progress.done}/${s.progress.total} hours (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
@@ -125,11 +140,14 @@ export async function benchLens(argv: string[]): Promise<number> {
     }
     log('waiting for compaction…');
     const c0 = performance.now();
-    await waitFor(async () => ((await (await fetch(`${base}/v1/compaction/status`)).json()) as { backlog_windows: number }).backlog_windows === 0, {
-      timeoutMs: 4 * 3_600_000,
-      intervalMs: 2000,
-      what: 'the compaction backlog to drain',
-    });
+    await waitFor(
+      async () => ((await (await fetch(`${base}/v1/compaction/status`)).json()) as { backlog_windows: number }).backlog_windows === 0,
+      {
+        timeoutMs: 4 * 3_600_000,
+        intervalMs: 2000,
+        what: 'the compaction backlog to drain',
+      },
+    );
     const compactionSeconds = Number(((performance.now() - c0) / 1000).toFixed(1));
 
     const presets: Record<string, unknown> = {};

@@ -26,7 +26,12 @@ stdout is one JSON object.`;
 
 const schema = z.object({
   sensors: z.coerce.number().int().min(1).max(10).default(4),
-  hours: z.coerce.number().int().min(1).max(24 * 60).default(24),
+  hours: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(24),
   rate: z.coerce.number().int().min(1).max(1000).default(10),
   queries: z.coerce.number().int().min(1).max(10_000).default(30),
   state: z.string().optional(),
@@ -59,13 +64,20 @@ function* chunks(o: { sensors: number; from: number; to: number; rate: number })
   const period = 1000 / o.rate;
   for (let t = o.from; t < o.to; t += CHUNK_MS) {
     const count = Math.min(CHUNK_MS, o.to - t) / period;
-    yield Array.from({ length: o.sensors }, (_, i) => ({ kind: 'regular' as const, sensor: i + 1, start: t, periodMs: period, values: sensorValues(1, i + 1, t, period, count) }));
+    yield Array.from({ length: o.sensors }, (_, i) => ({
+      kind: 'regular' as const,
+      sensor: i + 1,
+      start: t,
+      periodMs: period,
+      values: sensorValues(1, i + 1, t, period, count),
+    }));
   }
 }
 
 function lineProtocol(batches: RegularBatch[]): string {
   const out: string[] = [];
-  for (const b of batches) for (let i = 0; i < b.values.length; i++) out.push(`signal,sensor=${b.sensor} value=${b.values[i]} ${b.start + i * b.periodMs}`);
+  for (const b of batches)
+    for (let i = 0; i < b.values.length; i++) out.push(`signal,sensor=${b.sensor} value=${b.values[i]} ${b.start + i * b.periodMs}`);
   return out.join('\n');
 }
 
@@ -137,7 +149,11 @@ class Influx {
     );
     const logFd = fs.openSync(path.join(this.dir, 'influxd.log'), 'a');
     this.child = spawn('influxd', ['-config', conf], { stdio: ['ignore', logFd, logFd] });
-    await waitFor(async () => (await fetch(`${this.url}/ping`).catch(() => null))?.status === 204, { timeoutMs: 60_000, intervalMs: 200, what: 'influxd /ping' });
+    await waitFor(async () => (await fetch(`${this.url}/ping`).catch(() => null))?.status === 204, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: 'influxd /ping',
+    });
     await this.query('CREATE DATABASE bench', 'POST');
     const v = (await fetch(`${this.url}/ping`)).headers.get('x-influxdb-version') ?? '?';
     return v;
@@ -148,7 +164,10 @@ class Influx {
     if (res.status !== 204) throw new Error(`influx write: ${res.status} ${await res.text()}`);
   }
 
-  async query(q: string, method: 'GET' | 'POST' = 'GET'): Promise<{ results: { series?: { tags?: Record<string, string>; values: unknown[][] }[]; error?: string }[] }> {
+  async query(
+    q: string,
+    method: 'GET' | 'POST' = 'GET',
+  ): Promise<{ results: { series?: { tags?: Record<string, string>; values: unknown[][] }[]; error?: string }[] }> {
     const url = `${this.url}/query?db=bench&epoch=ms&q=${encodeURIComponent(q)}`;
     const res = await fetch(url, { method });
     const body = (await res.json()) as Awaited<ReturnType<Influx['query']>>;
@@ -169,7 +188,18 @@ class Influx {
 }
 
 export async function benchPeers(argv: string[]): Promise<number> {
-  const args = parseOptions(argv, { sensors: { type: 'string' }, hours: { type: 'string' }, rate: { type: 'string' }, queries: { type: 'string' }, state: { type: 'string' } }, schema, HELP);
+  const args = parseOptions(
+    argv,
+    {
+      sensors: { type: 'string' },
+      hours: { type: 'string' },
+      rate: { type: 'string' },
+      queries: { type: 'string' },
+      state: { type: 'string' },
+    },
+    schema,
+    HELP,
+  );
   const stateDir = args.state ?? path.join(loadConfig().stateDir, 'bench-peers');
   const to = Date.UTC(2026, 0, 1);
   const from = to - args.hours * 3_600_000;
@@ -180,7 +210,7 @@ export async function benchPeers(argv: string[]): Promise<number> {
 
   // The same random lens windows for both systems.
   let seed = 12345;
-  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
   const workload = Object.entries(PRESETS).map(([name, span]) => ({
     name,
     span,
@@ -218,13 +248,26 @@ export async function benchPeers(argv: string[]): Promise<number> {
         const sql = `SELECT count(value), mean(value), min(value), max(value), first(value), last(value) FROM signal WHERE sensor =~ /^(${q.sensors.join('|')})$/ AND time >= ${q.from}ms AND time < ${q.to}ms GROUP BY time(${q.step}ms), sensor fill(none)`;
         let body: Awaited<ReturnType<Influx['query']>> | null = null;
         l.push(await timed(async () => (body = await influx.query(sql))));
-        if (q === p.lenses[0]) influxCounts.push((body as unknown as Awaited<ReturnType<Influx['query']>>).results[0]!.series?.reduce((n, s) => n + s.values.reduce((m, v) => m + Number(v[1]), 0), 0) ?? 0);
+        if (q === p.lenses[0])
+          influxCounts.push(
+            (body as unknown as Awaited<ReturnType<Influx['query']>>).results[0]!.series?.reduce(
+              (n, s) => n + s.values.reduce((m, v) => m + Number(v[1]), 0),
+              0,
+            ) ?? 0,
+          );
       }
       l.sort((a, b) => a - b);
       latency[p.name] = { p50_ms: percentile(l, 0.5), p99_ms: percentile(l, 0.99) };
     }
     const bytes = duBytes(path.join(influx.dir, 'data')) + duBytes(path.join(influx.dir, 'wal'));
-    Object.assign(influxResult, { version, ingest_seconds: Number(ingestS.toFixed(1)), ingest_points_per_s: Math.round(points / ingestS), bytes_on_disk: bytes, bytes_per_point: Number((bytes / points).toFixed(2)), lens: latency });
+    Object.assign(influxResult, {
+      version,
+      ingest_seconds: Number(ingestS.toFixed(1)),
+      ingest_points_per_s: Math.round(points / ingestS),
+      bytes_on_disk: bytes,
+      bytes_per_point: Number((bytes / points).toFixed(2)),
+      lens: latency,
+    });
   } finally {
     await influx.stop();
   }
@@ -240,13 +283,20 @@ export async function benchPeers(argv: string[]): Promise<number> {
     log('ingesting through POST /v1/ingest (Kafka → ingest workflows → ClickHouse)…');
     const t0 = performance.now();
     await pool(chunks(data), 2, async (batches) => {
-      const res = await fetch(`${base}/v1/ingest`, { method: 'POST', headers: { ...harness.api.headers, 'content-type': 'application/octet-stream' }, body: encodeFrames(batches) });
+      const res = await fetch(`${base}/v1/ingest`, {
+        method: 'POST',
+        headers: { ...harness.api.headers, 'content-type': 'application/octet-stream' },
+        body: encodeFrames(batches),
+      });
       if (res.status !== 202) throw new Error(`POST /v1/ingest: ${res.status} ${await res.text()}`);
     });
     await harness.waitCaughtUp(3_600_000);
     const ingestS = (performance.now() - t0) / 1000;
     log(`herodotus: ${Math.round(points / ingestS).toLocaleString('en')} points/s stored; waiting for compaction…`);
-    await waitFor(async () => ((await (await fetch(`${base}/v1/compaction/status`)).json()) as { backlog_windows: number }).backlog_windows === 0, { timeoutMs: 3_600_000, intervalMs: 1000, what: 'compaction' });
+    await waitFor(
+      async () => ((await (await fetch(`${base}/v1/compaction/status`)).json()) as { backlog_windows: number }).backlog_windows === 0,
+      { timeoutMs: 3_600_000, intervalMs: 1000, what: 'compaction' },
+    );
     const latency: Record<string, { p50_ms: number; p99_ms: number }> = {};
     for (const p of workload) {
       const l: number[] = [];
@@ -254,18 +304,28 @@ export async function benchPeers(argv: string[]): Promise<number> {
         let body: LensResult | null = null;
         l.push(
           await timed(async () => {
-            const res = await fetch(`${base}/v1/lens?sensors=${q.sensors.join(',')}&from=${q.from}&to=${q.to}&step=${q.step}`, { headers: harness.api.headers });
+            const res = await fetch(`${base}/v1/lens?sensors=${q.sensors.join(',')}&from=${q.from}&to=${q.to}&step=${q.step}`, {
+              headers: harness.api.headers,
+            });
             if (!res.ok) throw new Error(`lens ${res.status} ${await res.text()}`);
             body = (await res.json()) as LensResult;
           }),
         );
-        if (q === p.lenses[0]) heroCounts.push((body as unknown as LensResult).sensors.reduce((n, s) => n + s.count.reduce((a, b) => a + b, 0), 0));
+        if (q === p.lenses[0])
+          heroCounts.push((body as unknown as LensResult).sensors.reduce((n, s) => n + s.count.reduce((a, b) => a + b, 0), 0));
       }
       l.sort((a, b) => a - b);
       latency[p.name] = { p50_ms: percentile(l, 0.5), p99_ms: percentile(l, 0.99) };
     }
     const bytes = duBytes(path.join(harness.config.stateDir, 'clickhouse')) - chBefore;
-    Object.assign(heroResult, { ingest_path: 'POST /v1/ingest → Kafka → Temporal ingest workflows → ClickHouse (chdb), until caught up', ingest_seconds: Number(ingestS.toFixed(1)), ingest_points_per_s: Math.round(points / ingestS), bytes_on_disk: bytes, bytes_per_point: Number((bytes / points).toFixed(2)), lens: latency });
+    Object.assign(heroResult, {
+      ingest_path: 'POST /v1/ingest → Kafka → Temporal ingest workflows → ClickHouse (chdb), until caught up',
+      ingest_seconds: Number(ingestS.toFixed(1)),
+      ingest_points_per_s: Math.round(points / ingestS),
+      bytes_on_disk: bytes,
+      bytes_per_point: Number((bytes / points).toFixed(2)),
+      lens: latency,
+    });
   } finally {
     await harness.stop();
     await stopAllChildren();
@@ -277,7 +337,13 @@ export async function benchPeers(argv: string[]): Promise<number> {
   const result = {
     bench: 'peers',
     at: new Date().toISOString(),
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, mem_gb: Math.round(os.totalmem() / 2 ** 30), load_avg_1m: Number(os.loadavg()[0]!.toFixed(1)), node: process.version },
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      mem_gb: Math.round(os.totalmem() / 2 ** 30),
+      load_avg_1m: Number(os.loadavg()[0]!.toFixed(1)),
+      node: process.version,
+    },
     data: { sensors: args.sensors, hours: args.hours, rate_hz: args.rate, points, signal: 'generator/signal.ts sensorValues seed 1' },
     workload: { presets: Object.keys(PRESETS), queries_per_preset: args.queries, points: POINTS, clients: 1, same_windows_and_steps: true },
     counts_agree: JSON.stringify(heroCounts) === JSON.stringify(influxCounts),

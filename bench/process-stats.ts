@@ -161,7 +161,11 @@ export function readThreads(pid: number): Map<string, number> | undefined {
 }
 
 /** Cores per thread group between two readings, busiest first, idle groups dropped. */
-export function threadCoresBetween(a: Map<string, number> | undefined, b: Map<string, number> | undefined, seconds: number): Record<string, number> {
+export function threadCoresBetween(
+  a: Map<string, number> | undefined,
+  b: Map<string, number> | undefined,
+  seconds: number,
+): Record<string, number> {
   const out: [string, number][] = [];
   if (!a || !b || seconds <= 0) return {};
   for (const [name, cpu] of b) {

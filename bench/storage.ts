@@ -67,7 +67,13 @@ async function rows<T>(store: Store, sql: string): Promise<T[]> {
   return rs.json<T>();
 }
 
-export async function measureStorage(opts: { sensors: number; seconds: number; rateHz: number; seed: number; dir: string }): Promise<StorageReport> {
+export async function measureStorage(opts: {
+  sensors: number;
+  seconds: number;
+  rateHz: number;
+  seed: number;
+  dir: string;
+}): Promise<StorageReport> {
   const { sensors, seconds, rateHz, seed } = opts;
   if (1000 % rateHz !== 0) throw new RangeError('rate must divide 1000');
   const periodMs = 1000 / rateHz;
@@ -113,7 +119,8 @@ export async function measureStorage(opts: { sensors: number; seconds: number; r
         days.set(`${sensor}:${day}`, { sensor, start: day, version: 1 });
       }
     }
-    for (const stage of ['pending', 'ingested'] as const) await recordStage(store, stage, windows, [...days.values()], `bench-ledger-${stage}`);
+    for (const stage of ['pending', 'ingested'] as const)
+      await recordStage(store, stage, windows, [...days.values()], `bench-ledger-${stage}`);
     const UNITS_PER_STATEMENT = 200;
     for (let i = 0; i < windows.length; i += UNITS_PER_STATEMENT) {
       const units = windows.slice(i, i + UNITS_PER_STATEMENT);

@@ -55,8 +55,21 @@ const OPTIONS = {
 
 const common = { api: z.string().url().optional(), json: z.boolean().default(false), 'no-wait': z.boolean().default(false) };
 const SCHEMAS = {
-  generate: z.object({ ...common, sensors: sensorsArg, from: instantArg, to: instantArg, rate: z.coerce.number().int().default(1000), seed: z.coerce.number().int().default(1) }),
-  import: z.object({ ...common, file: z.string(), format: z.enum(['csv', 'influx']), precision: z.enum(['ns', 'us', 'ms', 's']).default('ns'), upload: z.boolean().default(false) }),
+  generate: z.object({
+    ...common,
+    sensors: sensorsArg,
+    from: instantArg,
+    to: instantArg,
+    rate: z.coerce.number().int().default(1000),
+    seed: z.coerce.number().int().default(1),
+  }),
+  import: z.object({
+    ...common,
+    file: z.string(),
+    format: z.enum(['csv', 'influx']),
+    precision: z.enum(['ns', 'us', 'ms', 's']).default('ns'),
+    upload: z.boolean().default(false),
+  }),
   recompact: z.object({ ...common, sensors: sensorsArg, from: instantArg, to: instantArg }),
   status: z.object({ ...common, id: z.string() }),
 };
@@ -96,7 +109,7 @@ export async function backfill(argv: string[]): Promise<number> {
       started = (await call(`${api}/v1/backfill?precision=${args.precision}`, {
         method: 'POST',
         headers: { 'content-type': args.format === 'csv' ? 'text/csv' : 'text/plain' },
-        body: Readable.toWeb(createReadStream(args.file as string)) as unknown as RequestInit["body"],
+        body: Readable.toWeb(createReadStream(args.file as string)) as unknown as RequestInit['body'],
         duplex: 'half',
       })) as { id: string };
     } else {
@@ -106,7 +119,11 @@ export async function backfill(argv: string[]): Promise<number> {
           : kind === 'import'
             ? { kind, format: args.format, path: args.file, precision: args.precision }
             : { kind, sensors: args.sensors, from: args.from, to: args.to };
-      started = (await call(`${api}/v1/backfill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })) as { id: string };
+      started = (await call(`${api}/v1/backfill`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })) as { id: string };
     }
     id = started.id;
     process.stderr.write(`backfill: started ${id} (Temporal workflow backfill:${id})\n`);
@@ -120,6 +137,9 @@ export async function backfill(argv: string[]): Promise<number> {
   }
   if (process.stderr.isTTY) process.stderr.write('\n');
   if (args.json) process.stdout.write(`${JSON.stringify({ id, ...state })}\n`);
-  else process.stdout.write(`backfill ${id}: ${state.state} — ${bar(state.progress)}\n${state.progress.examples.map((e) => `  rejected: ${e}\n`).join('')}`);
+  else
+    process.stdout.write(
+      `backfill ${id}: ${state.state} — ${bar(state.progress)}\n${state.progress.examples.map((e) => `  rejected: ${e}\n`).join('')}`,
+    );
   return state.state === 'completed' || state.state === 'running' ? 0 : 1;
 }

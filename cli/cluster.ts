@@ -48,7 +48,11 @@ const SCHEMAS = {
   install: z.object({}),
 };
 
-const port = z.coerce.number().int().min(1).max(65535 - 3);
+const port = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(65535 - 3);
 const portEnv = z.object({
   HERODOTUS_CLUSTER_ZOOKEEPER_PORT: port.default(DEFAULT_PORT_BASES.zookeeper),
   HERODOTUS_CLUSTER_HTTP_PORT: port.default(DEFAULT_PORT_BASES.http),
@@ -65,7 +69,12 @@ export function portBases(env: NodeJS.ProcessEnv): PortBases {
   const parsed = portEnv.safeParse(env);
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
   const e = parsed.data;
-  return { zookeeper: e.HERODOTUS_CLUSTER_ZOOKEEPER_PORT, http: e.HERODOTUS_CLUSTER_HTTP_PORT, tcp: e.HERODOTUS_CLUSTER_TCP_PORT, interserver: e.HERODOTUS_CLUSTER_INTERSERVER_PORT };
+  return {
+    zookeeper: e.HERODOTUS_CLUSTER_ZOOKEEPER_PORT,
+    http: e.HERODOTUS_CLUSTER_HTTP_PORT,
+    tcp: e.HERODOTUS_CLUSTER_TCP_PORT,
+    interserver: e.HERODOTUS_CLUSTER_INTERSERVER_PORT,
+  };
 }
 
 const say = (line: string) => process.stderr.write(`cluster: ${line}\n`);
@@ -75,19 +84,36 @@ export function formatStatus(s: ClusterStatus): string {
   if (!s.state) return `no cluster in ${s.dir} (run: herodotus cluster up)\n`;
   const lines = [`cluster ${s.state.cluster} (${s.dir})`, ''];
   const rows = s.members.map((m) => {
-    const where = m.kind === 'zookeeper'
-      ? `client ${m.ports.client}`
-      : `shard ${m.shard} replica ${m.replica}  http ${m.ports.http}  tcp ${m.ports.tcp}  interserver ${m.ports.interserver}`;
+    const where =
+      m.kind === 'zookeeper'
+        ? `client ${m.ports.client}`
+        : `shard ${m.shard} replica ${m.replica}  http ${m.ports.http}  tcp ${m.ports.tcp}  interserver ${m.ports.interserver}`;
     const state = !m.alive ? 'stopped' : m.responding ? 'alive' : 'alive, not answering';
-    const repl = m.replication ? `  replicated tables ${m.replication.tables}, readonly ${m.replication.readonly}, queue ${m.replication.queue}` : '';
-    return [m.name, where, m.pid ? `pid ${m.pid}` : 'pid -', state, m.version ? `version ${m.version}` : '', `${repl}${m.error ? `  (${m.error})` : ''}`];
+    const repl = m.replication
+      ? `  replicated tables ${m.replication.tables}, readonly ${m.replication.readonly}, queue ${m.replication.queue}`
+      : '';
+    return [
+      m.name,
+      where,
+      m.pid ? `pid ${m.pid}` : 'pid -',
+      state,
+      m.version ? `version ${m.version}` : '',
+      `${repl}${m.error ? `  (${m.error})` : ''}`,
+    ];
   });
   const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) lines.push(`  ${r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd()}`);
+  for (const r of rows)
+    lines.push(
+      `  ${r
+        .map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c))
+        .join('  ')
+        .trimEnd()}`,
+    );
   lines.push('');
   if (s.topology) {
     lines.push(`system.clusters on ${s.topology.seenBy}:`);
-    for (const t of s.topology.rows) lines.push(`  shard ${t.shard} replica ${t.replica}  ${t.host}:${t.port}  ${t.name ?? '(unknown server)'}`);
+    for (const t of s.topology.rows)
+      lines.push(`  shard ${t.shard} replica ${t.replica}  ${t.host}:${t.port}  ${t.name ?? '(unknown server)'}`);
   } else {
     lines.push('system.clusters: no server answers');
   }
@@ -109,7 +135,11 @@ export async function cluster(argv: string[]): Promise<number> {
     case 'install': {
       const installed = await ensureClusterPackages(say);
       const versions = await clusterPackageVersions();
-      say(`${installed ? 'installed' : 'already installed'}: ${Object.entries(versions).map(([p, v]) => `${p} ${v ?? '?'}`).join(', ')}`);
+      say(
+        `${installed ? 'installed' : 'already installed'}: ${Object.entries(versions)
+          .map(([p, v]) => `${p} ${v ?? '?'}`)
+          .join(', ')}`,
+      );
       return 0;
     }
     case 'up': {
@@ -125,7 +155,11 @@ export async function cluster(argv: string[]): Promise<number> {
           ? `ready in ${secs(t.total)} (packages ${secs(t.packages)}, ZooKeeper ${secs(t.zookeeper)}, servers ${secs(t.servers)}, schema ${secs(t.schema)}); started ${result.started.join(', ')}`
           : `already running; checked in ${secs(t.total)}`,
       );
-      say(`ClickHouse ${result.version}; pids ${Object.entries(result.pids).map(([n, p]) => `${n}=${p}`).join(' ')}`);
+      say(
+        `ClickHouse ${result.version}; pids ${Object.entries(result.pids)
+          .map(([n, p]) => `${n}=${p}`)
+          .join(' ')}`,
+      );
       say(`state in ${config.stateDir}/cluster; stop with: herodotus cluster down`);
       process.stdout.write(`${clusterEnv(result.state.cluster, result.shards).join('\n')}\n`);
       return 0;

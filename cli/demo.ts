@@ -65,7 +65,13 @@ export async function demo(argv: string[]): Promise<number> {
     const check = await verifyAgainstLedger(harness.api, harness.kafka, harness.config.kafka.dlqTopic, gen.ledger, log);
     step('checking 200 random lenses (10 s, 1 min, 1 h, 1 day) against raw aggregates…');
     const sensorIds = Array.from({ length: args.sensors }, (_, i) => i + 1);
-    const lenses = await checkRandomLenses(harness.api.baseUrl, { sensors: sensorIds, dataFrom: startMs, dataTo: startMs + args.duration * 1000, count: 200, seed: 7 });
+    const lenses = await checkRandomLenses(harness.api.baseUrl, {
+      sensors: sensorIds,
+      dataFrom: startMs,
+      dataTo: startMs + args.duration * 1000,
+      count: 200,
+      seed: 7,
+    });
     const t = gen.ledger.totals;
     const report = {
       ok: check.ok && check.dlq_records === t.garbage && lenses.lens_mismatches === 0,

@@ -35,9 +35,22 @@ const schema = z.object({
     .min(1)
     .max(1000)
     .refine((r) => 1000 % r === 0, 'must divide 1000 (1, 2, 4, 5, 8, 10, …, 500, 1000)'),
-  duration: z.coerce.number().int().min(1).max(400 * 86_400),
-  start: z.coerce.number().int().min(Date.UTC(2000, 0, 1)).optional(),
-  seed: z.coerce.number().int().min(0).max(2 ** 32 - 1).default(1),
+  duration: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(400 * 86_400),
+  start: z.coerce
+    .number()
+    .int()
+    .min(Date.UTC(2000, 0, 1))
+    .optional(),
+  seed: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(1),
   'first-sensor': z.coerce.number().int().min(0).default(1),
   'late-fraction': fraction.default(0),
   'max-late': z.coerce.number().int().min(1000).default(600_000),

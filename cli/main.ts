@@ -5,18 +5,51 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   dev: { summary: 'start Kafka, Temporal and Herodotus (API, worker, embedded ClickHouse)', load: async () => (await import('./dev')).dev },
-  serve: { summary: 'run Herodotus only, against Kafka and Temporal given by the environment', load: async () => (await import('./serve')).serve },
-  generate: { summary: 'publish synthetic sensor batches to Kafka, simulating an unreliable upstream', load: async () => (await import('./generate')).generate },
+  serve: {
+    summary: 'run Herodotus only, against Kafka and Temporal given by the environment',
+    load: async () => (await import('./serve')).serve,
+  },
+  generate: {
+    summary: 'publish synthetic sensor batches to Kafka, simulating an unreliable upstream',
+    load: async () => (await import('./generate')).generate,
+  },
   verify: { summary: 'compare what is stored with a generator ledger', load: async () => (await import('./verify')).verify },
-  backfill: { summary: 'generate, import or recompact history through a backfill workflow', load: async () => (await import('./backfill')).backfill },
-  cluster: { summary: 'local ClickHouse cluster (2 shards × 2 replicas, ZooKeeper): up, down, status', load: async () => (await import('./cluster')).cluster },
-  demo: { summary: 'set up, ingest a minute of 100 sensors at 1 kHz through faults, verify, report', load: async () => (await import('./demo')).demo },
-  'query-load': { summary: 'virtual users exploring lenses (zoom, pan) against the API: latency, errors, exactness (JSON)', load: async () => (await import('./query-load')).queryLoad },
-  scenario: { summary: 'run a named scenario (steady, late-data, duplicates, outage, burst, backfill-month) and report (JSON)', load: async () => (await import('./scenario')).scenario },
-  'bench-codec': { summary: 'micro-benchmark of the batch codec and signal generation (JSON)', load: async () => (await import('../bench/codec')).benchCodec },
-  'bench-lens': { summary: 'back-fill a month, then lens latency per preset and concurrency vs raw GROUP BY (JSON)', load: async () => (await import('../bench/lens')).benchLens },
-  'bench-peers': { summary: 'same data and lens workload against InfluxDB 1.x and Herodotus: ingest, bytes/point, lens latency (JSON)', load: async () => (await import('../bench/peers')).benchPeers },
-  'bench-ingest': { summary: 'measure sustained end-to-end ingest at stepped rates (JSON)', load: async () => (await import('../bench/ingest')).benchIngest },
+  backfill: {
+    summary: 'generate, import or recompact history through a backfill workflow',
+    load: async () => (await import('./backfill')).backfill,
+  },
+  cluster: {
+    summary: 'local ClickHouse cluster (2 shards × 2 replicas, ZooKeeper): up, down, status',
+    load: async () => (await import('./cluster')).cluster,
+  },
+  demo: {
+    summary: 'set up, ingest a minute of 100 sensors at 1 kHz through faults, verify, report',
+    load: async () => (await import('./demo')).demo,
+  },
+  'query-load': {
+    summary: 'virtual users exploring lenses (zoom, pan) against the API: latency, errors, exactness (JSON)',
+    load: async () => (await import('./query-load')).queryLoad,
+  },
+  scenario: {
+    summary: 'run a named scenario (steady, late-data, duplicates, outage, burst, backfill-month) and report (JSON)',
+    load: async () => (await import('./scenario')).scenario,
+  },
+  'bench-codec': {
+    summary: 'micro-benchmark of the batch codec and signal generation (JSON)',
+    load: async () => (await import('../bench/codec')).benchCodec,
+  },
+  'bench-lens': {
+    summary: 'back-fill a month, then lens latency per preset and concurrency vs raw GROUP BY (JSON)',
+    load: async () => (await import('../bench/lens')).benchLens,
+  },
+  'bench-peers': {
+    summary: 'same data and lens workload against InfluxDB 1.x and Herodotus: ingest, bytes/point, lens latency (JSON)',
+    load: async () => (await import('../bench/peers')).benchPeers,
+  },
+  'bench-ingest': {
+    summary: 'measure sustained end-to-end ingest at stepped rates (JSON)',
+    load: async () => (await import('../bench/ingest')).benchIngest,
+  },
 };
 
 function usage(): string {

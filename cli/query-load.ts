@@ -61,10 +61,13 @@ export async function queryLoad(argv: string[]): Promise<number> {
     token: args.token ?? config.http.apiTokens[0],
     maxRequests: args['max-requests'],
     onSecond: (s) => {
-      if (s.t_s % 5 === 0) process.stderr.write(`query-load: ${s.t_s} s: ${s.requests} req/s, p50 ${s.p50_ms} ms, p99 ${s.p99_ms} ms, ${s.errors} errors\n`);
+      if (s.t_s % 5 === 0)
+        process.stderr.write(`query-load: ${s.t_s} s: ${s.requests} req/s, p50 ${s.p50_ms} ms, p99 ${s.p99_ms} ms, ${s.errors} errors\n`);
     },
   });
-  process.stdout.write(`\nHerodotus query load — ${baseUrl}\n${formatUserLoad(report)}\n  result      ${report.errors === 0 && report.mismatches === 0 ? 'OK' : 'FAILED'}\n\n`);
+  process.stdout.write(
+    `\nHerodotus query load — ${baseUrl}\n${formatUserLoad(report)}\n  result      ${report.errors === 0 && report.mismatches === 0 ? 'OK' : 'FAILED'}\n\n`,
+  );
   if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   return report.errors === 0 && report.mismatches === 0 ? 0 : 1;
 }

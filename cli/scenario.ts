@@ -15,7 +15,10 @@ const SCENARIOS: Record<string, { summary: string; run: (ctx: ScenarioContext) =
   steady: { summary: '1000 sensors × 1 kHz realtime ingest while 100 users query, N minutes', run: steady },
   'late-data': { summary: 'batches held back until their windows are compacted, then delivered', run: lateData },
   duplicates: { summary: '30 % re-sent batches, then the whole stream replayed', run: duplicates },
-  outage: { summary: 'worker kill -9, Kafka, Temporal (and with --cluster a replica, kill -9) each down for 60 s during realtime ingest', run: outages },
+  outage: {
+    summary: 'worker kill -9, Kafka, Temporal (and with --cluster a replica, kill -9) each down for 60 s during realtime ingest',
+    run: outages,
+  },
   burst: { summary: 'upstream silent for 40 s, then the backlog published at once', run: burst },
   'backfill-month': { summary: '30 days × 2 sensors × 10 Hz through a backfill workflow, then lens checks', run: backfillMonth },
 };
@@ -28,7 +31,9 @@ the generator's ledger) and lens exactness (random lenses vs raw). Exit code 1
 if anything was lost, duplicated or inexact.
 
 scenarios:
-${Object.entries(SCENARIOS).map(([n, s]) => `  ${n.padEnd(15)} ${s.summary}`).join('\n')}
+${Object.entries(SCENARIOS)
+  .map(([n, s]) => `  ${n.padEnd(15)} ${s.summary}`)
+  .join('\n')}
 
   --json         last line of stdout is the report as one JSON object
   --cluster      run on a local 2 shards × 2 replicas ClickHouse cluster of its
@@ -57,7 +62,18 @@ export async function scenario(argv: string[]): Promise<number> {
   }
   const s = SCENARIOS[name];
   if (!s) throw new UsageError(`unknown scenario '${name}'\n\n${HELP}`);
-  const args = parseOptions(rest, { json: { type: 'boolean' }, cluster: { type: 'boolean' }, minutes: { type: 'string' }, sensors: { type: 'string' }, users: { type: 'string' } }, schema, HELP);
+  const args = parseOptions(
+    rest,
+    {
+      json: { type: 'boolean' },
+      cluster: { type: 'boolean' },
+      minutes: { type: 'string' },
+      sensors: { type: 'string' },
+      users: { type: 'string' },
+    },
+    schema,
+    HELP,
+  );
   const base = loadConfig();
   const stateDir = path.join(base.stateDir, 'scenarios', name);
   const step = (line: string) => process.stderr.write(`scenario ${name}: ${line}\n`);
@@ -70,23 +86,56 @@ export async function scenario(argv: string[]): Promise<number> {
     env = { CLICKHOUSE_SHARDS: up.shards, CLICKHOUSE_CLUSTER: up.state.cluster };
   }
   step(`starting Kafka, Temporal and Herodotus (fresh state in ${stateDir})…`);
-  const harness = await Harness.start({ stateDir, fresh: !args.cluster, freePorts: true, env, log: createLogger('scenario', base.logLevel) }).catch(async (err: unknown) => {
+  const harness = await Harness.start({
+    stateDir,
+    fresh: !args.cluster,
+    freePorts: true,
+    env,
+    log: createLogger('scenario', base.logLevel),
+  }).catch(async (err: unknown) => {
     if (args.cluster) await clusterDown(stateDir);
     throw err;
   });
   try {
     step(`stack ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const r = await s.run({ harness, clusterStateDir: args.cluster ? stateDir : undefined, opts: { minutes: args.minutes, sensors: args.sensors, users: args.users }, step });
+    const r = await s.run({
+      harness,
+      clusterStateDir: args.cluster ? stateDir : undefined,
+      opts: { minutes: args.minutes, sensors: args.sensors, users: args.users },
+      step,
+    });
     const o = r.outcome;
-    const failed = Object.entries(r.checks).filter(([, ok]) => !ok).map(([k]) => k);
-    const ok = o.lost_points === 0 && o.duplicate_points === 0 && o.unexpected_points === 0 && o.mismatched_sensors === 0 && o.lens_mismatches === 0 && failed.length === 0;
-    const report = { scenario: name, clickhouse: args.cluster ? 'cluster 2×2' : 'embedded', ok, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)), ...r.details, checks: r.checks, ...o };
+    const failed = Object.entries(r.checks)
+      .filter(([, ok]) => !ok)
+      .map(([k]) => k);
+    const ok =
+      o.lost_points === 0 &&
+      o.duplicate_points === 0 &&
+      o.unexpected_points === 0 &&
+      o.mismatched_sensors === 0 &&
+      o.lens_mismatches === 0 &&
+      failed.length === 0;
+    const report = {
+      scenario: name,
+      clickhouse: args.cluster ? 'cluster 2×2' : 'embedded',
+      ok,
+      seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+      ...r.details,
+      checks: r.checks,
+      ...o,
+    };
     process.stdout.write(
       [
         '',
         `Herodotus scenario ${name} — ${s.summary}`,
         ...r.lines,
-        `  checks      ${Object.keys(r.checks).length === 0 ? '—' : Object.entries(r.checks).map(([k, v]) => `${k} ${v ? 'ok' : 'FAILED'}`).join(', ')}`,
+        `  checks      ${
+          Object.keys(r.checks).length === 0
+            ? '—'
+            : Object.entries(r.checks)
+                .map(([k, v]) => `${k} ${v ? 'ok' : 'FAILED'}`)
+                .join(', ')
+        }`,
         `  generated   ${o.generated_points.toLocaleString('en')} distinct points; stored ${o.stored_points.toLocaleString('en')} (${o.storage_check === 'audit' ? 'full audit of raw' : 'points per sensor: too many points for a full audit'})`,
         `  lost        ${o.lost_points}`,
         `  duplicates  ${o.duplicate_points}${o.unexpected_points ? `; ${o.unexpected_points} unexpected` : ''}${o.mismatched_sensors ? `; ${o.mismatched_sensors} sensors differ from the ledger` : ''}`,

@@ -22,7 +22,10 @@ export async function serve(argv: string[]): Promise<number> {
   log.info('stopping');
   // An activity that ignores cancellation must not keep the process alive:
   // whatever it was doing is retried elsewhere, exactly once.
-  const stopped = await Promise.race([service.stop().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), STOP_TIMEOUT_MS))]);
+  const stopped = await Promise.race([
+    service.stop().then(() => true),
+    new Promise<false>((r) => setTimeout(() => r(false), STOP_TIMEOUT_MS)),
+  ]);
   if (!stopped) log.warn({ timeoutMs: STOP_TIMEOUT_MS }, 'shutdown did not finish in time; exiting anyway');
   return 0;
 }

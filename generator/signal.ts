@@ -152,12 +152,7 @@ export function sensorValues(seed: number, sensor: number, startMs: number, peri
     }
     const h = hashAt(noiseKey, ts);
     const noise = ((h & 0xff) + ((h >>> 8) & 0xff) + ((h >>> 16) & 0xff) + (h >>> 24) - 510) * noiseK;
-    const x =
-      center +
-      trendAmp * wave(trendR / trendPeriodMs + trendPhase) +
-      level +
-      oscAmp * wave(oscR / oscPeriodMs + oscPhase) +
-      noise;
+    const x = center + trendAmp * wave(trendR / trendPeriodMs + trendPhase) + level + oscAmp * wave(oscR / oscPeriodMs + oscPhase) + noise;
     // Round half up; x > 0 here so truncation of x + 0.5 is floor (faster than Math.round).
     const raw = x <= 0 ? 0 : x >= ADC_MAX ? ADC_MAX : (x + 0.5) | 0;
     out[i] = Math.fround(offset + raw * scale);

@@ -218,7 +218,15 @@ export function* publicationPlan(opts: UpstreamOptions): Generator<PlannedRecord
       }
       if (rng.next() < opts.corruptFraction) {
         const kind = GARBAGE_KINDS[rng.int(GARBAGE_KINDS.length)]!;
-        heap.push({ due: due + (2 * rng.next() - 1) * GARBAGE_SPREAD_S * n0, seq: seq++, kind: 'garbage', s, second, late: false, garbage: { kind, seed: rng.u32() } });
+        heap.push({
+          due: due + (2 * rng.next() - 1) * GARBAGE_SPREAD_S * n0,
+          seq: seq++,
+          kind: 'garbage',
+          s,
+          second,
+          late: false,
+          garbage: { kind, seed: rng.u32() },
+        });
       }
       for (let top = heap.peek(); top !== undefined && top.due <= n; top = heap.peek()) yield emit(heap.pop()!);
     }

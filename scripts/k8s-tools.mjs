@@ -124,7 +124,10 @@ const tools = {
   kubeconform: path.join(BIN, 'kubeconform'),
   hadolint: hadolintBin,
   pythonPath: PY,
-  schemaLocation: path.join(SCHEMAS, '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json'),
+  schemaLocation: path.join(
+    SCHEMAS,
+    '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json',
+  ),
   kubernetesVersions: VERSIONS.kubernetes,
   versions: {
     kustomize: VERSIONS.kustomize.version,

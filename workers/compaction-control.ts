@@ -22,7 +22,12 @@ export async function ensureSweepSchedule(client: Client, config: Config): Promi
     await client.schedule.create({
       scheduleId: SWEEP_SCHEDULE_ID,
       spec: { intervals: [{ every: '1m' }] },
-      action: { type: 'startWorkflow', workflowType: 'compactionSweep', taskQueue: config.temporal.taskQueue, workflowId: 'compaction-sweep' },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'compactionSweep',
+        taskQueue: config.temporal.taskQueue,
+        workflowId: 'compaction-sweep',
+      },
       policies: { overlap: 'SKIP' },
     });
   } catch (err) {

@@ -40,7 +40,17 @@ function versions() {
  * goes through the ledger, so the compactor folds it into rollups.
  */
 export async function backfillWorkflow(id: string, req: BackfillRequest): Promise<BackfillProgress> {
-  const progress: BackfillProgress = { kind: req.kind, stage: 'planning', done: 0, total: 0, unit: '', inserted: 0, alreadyStored: 0, rejected: 0, examples: [] };
+  const progress: BackfillProgress = {
+    kind: req.kind,
+    stage: 'planning',
+    done: 0,
+    total: 0,
+    unit: '',
+    inserted: 0,
+    alreadyStored: 0,
+    rejected: 0,
+    examples: [],
+  };
   setHandler(backfillProgressQuery, () => progress);
   const version = versions();
 
@@ -50,7 +60,15 @@ export async function backfillWorkflow(id: string, req: BackfillRequest): Promis
     progress.stage = 'generating';
     for (let from = req.from; from < req.to; from += HOUR) {
       const to = Math.min(from + HOUR, req.to);
-      const r = await backfill.generateSpan({ sensors: req.sensors, from, to, rateHz: req.rateHz, seed: req.seed, version: version(), name: `backfill-${id}-${from}` });
+      const r = await backfill.generateSpan({
+        sensors: req.sensors,
+        from,
+        to,
+        rateHz: req.rateHz,
+        seed: req.seed,
+        version: version(),
+        name: `backfill-${id}-${from}`,
+      });
       progress.inserted += r.inserted;
       progress.alreadyStored += r.alreadyStored;
       progress.done++;
@@ -61,7 +79,15 @@ export async function backfillWorkflow(id: string, req: BackfillRequest): Promis
     progress.total = plan.chunks.length;
     progress.stage = 'importing';
     for (const [i, c] of plan.chunks.entries()) {
-      const r = await backfill.importChunk({ ...c, path: req.path, format: req.format, precision: req.precision, header: plan.header, version: version(), name: `backfill-${id}-${i}` });
+      const r = await backfill.importChunk({
+        ...c,
+        path: req.path,
+        format: req.format,
+        precision: req.precision,
+        header: plan.header,
+        version: version(),
+        name: `backfill-${id}-${i}`,
+      });
       progress.inserted += r.inserted;
       progress.alreadyStored += r.alreadyStored;
       progress.rejected += r.rejected;

@@ -89,4 +89,3 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
 export function ingestWorkflowId(topic: string, partition: number): string {
   return `ingest:${topic}:partition-${partition}`;
 }
-

@@ -52,10 +52,15 @@ const declaredLength = (req: Request): number | null => {
 };
 
 const { minTs, maxTs } = DEFAULT_BATCH_LIMITS;
-const instant = z.union([
-  z.number().int(),
-  z.string().regex(/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/, 'expected epoch ms or an ISO 8601 date-time with a zone').transform((s) => Date.parse(s)),
-]).pipe(z.number().int().min(minTs).max(maxTs));
+const instant = z
+  .union([
+    z.number().int(),
+    z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/, 'expected epoch ms or an ISO 8601 date-time with a zone')
+      .transform((s) => Date.parse(s)),
+  ])
+  .pipe(z.number().int().min(minTs).max(maxTs));
 
 const MAX_SPAN_MS = 400 * 86_400_000;
 
@@ -69,8 +74,18 @@ export function backfillBodySchema(maxSensorId: number) {
         kind: z.literal('generate'),
         sensors,
         ...range,
-        rate_hz: z.number().int().min(1).max(1000).refine((r) => 1000 % r === 0, 'must divide 1000'),
-        seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+        rate_hz: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .refine((r) => 1000 % r === 0, 'must divide 1000'),
+        seed: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 32 - 1)
+          .default(1),
       }),
       z.strictObject({
         kind: z.literal('import'),
@@ -92,10 +107,19 @@ const UPLOAD_TYPES: Record<string, 'csv' | 'influx'> = { 'text/csv': 'csv', 'tex
 /** POST /v1/backfill starts a backfill workflow; GET /v1/backfill/:id reports its state and progress. */
 export function backfillRoutes(deps: BackfillRouteDeps) {
   const schema = backfillBodySchema(deps.maxSensorId);
-  const uploadTooLarge = apiError(413, 'body_too_large', `the upload exceeds ${deps.maxUploadBytes} bytes (HERODOTUS_MAX_UPLOAD_BYTES); split the file`, 'body');
+  const uploadTooLarge = apiError(
+    413,
+    'body_too_large',
+    `the upload exceeds ${deps.maxUploadBytes} bytes (HERODOTUS_MAX_UPLOAD_BYTES); split the file`,
+    'body',
+  );
   const jsonTooLarge = apiError(413, 'body_too_large', `a JSON backfill request is at most ${MAX_JSON_BODY_BYTES} bytes`, 'body');
 
-  async function toRequest(req: Request, contentType: string, query: Record<string, string>): Promise<BackfillRequest | { error: ReturnType<typeof apiError> }> {
+  async function toRequest(
+    req: Request,
+    contentType: string,
+    query: Record<string, string>,
+  ): Promise<BackfillRequest | { error: ReturnType<typeof apiError> }> {
     const uploadFormat = UPLOAD_TYPES[contentType];
     if (uploadFormat) {
       if (!req.body) return { error: apiError(400, 'empty_upload', 'the upload has no body', 'body') };
@@ -105,7 +129,11 @@ export function backfillRoutes(deps: BackfillRouteDeps) {
       await mkdir(deps.uploadDir, { recursive: true });
       const path = join(deps.uploadDir, `${randomUUID()}.${uploadFormat === 'csv' ? 'csv' : 'lp'}`);
       try {
-        await pipeline(Readable.fromWeb(req.body as WebReadableStream<Uint8Array>), byteLimit(deps.maxUploadBytes), createWriteStream(path));
+        await pipeline(
+          Readable.fromWeb(req.body as WebReadableStream<Uint8Array>),
+          byteLimit(deps.maxUploadBytes),
+          createWriteStream(path),
+        );
       } catch (err) {
         await rm(path, { force: true });
         if (err instanceof TooLarge) return { error: uploadTooLarge };
@@ -114,7 +142,14 @@ export function backfillRoutes(deps: BackfillRouteDeps) {
       return { kind: 'import', format: uploadFormat, path, precision: precision.data };
     }
     if (contentType !== 'application/json') {
-      return { error: apiError(415, 'unsupported_media_type', 'send JSON, or a file as text/csv (CSV) or text/plain (InfluxDB line protocol)', 'content-type') };
+      return {
+        error: apiError(
+          415,
+          'unsupported_media_type',
+          'send JSON, or a file as text/csv (CSV) or text/plain (InfluxDB line protocol)',
+          'content-type',
+        ),
+      };
     }
     if ((declaredLength(req) ?? 0) > MAX_JSON_BODY_BYTES) return { error: jsonTooLarge };
     let text: string;

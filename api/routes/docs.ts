@@ -44,7 +44,13 @@ function operation(method: string, path: string, op: Json): string {
           .join('')}</tbody></table>`
       : ''
   }
-  ${body ? `<h4>Request body</h4>${Object.entries(body).map(([type, c]) => schemaBlock(type, c.schema)).join('')}` : ''}
+  ${
+    body
+      ? `<h4>Request body</h4>${Object.entries(body)
+          .map(([type, c]) => schemaBlock(type, c.schema))
+          .join('')}`
+      : ''
+  }
   <h4>Responses</h4><ul class="responses">${Object.entries(op.responses as Record<string, Json>)
     .map(([status, r]) => {
       const content = r.content ? (Object.entries(r.content as Record<string, Json>)[0] as [string, Json]) : null;
@@ -58,7 +64,12 @@ function operation(method: string, path: string, op: Json): string {
 export function renderDocs(doc: Json): string {
   const paths = Object.entries(doc.paths as Record<string, Record<string, Json>>);
   const ops = paths.flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
-  const toc = ops.map((o) => `<li><a href="#${esc(`${o.method}-${o.path}`)}"><span class="method ${esc(o.method)}">${esc(o.method.toUpperCase())}</span> ${esc(o.path)}</a></li>`).join('');
+  const toc = ops
+    .map(
+      (o) =>
+        `<li><a href="#${esc(`${o.method}-${o.path}`)}"><span class="method ${esc(o.method)}">${esc(o.method.toUpperCase())}</span> ${esc(o.path)}</a></li>`,
+    )
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(doc.info.title)} API</title>

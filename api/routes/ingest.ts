@@ -77,7 +77,10 @@ export function ingestRoutes(deps: IngestRouteDeps) {
       onError: async (c) => {
         await discardBody(c.req.raw);
         c.header('Connection', 'close');
-        return sendError(c, apiError(413, 'body_too_large', `request body exceeds ${deps.maxBodyBytes} bytes; split it into several requests`, 'body'));
+        return sendError(
+          c,
+          apiError(413, 'body_too_large', `request body exceeds ${deps.maxBodyBytes} bytes; split it into several requests`, 'body'),
+        );
       },
     }),
     async (c) => {
@@ -87,7 +90,12 @@ export function ingestRoutes(deps: IngestRouteDeps) {
         c.header('Connection', 'close');
         return sendError(
           c,
-          apiError(415, 'unsupported_media_type', `content-type must be application/json or ${BINARY_TYPES.join(' or ')}, got ${JSON.stringify(contentType)}`, 'content-type'),
+          apiError(
+            415,
+            'unsupported_media_type',
+            `content-type must be application/json or ${BINARY_TYPES.join(' or ')}, got ${JSON.stringify(contentType)}`,
+            'content-type',
+          ),
         );
       }
       const parsed = await parseBody(contentType, c.req.raw, deps.limits);
@@ -97,7 +105,10 @@ export function ingestRoutes(deps: IngestRouteDeps) {
       try {
         await deps.publisher.publish(records);
       } catch (err) {
-        return sendError(c, apiError(503, 'kafka_unavailable', `could not hand the batches to Kafka: ${(err as Error).message}; retry later`));
+        return sendError(
+          c,
+          apiError(503, 'kafka_unavailable', `could not hand the batches to Kafka: ${(err as Error).message}; retry later`),
+        );
       }
       const points = batches.reduce((n, b) => n + b.values.length, 0);
       return c.json({ accepted: { batches: batches.length, points } }, 202);

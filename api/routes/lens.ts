@@ -93,10 +93,12 @@ class KnownSensors {
     const missing = sensors.filter((s) => !this.known.has(s));
     if (missing.length === 0) return [];
     // One look-up per shard that holds a missing sensor.
-    const extents = await onEveryPart(bySensorShard(shards, missing, (s) => s), (p) =>
-      sensorExtents(p.store, p.items).catch((err: unknown) => {
-        throw holdingSensors(err, p.items);
-      }),
+    const extents = await onEveryPart(
+      bySensorShard(shards, missing, (s) => s),
+      (p) =>
+        sensorExtents(p.store, p.items).catch((err: unknown) => {
+          throw holdingSensors(err, p.items);
+        }),
     );
     const found = new Set(extents.flatMap((e) => [...e.keys()]));
     for (const s of found) this.known.add(s);
@@ -109,15 +111,26 @@ export function lensQuerySchema(maxSensorId: number) {
   return z
     .strictObject({
       sensors: sensorList(maxSensorId).meta({ description: '1 to 10 comma-separated sensor ids', example: '1,2,3' }),
-      from: instant.meta({ description: 'Start (inclusive): epoch milliseconds or an ISO 8601 date-time with a zone', example: '2025-06-01T00:00:00Z' }),
-      to: instant.meta({ description: 'End (exclusive): epoch milliseconds or an ISO 8601 date-time with a zone', example: '2025-06-02T00:00:00Z' }),
+      from: instant.meta({
+        description: 'Start (inclusive): epoch milliseconds or an ISO 8601 date-time with a zone',
+        example: '2025-06-01T00:00:00Z',
+      }),
+      to: instant.meta({
+        description: 'End (exclusive): epoch milliseconds or an ISO 8601 date-time with a zone',
+        example: '2025-06-02T00:00:00Z',
+      }),
       points: intParam(1, MAX_POINTS)
         .optional()
-        .meta({ description: `At most this many buckets (default 2500, at most ${MAX_POINTS}); the bucket width is the smallest 1-2-5 width that fits` }),
+        .meta({
+          description: `At most this many buckets (default 2500, at most ${MAX_POINTS}); the bucket width is the smallest 1-2-5 width that fits`,
+        }),
       step: intParam(1, 366 * 86_400_000)
         .optional()
         .meta({ description: `Explicit bucket width in milliseconds instead of points (at most ${MAX_POINTS} buckets)` }),
-      source: z.enum(['plan', 'raw']).optional().meta({ description: '`raw` aggregates raw points instead of planning over rollups (verification)' }),
+      source: z
+        .enum(['plan', 'raw'])
+        .optional()
+        .meta({ description: '`raw` aggregates raw points instead of planning over rollups (verification)' }),
     })
     .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['to'] })
     .refine((q) => q.points === undefined || q.step === undefined, { message: 'give either points or step, not both', path: ['step'] })
@@ -134,7 +147,9 @@ export function rawQuerySchema(maxSensorId: number) {
       sensor: intParam(0, maxSensorId).meta({ description: 'One sensor id', example: '1' }),
       from: instant.meta({ description: 'Start (inclusive): epoch milliseconds or an ISO 8601 date-time with a zone' }),
       to: instant.meta({ description: 'End (exclusive): epoch milliseconds or an ISO 8601 date-time with a zone' }),
-      limit: intParam(1, MAX_RAW_LIMIT).optional().meta({ description: `Points per page (default 10000, at most ${MAX_RAW_LIMIT})` }),
+      limit: intParam(1, MAX_RAW_LIMIT)
+        .optional()
+        .meta({ description: `Points per page (default 10000, at most ${MAX_RAW_LIMIT})` }),
       cursor: z
         .string()
         .regex(/^\d+$/, 'expected a cursor from a previous page')
@@ -143,7 +158,10 @@ export function rawQuerySchema(maxSensorId: number) {
         .meta({ description: 'The `next` value of the previous page' }),
     })
     .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['to'] })
-    .refine((q) => q.cursor === undefined || (q.cursor >= q.from && q.cursor < q.to), { message: 'cursor does not belong to this range', path: ['cursor'] });
+    .refine((q) => q.cursor === undefined || (q.cursor >= q.from && q.cursor < q.to), {
+      message: 'cursor does not belong to this range',
+      path: ['cursor'],
+    });
 }
 
 /** GET /v1/lens and GET /v1/raw. */
@@ -160,7 +178,11 @@ export function lensRoutes(deps: LensRouteDeps) {
       const shards = deps.shards();
       if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
       const missing = await sensors.unknown(shards, q.sensors);
-      if (missing.length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'sensors'));
+      if (missing.length > 0)
+        return sendError(
+          c,
+          apiError(404, 'unknown_sensor', `no data for sensor${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'sensors'),
+        );
       const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
       return c.json(await runLens(shards, deps.ladder, { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source }));
     })
@@ -170,7 +192,8 @@ export function lensRoutes(deps: LensRouteDeps) {
       const q = parsed.data;
       const shards = deps.shards();
       if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
-      if ((await sensors.unknown(shards, [q.sensor])).length > 0) return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
+      if ((await sensors.unknown(shards, [q.sensor])).length > 0)
+        return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
       const limit = q.limit ?? 10_000;
       const page = await rawPage(shards.of(q.sensor), q.sensor, q.cursor ?? q.from, q.to, limit);
       return c.json({ sensor: q.sensor, points: page.points, next: page.next === null ? null : String(page.next) });

@@ -20,7 +20,14 @@ export function partitionStatus(offsets: PartitionOffsets[], progress: (IngestPr
   return offsets.map((o) => {
     const p = progress[o.partition] ?? null;
     const checkpoint = p?.next ?? null;
-    return { partition: o.partition, low: o.low, high: o.high, checkpoint, lag: checkpoint === null ? null : o.high - checkpoint, totals: p };
+    return {
+      partition: o.partition,
+      low: o.low,
+      high: o.high,
+      checkpoint,
+      lag: checkpoint === null ? null : o.high - checkpoint,
+      totals: p,
+    };
   });
 }
 

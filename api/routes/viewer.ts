@@ -26,7 +26,8 @@ const VENDOR: Record<string, { file: string; type: string }> = {
 export const VIEWER_PATHS = new Set(Object.keys(FILES));
 
 /** Everything from this origin, nothing inline but styles uPlot sets on its elements. */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 async function send(c: Context, path: string, type: string) {
   let body: Buffer;

@@ -22,11 +22,26 @@ const TOKEN_KEY = 'herodotus.token';
 
 const $ = (id) => document.getElementById(id);
 const els = {
-  search: $('search'), list: $('sensor-list'), hint: $('list-hint'), picked: $('picked'), count: $('pick-count'),
-  presets: $('presets'), from: $('from'), to: $('to'), range: $('range'), live: $('live'),
-  back: $('back'), forward: $('forward'), zoomOut: $('zoom-out'),
-  message: $('message'), tokenForm: $('token-form'), token: $('token'),
-  chart: $('chart'), empty: $('empty'), legend: $('legend'), plan: $('plan'),
+  search: $('search'),
+  list: $('sensor-list'),
+  hint: $('list-hint'),
+  picked: $('picked'),
+  count: $('pick-count'),
+  presets: $('presets'),
+  from: $('from'),
+  to: $('to'),
+  range: $('range'),
+  live: $('live'),
+  back: $('back'),
+  forward: $('forward'),
+  zoomOut: $('zoom-out'),
+  message: $('message'),
+  tokenForm: $('token-form'),
+  token: $('token'),
+  chart: $('chart'),
+  empty: $('empty'),
+  legend: $('legend'),
+  plan: $('plan'),
 };
 
 const state = {
@@ -75,7 +90,12 @@ async function api(path, signal) {
   }
   if (!res.ok) {
     const e = body && body.error;
-    throw new ApiError(res.status, e ? e.code : 'http_' + res.status, e ? e.message : `The server answered ${res.status} ${res.statusText}.`, e && e.field);
+    throw new ApiError(
+      res.status,
+      e ? e.code : 'http_' + res.status,
+      e ? e.message : `The server answered ${res.status} ${res.statusText}.`,
+      e && e.field,
+    );
   }
   return { body, serverMs: serverTiming(res) };
 }
@@ -125,13 +145,24 @@ const toInput = (ms) => new Date(ms).toISOString().slice(0, 23);
 const fromInput = (v) => (v ? Date.parse(v.length === 16 ? `${v}:00Z` : `${v}Z`) : NaN);
 
 function duration(ms) {
-  const units = [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000], ['ms', 1]];
+  const units = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['min', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ];
   for (const [name, size] of units) if (ms >= size && ms % size === 0) return `${ms / size} ${name}`;
   for (const [name, size] of units) if (ms >= size) return `${(ms / size).toFixed(1)} ${name}`;
   return `${ms} ms`;
 }
 
-const num = (n) => (n === null || n === undefined ? '–' : Math.abs(n) >= 1e5 || (Math.abs(n) < 1e-3 && n !== 0) ? n.toExponential(3) : Number(n.toPrecision(6)).toString());
+const num = (n) =>
+  n === null || n === undefined
+    ? '–'
+    : Math.abs(n) >= 1e5 || (Math.abs(n) < 1e-3 && n !== 0)
+      ? n.toExponential(3)
+      : Number(n.toPrecision(6)).toString();
 const color = (sensor) => COLORS[state.picked.indexOf(sensor) % COLORS.length];
 
 // ------------------------------------------------------------- sensors ---
@@ -256,7 +287,7 @@ function setRange(from, to, { keepLive = false } = {}) {
 
 /** A preset span ending now (live) or where the view ends (else at the data's end). */
 function preset(span) {
-  const end = state.live ? Date.now() : state.to ?? latestData() ?? Date.now();
+  const end = state.live ? Date.now() : (state.to ?? latestData() ?? Date.now());
   setRange(end - span, end, { keepLive: true });
 }
 
@@ -536,7 +567,10 @@ function updateHash() {
 
 function restoreHash() {
   const p = new URLSearchParams(location.hash.slice(1));
-  const ids = (p.get('sensors') || '').split(',').filter((s) => /^\d+$/.test(s)).map(Number);
+  const ids = (p.get('sensors') || '')
+    .split(',')
+    .filter((s) => /^\d+$/.test(s))
+    .map(Number);
   const from = Number(p.get('from'));
   const to = Number(p.get('to'));
   if (Number.isSafeInteger(from) && Number.isSafeInteger(to) && from < to) {

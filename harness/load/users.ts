@@ -9,7 +9,13 @@ import { lensDifferences } from '../verify/lens-check';
  * aggregated from raw (`source=raw`).
  */
 
-export const USER_PRESETS_MS: Record<string, number> = { '10s': 10_000, '1min': 60_000, '1h': 3_600_000, '1d': 86_400_000, '30d': 30 * 86_400_000 };
+export const USER_PRESETS_MS: Record<string, number> = {
+  '10s': 10_000,
+  '1min': 60_000,
+  '1h': 3_600_000,
+  '1d': 86_400_000,
+  '30d': 30 * 86_400_000,
+};
 const SCREEN_WIDTHS = [800, 1280, 1600, 1920, 2560];
 const MIN_SPAN_MS = 1000;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -142,7 +148,13 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<UserLoadReport
   let second: { requests: number; errors: number; lat: number[] } = { requests: 0, errors: 0, lat: [] };
   const ticker = setInterval(() => {
     const lat = second.lat.sort((a, b) => a - b);
-    const s: SecondStats = { t_s: timeline.length + 1, requests: second.requests, errors: second.errors, p50_ms: percentile(lat, 0.5), p99_ms: percentile(lat, 0.99) };
+    const s: SecondStats = {
+      t_s: timeline.length + 1,
+      requests: second.requests,
+      errors: second.errors,
+      p50_ms: percentile(lat, 0.5),
+      p99_ms: percentile(lat, 0.99),
+    };
     timeline.push(s);
     second = { requests: 0, errors: 0, lat: [] };
     opts.onSecond?.(s);
@@ -192,7 +204,7 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<UserLoadReport
       const dataTo = Math.max(...chosen.map((s) => s.last)) + 1;
       const width = SCREEN_WIDTHS[Math.floor(next() * SCREEN_WIDTHS.length)]!;
       let span = USER_PRESETS_MS[preset]!;
-      let to = dataFrom + Math.floor(next() * Math.max(1, dataTo - dataFrom + span)) ;
+      let to = dataFrom + Math.floor(next() * Math.max(1, dataTo - dataFrom + span));
       to = Math.max(to, dataFrom + Math.min(span, dataTo - dataFrom));
       let action: Action = 'open';
       const steps = 3 + Math.floor(next() * 8);
@@ -291,7 +303,9 @@ export function formatUserLoad(r: UserLoadReport): string {
     `  users       ${r.users} for ${r.duration_s} s (think ${r.think_ms} ms), ${r.sensors_available} sensors with data`,
     `  requests    ${r.requests} lenses, ${r.requests_per_s}/s; ${JSON.stringify(r.by_action)}`,
     `  latency     p50 ${r.latency_ms.p50} ms, p90 ${r.latency_ms.p90} ms, p99 ${r.latency_ms.p99} ms, max ${r.latency_ms.max} ms`,
-    `  by preset   ${Object.entries(r.by_preset).map(([k, v]) => `${k} ${v.requests}× p50 ${v.p50_ms}/p99 ${v.p99_ms}`).join('; ')}`,
+    `  by preset   ${Object.entries(r.by_preset)
+      .map(([k, v]) => `${k} ${v.requests}× p50 ${v.p50_ms}/p99 ${v.p99_ms}`)
+      .join('; ')}`,
     `  errors      ${r.errors} ${JSON.stringify(r.errors_by_kind)}`,
     ...r.error_examples.map((e) => `              ${e}`),
     `  exactness   ${r.verified} verified against raw (${r.verify_rechecked} rechecked, ${r.verify_unsettled} unsettled), ${r.mismatches} mismatches; ${r.rows_read_per_point} rows read per point`,

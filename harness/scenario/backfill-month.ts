@@ -26,9 +26,15 @@ export async function backfillMonth({ harness, step }: ScenarioContext): Promise
   const to = Date.UTC(2026, 0, 1);
   const from = to - 30 * DAY;
   const base = harness.api.baseUrl;
-  step(`back-filling 30 days × ${sensors.length} sensors × ${rateHz} Hz = ${((30 * 86_400 * rateHz * sensors.length) / 1e6).toFixed(1)} M points…`);
+  step(
+    `back-filling 30 days × ${sensors.length} sensors × ${rateHz} Hz = ${((30 * 86_400 * rateHz * sensors.length) / 1e6).toFixed(1)} M points…`,
+  );
   const t0 = performance.now();
-  const res = await fetch(`${base}/v1/backfill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'generate', sensors, from, to, rate_hz: rateHz, seed }) });
+  const res = await fetch(`${base}/v1/backfill`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'generate', sensors, from, to, rate_hz: rateHz, seed }),
+  });
   if (res.status !== 202) throw new Error(`POST /v1/backfill: ${res.status} ${await res.text()}`);
   const { id } = (await res.json()) as { id: string };
   type State = { state: string; progress: { done: number; total: number; inserted?: number; alreadyStored?: number } };
@@ -61,7 +67,17 @@ export async function backfillMonth({ harness, step }: ScenarioContext): Promise
   const { lensDifferences } = await import('../verify/lens-check');
   const monthDiff = lensDifferences(monthBody as never, (await monthRaw.json()) as never);
   return {
-    details: { sensors: sensors.length, days: 30, rate_hz: rateHz, points, backfill_s: backfillS, backfill_points_per_s: Math.round(points / backfillS), compaction_s: compactionS, inserted: (state as State | undefined)?.progress.inserted, month_lens: { rows_read: monthBody.plan.rows_read, level_ms: monthBody.plan.level_ms, differences: monthDiff.length } },
+    details: {
+      sensors: sensors.length,
+      days: 30,
+      rate_hz: rateHz,
+      points,
+      backfill_s: backfillS,
+      backfill_points_per_s: Math.round(points / backfillS),
+      compaction_s: compactionS,
+      inserted: (state as State | undefined)?.progress.inserted,
+      month_lens: { rows_read: monthBody.plan.rows_read, level_ms: monthBody.plan.level_ms, differences: monthDiff.length },
+    },
     checks: { month_lens_exact: monthDiff.length === 0 },
     outcome,
     lines: [

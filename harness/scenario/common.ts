@@ -61,11 +61,15 @@ export function mergeExpected(...ledgers: Ledger[]): Map<number, ExpectedSensor>
 
 export async function drainCompaction(h: Harness, timeoutMs = 1_800_000): Promise<number> {
   const t0 = performance.now();
-  await waitFor(async () => ((await (await fetch(`${h.api.baseUrl}/v1/compaction/status`)).json()) as { backlog_windows: number }).backlog_windows === 0, {
-    timeoutMs,
-    intervalMs: 1000,
-    what: 'the compaction backlog to drain',
-  });
+  await waitFor(
+    async () =>
+      ((await (await fetch(`${h.api.baseUrl}/v1/compaction/status`)).json()) as { backlog_windows: number }).backlog_windows === 0,
+    {
+      timeoutMs,
+      intervalMs: 1000,
+      what: 'the compaction backlog to drain',
+    },
+  );
   return Number(((performance.now() - t0) / 1000).toFixed(1));
 }
 
@@ -78,7 +82,13 @@ export async function finalCheck(
   const total = [...expected.values()].reduce((n, e) => n + e.points, 0);
   const method = total <= AUDIT_MAX_POINTS ? 'audit' : 'extents';
   const storage = method === 'audit' ? checkStorage(expected, await h.api.audit()) : checkExtents(expected, await h.api.sensors());
-  const lenses = await checkRandomLenses(h.api.baseUrl, { sensors: [...expected.keys()], dataFrom: data.from, dataTo: data.to, count: data.lenses ?? 100, seed: data.seed ?? 7 });
+  const lenses = await checkRandomLenses(h.api.baseUrl, {
+    sensors: [...expected.keys()],
+    dataFrom: data.from,
+    dataTo: data.to,
+    count: data.lenses ?? 100,
+    seed: data.seed ?? 7,
+  });
   return {
     storage,
     lenses,

@@ -57,7 +57,11 @@ export type UpstreamRun = { sensors: number; durationS: number; seed: number; re
  * garbage), runs `fault` while that goes on, then waits for ingest to catch up
  * and verifies storage and the dead-letter topic against the generator's ledger.
  */
-export async function ingestThrough(harness: Harness, opts: UpstreamRun, fault: (h: Harness) => Promise<void> = async () => undefined): Promise<FaultRun> {
+export async function ingestThrough(
+  harness: Harness,
+  opts: UpstreamRun,
+  fault: (h: Harness) => Promise<void> = async () => undefined,
+): Promise<FaultRun> {
   const log = createLogger('faults', process.env.LOG_LEVEL ?? 'warn');
   const [generated] = await Promise.all([
     runGenerator(harness.kafka, {

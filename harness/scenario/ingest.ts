@@ -21,9 +21,22 @@ export async function steady({ harness, opts, step }: ScenarioContext): Promise<
   step(`publishing ${sensors} sensors × 1 kHz in real time for ${durationS} s while ${opts.users ?? 100} users query…`);
   // Users need something to look at: let the first seconds land before they arrive.
   const genP = runGenerator(harness.kafka, {
-    topic: harness.config.kafka.topic, sensors, rateHz: 1000, durationS, startMs, seed: 101,
-    lateFraction: 0, maxLateMs: 0, dupFraction: 0.01, reorder: true, corruptFraction: 0, realtime: true,
-    onProgress: (p) => step(`  published ${p.seconds}/${durationS} s (${(p.records / Math.max(1, p.elapsedMs / 1000)).toFixed(0)} records/s, behind real time by ${((p.elapsedMs / 1000) - p.seconds).toFixed(1)} s)`),
+    topic: harness.config.kafka.topic,
+    sensors,
+    rateHz: 1000,
+    durationS,
+    startMs,
+    seed: 101,
+    lateFraction: 0,
+    maxLateMs: 0,
+    dupFraction: 0.01,
+    reorder: true,
+    corruptFraction: 0,
+    realtime: true,
+    onProgress: (p) =>
+      step(
+        `  published ${p.seconds}/${durationS} s (${(p.records / Math.max(1, p.elapsedMs / 1000)).toFixed(0)} records/s, behind real time by ${(p.elapsedMs / 1000 - p.seconds).toFixed(1)} s)`,
+      ),
   });
   await sleep(5000);
   const lagSamples: number[] = [];
@@ -35,7 +48,14 @@ export async function steady({ harness, opts, step }: ScenarioContext): Promise<
       await sleep(2000);
     }
   })();
-  const users = await runUserLoad({ baseUrl: harness.api.baseUrl, users: opts.users ?? 100, durationS: Math.max(5, durationS - 5), thinkMs: 1000, verifyFraction: 0.05, seed: 5 });
+  const users = await runUserLoad({
+    baseUrl: harness.api.baseUrl,
+    users: opts.users ?? 100,
+    durationS: Math.max(5, durationS - 5),
+    thinkMs: 1000,
+    verifyFraction: 0.05,
+    seed: 5,
+  });
   const gen = await genP;
   const published = performance.now();
   step('waiting for ingest to catch up…');
@@ -44,11 +64,17 @@ export async function steady({ harness, opts, step }: ScenarioContext): Promise<
   await lagP;
   const catchUpS = seconds(performance.now() - published);
   const { outcome } = await finalCheck(harness, mergeExpected(gen.ledger), { from: startMs, to: startMs + durationS * 1000 });
-  const pps = Math.round(gen.ledger.totals.generated_points / ((gen.elapsedMs / 1000) + catchUpS));
+  const pps = Math.round(gen.ledger.totals.generated_points / (gen.elapsedMs / 1000 + catchUpS));
   return {
     details: {
-      sensors, duration_s: durationS, publish_s: seconds(gen.elapsedMs), behind_realtime_s: Number((gen.elapsedMs / 1000 - durationS).toFixed(1)),
-      catch_up_after_publish_s: catchUpS, ingest_points_per_s: pps, max_lag_records: Math.max(0, ...lagSamples), users,
+      sensors,
+      duration_s: durationS,
+      publish_s: seconds(gen.elapsedMs),
+      behind_realtime_s: Number((gen.elapsedMs / 1000 - durationS).toFixed(1)),
+      catch_up_after_publish_s: catchUpS,
+      ingest_points_per_s: pps,
+      max_lag_records: Math.max(0, ...lagSamples),
+      users,
     },
     checks: { users_no_errors: users.errors === 0, users_no_mismatches: users.mismatches === 0 },
     outcome,
@@ -65,25 +91,65 @@ export async function lateData({ harness, step }: ScenarioContext): Promise<Scen
   const durationS = 180;
   const startMs = startAligned(durationS + 3600);
   const held = (r: PlannedRecord) => r.kind !== 'garbage' && mix32(r.sensor * 100_003 + r.second) % 10 === 0;
-  const base = { topic: harness.config.kafka.topic, sensors, rateHz: 1000, durationS, startMs, seed: 202, lateFraction: 0.05, maxLateMs: 120_000, dupFraction: 0.02, reorder: true, corruptFraction: 0.005, realtime: false };
+  const base = {
+    topic: harness.config.kafka.topic,
+    sensors,
+    rateHz: 1000,
+    durationS,
+    startMs,
+    seed: 202,
+    lateFraction: 0.05,
+    maxLateMs: 120_000,
+    dupFraction: 0.02,
+    reorder: true,
+    corruptFraction: 0.005,
+    realtime: false,
+  };
   step(`publishing ${sensors} sensors × ${durationS} s with 10 % of the batches held back…`);
   const first = await runGenerator(harness.kafka, { ...base, skip: held });
   await harness.waitCaughtUp();
   const compactS = await drainCompaction(harness);
   step(`windows compacted (${compactS} s); lenses before the late data:`);
   const dataTo = startMs + durationS * 1000;
-  const before = await checkRandomLenses(harness.api.baseUrl, { sensors: Array.from({ length: sensors }, (_, i) => i + 1), dataFrom: startMs, dataTo, count: 40, seed: 1 });
+  const before = await checkRandomLenses(harness.api.baseUrl, {
+    sensors: Array.from({ length: sensors }, (_, i) => i + 1),
+    dataFrom: startMs,
+    dataTo,
+    count: 40,
+    seed: 1,
+  });
   step(`delivering the held-back batches (${durationS}+ s late) into compacted windows…`);
   const second = await runGenerator(harness.kafka, { ...base, corruptFraction: 0, skip: (r) => r.kind !== 'garbage' && !held(r) });
   await harness.waitCaughtUp();
   // Right away, before re-compaction: dirty windows are read from raw.
-  const dirty = await checkRandomLenses(harness.api.baseUrl, { sensors: Array.from({ length: sensors }, (_, i) => i + 1), dataFrom: startMs, dataTo, count: 40, seed: 2 });
+  const dirty = await checkRandomLenses(harness.api.baseUrl, {
+    sensors: Array.from({ length: sensors }, (_, i) => i + 1),
+    dataFrom: startMs,
+    dataTo,
+    count: 40,
+    seed: 2,
+  });
   const recompactS = await drainCompaction(harness);
   const { outcome } = await finalCheck(harness, mergeExpected(first.ledger, second.ledger), { from: startMs, to: dataTo });
   const dlq = await summarizeDeadLetters(harness.kafka, harness.config.kafka.dlqTopic, quiet);
   return {
-    details: { sensors, duration_s: durationS, held_back_batches: second.ledger.totals.batches, late_in_first_run: first.ledger.totals.late, compaction_s: compactS, recompaction_s: recompactS, lenses_before: before, lenses_while_dirty: dirty, dlq_records: dlq.records, garbage_records: first.ledger.totals.garbage },
-    checks: { before_exact: before.lens_mismatches === 0, dirty_exact: dirty.lens_mismatches === 0, dlq_matches_garbage: dlq.records === first.ledger.totals.garbage },
+    details: {
+      sensors,
+      duration_s: durationS,
+      held_back_batches: second.ledger.totals.batches,
+      late_in_first_run: first.ledger.totals.late,
+      compaction_s: compactS,
+      recompaction_s: recompactS,
+      lenses_before: before,
+      lenses_while_dirty: dirty,
+      dlq_records: dlq.records,
+      garbage_records: first.ledger.totals.garbage,
+    },
+    checks: {
+      before_exact: before.lens_mismatches === 0,
+      dirty_exact: dirty.lens_mismatches === 0,
+      dlq_matches_garbage: dlq.records === first.ledger.totals.garbage,
+    },
     outcome,
     lines: [
       `  late        ${second.ledger.totals.batches} batches delivered after their windows were compacted (plus ${first.ledger.totals.late} late ≤ 2 min in the first run)`,
@@ -98,7 +164,20 @@ export async function duplicates({ harness, step }: ScenarioContext): Promise<Sc
   const sensors = 50;
   const durationS = 60;
   const startMs = startAligned(durationS + 600);
-  const base = { topic: harness.config.kafka.topic, sensors, rateHz: 1000, durationS, startMs, seed: 303, lateFraction: 0.02, maxLateMs: 60_000, dupFraction: 0.3, reorder: true, corruptFraction: 0, realtime: false };
+  const base = {
+    topic: harness.config.kafka.topic,
+    sensors,
+    rateHz: 1000,
+    durationS,
+    startMs,
+    seed: 303,
+    lateFraction: 0.02,
+    maxLateMs: 60_000,
+    dupFraction: 0.3,
+    reorder: true,
+    corruptFraction: 0,
+    realtime: false,
+  };
   step(`publishing ${sensors} sensors × ${durationS} s with 30 % re-sent batches…`);
   const first = await runGenerator(harness.kafka, base);
   step('replaying the whole stream (every batch again, new offsets)…');
@@ -107,10 +186,18 @@ export async function duplicates({ harness, step }: ScenarioContext): Promise<Sc
   await drainCompaction(harness);
   const { outcome } = await finalCheck(harness, mergeExpected(first.ledger), { from: startMs, to: startMs + durationS * 1000 });
   return {
-    details: { sensors, duration_s: durationS, records_published: first.records + replay.records, resent_batches: first.ledger.totals.resent, replayed_records: replay.records },
+    details: {
+      sensors,
+      duration_s: durationS,
+      records_published: first.records + replay.records,
+      resent_batches: first.ledger.totals.resent,
+      replayed_records: replay.records,
+    },
     checks: { replay_same_ledger: replay.ledger.toJSON().sensors['1']?.checksum === first.ledger.toJSON().sensors['1']?.checksum },
     outcome,
-    lines: [`  upstream    ${first.records} records with ${first.ledger.totals.resent} re-sent, then ${replay.records} replayed: each point sent ${((first.records + replay.records) / first.ledger.totals.batches).toFixed(2)}× on average`],
+    lines: [
+      `  upstream    ${first.records} records with ${first.ledger.totals.resent} re-sent, then ${replay.records} replayed: each point sent ${((first.records + replay.records) / first.ledger.totals.batches).toFixed(2)}× on average`,
+    ],
   };
 }
 
@@ -123,22 +210,33 @@ export async function outages({ harness, step, clusterStateDir }: ScenarioContex
   const timeline: { component: Component; down_at_s: number; back_at_s: number }[] = [];
   const t0 = performance.now();
   step(`publishing 20 sensors × 1 kHz in real time for ${durationS} s; ${plan.join(', ')} each down for ${downMs / 1000} s…`);
-  const run = await ingestThrough(harness, { sensors: 20, durationS, seed: 404, realtime: true, startMs, maxLateMs: 600_000 }, async (h) => {
-    await sleep(10_000);
-    for (const c of plan) {
-      const down = seconds(performance.now() - t0);
-      step(`  ${c} down at ${down} s`);
-      await outage(h, c, downMs, clusterStateDir);
-      timeline.push({ component: c, down_at_s: down, back_at_s: seconds(performance.now() - t0) });
-      step(`  ${c} back at ${timeline.at(-1)!.back_at_s} s`);
-      await sleep(20_000);
-    }
-  });
+  const run = await ingestThrough(
+    harness,
+    { sensors: 20, durationS, seed: 404, realtime: true, startMs, maxLateMs: 600_000 },
+    async (h) => {
+      await sleep(10_000);
+      for (const c of plan) {
+        const down = seconds(performance.now() - t0);
+        step(`  ${c} down at ${down} s`);
+        await outage(h, c, downMs, clusterStateDir);
+        timeline.push({ component: c, down_at_s: down, back_at_s: seconds(performance.now() - t0) });
+        step(`  ${c} back at ${timeline.at(-1)!.back_at_s} s`);
+        await sleep(20_000);
+      }
+    },
+  );
   const caughtUpS = seconds(performance.now() - t0);
   await drainCompaction(harness);
   const { outcome } = await finalCheck(harness, mergeExpected(run.generated.ledger), { from: startMs, to: startMs + durationS * 1000 });
   return {
-    details: { sensors: 20, duration_s: durationS, outages: timeline, caught_up_at_s: caughtUpS, dlq_records: run.report.dlq_records, garbage_records: run.report.garbage_records },
+    details: {
+      sensors: 20,
+      duration_s: durationS,
+      outages: timeline,
+      caught_up_at_s: caughtUpS,
+      dlq_records: run.report.dlq_records,
+      garbage_records: run.report.garbage_records,
+    },
     checks: { dlq_matches_garbage: run.report.dlq_records === run.report.garbage_records },
     outcome,
     lines: [
@@ -154,7 +252,17 @@ export async function burst({ harness, step }: ScenarioContext): Promise<Scenari
   const liveS = 20;
   const silentS = 40;
   const startMs = Math.floor(Date.now() / 1000) * 1000;
-  const common = { topic: harness.config.kafka.topic, sensors, rateHz: 1000, seed: 505, lateFraction: 0, maxLateMs: 0, dupFraction: 0.01, reorder: true, corruptFraction: 0 };
+  const common = {
+    topic: harness.config.kafka.topic,
+    sensors,
+    rateHz: 1000,
+    seed: 505,
+    lateFraction: 0,
+    maxLateMs: 0,
+    dupFraction: 0.01,
+    reorder: true,
+    corruptFraction: 0,
+  };
   step(`${sensors} sensors live for ${liveS} s…`);
   const live = await runGenerator(harness.kafka, { ...common, durationS: liveS, startMs, realtime: true });
   await harness.waitCaughtUp();
@@ -164,14 +272,32 @@ export async function burst({ harness, step }: ScenarioContext): Promise<Scenari
   const f0 = performance.now();
   const flood = await runGenerator(harness.kafka, { ...common, durationS: silentS, startMs: startMs + liveS * 1000, realtime: false });
   const publishS = seconds(performance.now() - f0);
-  const lensDuring = await checkRandomLenses(harness.api.baseUrl, { sensors: Array.from({ length: 10 }, (_, i) => i + 1), dataFrom: startMs, dataTo: startMs + (liveS + silentS) * 1000, count: 20, seed: 3 });
+  const lensDuring = await checkRandomLenses(harness.api.baseUrl, {
+    sensors: Array.from({ length: 10 }, (_, i) => i + 1),
+    dataFrom: startMs,
+    dataTo: startMs + (liveS + silentS) * 1000,
+    count: 20,
+    seed: 3,
+  });
   await harness.waitCaughtUp();
   const drainS = seconds(performance.now() - f0);
   await drainCompaction(harness);
-  const { outcome } = await finalCheck(harness, mergeExpected(live.ledger, flood.ledger), { from: startMs, to: startMs + (liveS + silentS) * 1000 });
+  const { outcome } = await finalCheck(harness, mergeExpected(live.ledger, flood.ledger), {
+    from: startMs,
+    to: startMs + (liveS + silentS) * 1000,
+  });
   const backlog = flood.ledger.totals.generated_points;
   return {
-    details: { sensors, live_s: liveS, silent_s: silentS, backlog_points: backlog, flood_publish_s: publishS, flood_stored_s: drainS, flood_points_per_s: Math.round(backlog / drainS), lenses_during_flood: lensDuring },
+    details: {
+      sensors,
+      live_s: liveS,
+      silent_s: silentS,
+      backlog_points: backlog,
+      flood_publish_s: publishS,
+      flood_stored_s: drainS,
+      flood_points_per_s: Math.round(backlog / drainS),
+      lenses_during_flood: lensDuring,
+    },
     checks: { lenses_during_flood_exact: lensDuring.lens_mismatches === 0 },
     outcome,
     lines: [

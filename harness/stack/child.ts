@@ -142,8 +142,10 @@ export class ChildExitedError extends Error {
     readonly child: ManagedProcess,
     readonly exit: ExitInfo,
   ) {
-    super(`${what}: ${child.name} (pid ${child.pid}) exited (${exit.signal ?? `code ${exit.code}`}) before it was ready\n` +
-      `--- log of ${child.logFile} ---\n${child.logTail(30)}`);
+    super(
+      `${what}: ${child.name} (pid ${child.pid}) exited (${exit.signal ?? `code ${exit.code}`}) before it was ready\n` +
+        `--- log of ${child.logFile} ---\n${child.logTail(30)}`,
+    );
   }
 }
 

@@ -50,7 +50,9 @@ export async function ensureClusterPackages(progress: (line: string) => void = (
   const missing = missingClusterFiles();
   if (missing.length === 0) return false;
   if (process.platform !== 'linux' || !fs.existsSync('/usr/bin/apt-get')) {
-    throw new Error(`the local cluster needs ${missing.join(', ')}; this is not a Debian-like system with apt-get: install ${CLUSTER_PACKAGES.join(' ')} yourself`);
+    throw new Error(
+      `the local cluster needs ${missing.join(', ')}; this is not a Debian-like system with apt-get: install ${CLUSTER_PACKAGES.join(' ')} yourself`,
+    );
   }
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   // Without root, sudo must work without a prompt (this runs unattended, e.g. from a test).

@@ -72,7 +72,14 @@ export function clusterUrl(state: ClusterState): string {
 /** What CLICKHOUSE_SHARDS should say for this cluster: each shard's replicas, in shard order. */
 export function clusterShards(state: ClusterState): string {
   const shards = [...new Set(state.servers.map((s) => s.shard))].sort((a, b) => a - b);
-  return shards.map((shard) => state.servers.filter((s) => s.shard === shard).map(serverUrl).join(',')).join(';');
+  return shards
+    .map((shard) =>
+      state.servers
+        .filter((s) => s.shard === shard)
+        .map(serverUrl)
+        .join(','),
+    )
+    .join(';');
 }
 
 /** HTTP endpoint of one server. */
@@ -154,7 +161,15 @@ interface Daemon {
  * Starts a process that outlives us: its own session (no terminal signals),
  * output appended to logFile, PID and argv recorded in pidFile.
  */
-async function startDaemon(opts: { name: string; command: string; args: string[]; cwd: string; logFile: string; pidFile: string; logFiles?: string[] }): Promise<Daemon> {
+async function startDaemon(opts: {
+  name: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  logFile: string;
+  pidFile: string;
+  logFiles?: string[];
+}): Promise<Daemon> {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const out = fs.openSync(opts.logFile, 'a');
   fs.writeSync(out, `\n--- ${new Date().toISOString()} starting ${opts.name}: ${opts.command} ${opts.args.join(' ')}\n`);
@@ -244,7 +259,10 @@ function checkIdent(what: string, name: string): string {
 async function serverReady(client: ClickHouseClient, topology: Topology, replicas: number): Promise<boolean> {
   const ping = await client.ping();
   if (!ping.success) return false;
-  const [clusters] = await rows<{ n: string }>(client, `SELECT count() AS n FROM system.clusters WHERE cluster = '${checkIdent('cluster', topology.cluster)}'`);
+  const [clusters] = await rows<{ n: string }>(
+    client,
+    `SELECT count() AS n FROM system.clusters WHERE cluster = '${checkIdent('cluster', topology.cluster)}'`,
+  );
   if (Number(clusters?.n) !== replicas) return false;
   await rows(client, `SELECT name FROM system.zookeeper WHERE path = '/'`);
   // Replicated tables accept inserts only once their replica is active in ZooKeeper (after a
@@ -300,14 +318,18 @@ async function chooseState(topology: Topology, ports: PortBases | 'free'): Promi
     servers = serversWithPorts(topology, ports);
   }
   const all = allPorts(zookeeper, servers);
-  if (new Set(all).size !== all.length) throw new Error(`cluster ports overlap: ${all.join(', ')}; choose port bases at least ${replicas.length} apart`);
+  if (new Set(all).size !== all.length)
+    throw new Error(`cluster ports overlap: ${all.join(', ')}; choose port bases at least ${replicas.length} apart`);
   return { cluster: topology.cluster, created: new Date().toISOString(), zookeeper: { port: zookeeper }, servers };
 }
 
 function sameTopology(state: ClusterState, topology: Topology): boolean {
   const want = replicasOf(topology);
-  return state.cluster === topology.cluster && state.servers.length === want.length &&
-    want.every((r, i) => state.servers[i]?.name === r.name && state.servers[i]?.shard === r.shard);
+  return (
+    state.cluster === topology.cluster &&
+    state.servers.length === want.length &&
+    want.every((r, i) => state.servers[i]?.name === r.name && state.servers[i]?.shard === r.shard)
+  );
 }
 
 /**
@@ -328,8 +350,8 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterUpResult
   fs.mkdirSync(dir, { recursive: true });
   const previous = readClusterState(opts.stateDir);
   const running = (pidFile: string) => runningRecorded(pidFile) !== undefined;
-  const anyRunning = previous !== undefined &&
-    (running(zkPidFile(dir)) || previous.servers.some((s) => running(serverPidFile(dir, s.name))));
+  const anyRunning =
+    previous !== undefined && (running(zkPidFile(dir)) || previous.servers.some((s) => running(serverPidFile(dir, s.name))));
   let state: ClusterState;
   if (anyRunning) {
     // Finish starting a partly running cluster on the ports it already uses.
@@ -338,8 +360,10 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterUpResult
     }
     state = previous;
     const asked = opts.ports === 'free' ? undefined : opts.ports;
-    const differs = asked !== undefined && (asked.zookeeper !== state.zookeeper.port ||
-      serversWithPorts(topology, asked).some((s, i) => JSON.stringify(s.ports) !== JSON.stringify(state.servers[i]?.ports)));
+    const differs =
+      asked !== undefined &&
+      (asked.zookeeper !== state.zookeeper.port ||
+        serversWithPorts(topology, asked).some((s, i) => JSON.stringify(s.ports) !== JSON.stringify(state.servers[i]?.ports)));
     if (differs) progress('the cluster is (partly) running: keeping the ports recorded in cluster.json');
   } else {
     state = await chooseState(topology, opts.ports);
@@ -414,7 +438,9 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterUpResult
     const starting = await Promise.all(
       toStart.map(async (server) => {
         const sdir = serverDir(dir, server.name);
-        progress(`starting ${server.name} (shard ${server.shard}, replica ${server.replica}) on http ${server.ports.http}, tcp ${server.ports.tcp}`);
+        progress(
+          `starting ${server.name} (shard ${server.shard}, replica ${server.replica}) on http ${server.ports.http}, tcp ${server.ports.tcp}`,
+        );
         const daemon = await startDaemon({
           name: server.name,
           command: CLICKHOUSE_SERVER_BIN,
@@ -503,7 +529,11 @@ function listServerDirs(dir: string): string[] {
  * statement (replicated `<t>_local` tables, Distributed `<t>`, and the views
  * on each server's local tables). Idempotent.
  */
-export async function applySchemaOnCluster(opts: { url: string; database: string; cluster: string }): Promise<{ version: string; statements: number }> {
+export async function applySchemaOnCluster(opts: {
+  url: string;
+  database: string;
+  cluster: string;
+}): Promise<{ version: string; statements: number }> {
   checkIdent('database', opts.database);
   checkIdent('cluster', opts.cluster);
   // A DDL waits for every server of the cluster (up to distributed_ddl_task_timeout, 180 s).
@@ -610,7 +640,14 @@ export async function clusterStatus(stateDir: string): Promise<ClusterStatus> {
   const state = readClusterState(stateDir);
   if (!state) return { dir, members: [] };
   const zkRec = runningRecorded(zkPidFile(dir));
-  const zk: MemberStatus = { name: 'zookeeper', kind: 'zookeeper', ports: { client: state.zookeeper.port }, pid: zkRec?.pid, alive: !!zkRec, responding: false };
+  const zk: MemberStatus = {
+    name: 'zookeeper',
+    kind: 'zookeeper',
+    ports: { client: state.zookeeper.port },
+    pid: zkRec?.pid,
+    alive: !!zkRec,
+    responding: false,
+  };
   if (zkRec) {
     try {
       const srvr = await zookeeperCommand(state.zookeeper.port, 'srvr');
@@ -679,4 +716,3 @@ export async function clusterStatus(stateDir: string): Promise<ClusterStatus> {
   }
   return status;
 }
-

@@ -63,6 +63,11 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<ManagedProcess
     cwd: opts.dir,
     logFile: path.join(opts.dir, 'haproxy.log'),
   });
-  await waitFor(() => isPortOpen('127.0.0.1', opts.port), { what: `haproxy on 127.0.0.1:${opts.port}`, timeoutMs: 15_000, intervalMs: 100, process: proc });
+  await waitFor(() => isPortOpen('127.0.0.1', opts.port), {
+    what: `haproxy on 127.0.0.1:${opts.port}`,
+    timeoutMs: 15_000,
+    intervalMs: 100,
+    process: proc,
+  });
   return proc;
 }

@@ -50,7 +50,10 @@ export class Harness {
         return await Harness.startOnce(opts);
       } catch (err) {
         if (attempt >= attempts) throw err;
-        (opts.log ?? createLogger('harness')).warn({ attempt, err: (err as Error).message.split('\n')[0] }, 'starting the stack failed; retrying on new ports');
+        (opts.log ?? createLogger('harness')).warn(
+          { attempt, err: (err as Error).message.split('\n')[0] },
+          'starting the stack failed; retrying on new ports',
+        );
       }
     }
   }
@@ -60,7 +63,13 @@ export class Harness {
     fs.mkdirSync(opts.stateDir, { recursive: true });
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, HERODOTUS_STATE_DIR: opts.stateDir };
     if (opts.freePorts) {
-      for (const key of ['HERODOTUS_PORT', 'HERODOTUS_KAFKA_PORT', 'HERODOTUS_KAFKA_CONTROLLER_PORT', 'HERODOTUS_TEMPORAL_PORT', 'HERODOTUS_TEMPORAL_UI_PORT']) {
+      for (const key of [
+        'HERODOTUS_PORT',
+        'HERODOTUS_KAFKA_PORT',
+        'HERODOTUS_KAFKA_CONTROLLER_PORT',
+        'HERODOTUS_TEMPORAL_PORT',
+        'HERODOTUS_TEMPORAL_UI_PORT',
+      ]) {
         env[key] = String(await freePort());
       }
     }

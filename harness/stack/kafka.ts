@@ -178,8 +178,27 @@ function clusterId(dataDir: string): string {
   return id;
 }
 
-async function formatStorage(java: string, classpath: string, jvmLogging: string, serverProperties: string, id: string, logFile: string): Promise<void> {
-  const args = ['-Xmx256m', jvmLogging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', serverProperties, '--ignore-formatted'];
+async function formatStorage(
+  java: string,
+  classpath: string,
+  jvmLogging: string,
+  serverProperties: string,
+  id: string,
+  logFile: string,
+): Promise<void> {
+  const args = [
+    '-Xmx256m',
+    jvmLogging,
+    '-cp',
+    classpath,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    id,
+    '-c',
+    serverProperties,
+    '--ignore-formatted',
+  ];
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   try {
     const { stdout, stderr } = await promisify(execFile)(java, args, { encoding: 'utf8', timeout: 60_000 });

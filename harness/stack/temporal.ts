@@ -36,21 +36,31 @@ export async function startTemporal(opts: TemporalOptions): Promise<ManagedProce
   fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
 
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1', // also where its internal services, HTTP API and metrics ports bind
-    '--port', String(opts.port),
-    '--db-filename', opts.dbFile,
-    '--namespace', opts.namespace, // created if missing; 'default' always exists
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1', // also where its internal services, HTTP API and metrics ports bind
+    '--port',
+    String(opts.port),
+    '--db-filename',
+    opts.dbFile,
+    '--namespace',
+    opts.namespace, // created if missing; 'default' always exists
+    '--log-level',
+    'warn',
     // WAL with synchronous=NORMAL: one fsync per checkpoint instead of two per transaction,
     // which is most of the dev server's cost on a small machine. Safe against process
     // crashes; only an OS crash can lose the last moments of a local dev store.
-    '--sqlite-pragma', 'journal_mode=wal',
-    '--sqlite-pragma', 'synchronous=NORMAL',
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=NORMAL',
     // One partition per task queue (default 4): with a handful of local pollers, more
     // partitions only add forwarding hops and idle long-polls on 2 cores.
-    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
-    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
+    '--dynamic-config-value',
+    'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value',
+    'matching.numTaskqueueWritePartitions=1',
     ...(opts.uiPort === null ? ['--headless'] : ['--ui-port', String(opts.uiPort), '--ui-disable-news-fetch']),
   ];
   const address = `127.0.0.1:${opts.port}`;

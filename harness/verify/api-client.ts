@@ -18,7 +18,11 @@ export class HerodotusApi {
     return { status: res.status, body: await res.json() };
   }
 
-  async ingestStatus(): Promise<{ caught_up: boolean; lag: number | null; partitions: { partition: number; high: number; checkpoint: number | null }[] }> {
+  async ingestStatus(): Promise<{
+    caught_up: boolean;
+    lag: number | null;
+    partitions: { partition: number; high: number; checkpoint: number | null }[];
+  }> {
     return this.get('/v1/ingest/status');
   }
 

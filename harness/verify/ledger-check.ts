@@ -63,7 +63,14 @@ export function checkStorage(expected: Map<number, ExpectedSensor>, audit: Senso
   return result(generated, storedPoints, lost, duplicates, unexpected, mismatched);
 }
 
-function result(generated: number, stored: number, lost: number, duplicates: number, unexpected: number, mismatched: SensorMismatch[]): StorageCheck {
+function result(
+  generated: number,
+  stored: number,
+  lost: number,
+  duplicates: number,
+  unexpected: number,
+  mismatched: SensorMismatch[],
+): StorageCheck {
   return {
     ok: mismatched.length === 0 && duplicates === 0 && unexpected === 0,
     generated_points: generated,
@@ -94,7 +101,15 @@ export function checkExtents(expected: Map<number, ExpectedSensor>, extents: { s
     const n = stored.get(sensor) ?? 0;
     lost += Math.max(0, e.points - n);
     duplicates += Math.max(0, n - e.points);
-    if (n !== e.points) mismatched.push({ sensor, expected_points: e.points, stored_points: n, distinct_points: Math.min(n, e.points), expected_checksum: e.checksum, stored_checksum: null });
+    if (n !== e.points)
+      mismatched.push({
+        sensor,
+        expected_points: e.points,
+        stored_points: n,
+        distinct_points: Math.min(n, e.points),
+        expected_checksum: e.checksum,
+        stored_checksum: null,
+      });
   }
   let storedPoints = 0;
   let unexpected = 0;

@@ -12,7 +12,10 @@ export function lensDifferences(lens: LensResult, raw: LensResult): string[] {
       const a = s.avg[i] ?? null;
       const b = r.avg[i] ?? null;
       const avgOk = a === b || (a !== null && b !== null && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)));
-      if (exact.length > 0 || !avgOk) out.push(`sensor ${s.sensor} bucket ${new Date(s.t[i]!).toISOString()}: ${[...exact, ...(avgOk ? [] : ['avg'])].join(', ')} differ`);
+      if (exact.length > 0 || !avgOk)
+        out.push(
+          `sensor ${s.sensor} bucket ${new Date(s.t[i]!).toISOString()}: ${[...exact, ...(avgOk ? [] : ['avg'])].join(', ')} differ`,
+        );
     }
   });
   return out;
@@ -40,7 +43,7 @@ export async function checkRandomLenses(
   opts: { sensors: number[]; dataFrom: number; dataTo: number; count: number; seed: number },
 ): Promise<LensCheckReport> {
   let state = opts.seed >>> 0;
-  const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
   const presets = Object.values(LENS_PRESETS_MS);
   const latencies: number[] = [];
   let mismatches = 0;

@@ -17,7 +17,13 @@ export function expectedFromLedger(ledger: Ledger): Map<number, ExpectedSensor> 
 }
 
 /** Stored data against the ledger, and the dead-letter topic against the garbage the generator sent. */
-export async function verifyAgainstLedger(api: HerodotusApi, kafka: Kafka, dlqTopic: string, ledger: Ledger, log: Logger): Promise<VerificationReport> {
+export async function verifyAgainstLedger(
+  api: HerodotusApi,
+  kafka: Kafka,
+  dlqTopic: string,
+  ledger: Ledger,
+  log: Logger,
+): Promise<VerificationReport> {
   const storage = checkStorage(expectedFromLedger(ledger), await api.audit());
   const dlq = await summarizeDeadLetters(kafka, dlqTopic, log);
   return { ...storage, dlq_records: dlq.records, dlq_by_code: dlq.byCode, garbage_records: ledger.totals.garbage };

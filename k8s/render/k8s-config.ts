@@ -29,7 +29,14 @@ export const CLICKHOUSE_IMAGE = 'clickhouse/clickhouse-server:26.8';
 export const KEEPER_IMAGE = 'clickhouse/clickhouse-keeper:26.8';
 
 export const CLICKHOUSE_PORTS = { http: 8123, native: 9000, interserver: 9009 } as const;
-export const KEEPER = { name: 'clickhouse-keeper', service: 'clickhouse-keeper-headless', replicas: 3, client: 9181, raft: 9234, http: 9182 } as const;
+export const KEEPER = {
+  name: 'clickhouse-keeper',
+  service: 'clickhouse-keeper-headless',
+  replicas: 3,
+  client: 9181,
+  raft: 9234,
+  http: 9182,
+} as const;
 
 /** ClickHouse users; their passwords come from the Secret `herodotus-clickhouse`. */
 export const CLICKHOUSE_USERS = { writer: 'herodotus', reader: 'herodotus_reader', interserver: 'interserver' } as const;
@@ -305,7 +312,13 @@ function serverStatefulSet(topology: Topology, shard: Shard, replica: Replica): 
         metadata: { labels },
         spec: {
           terminationGracePeriodSeconds: 60,
-          securityContext: { runAsNonRoot: true, runAsUser: 101, runAsGroup: 101, fsGroup: 101, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 101,
+            runAsGroup: 101,
+            fsGroup: 101,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           affinity: {
             podAntiAffinity: {
               // Never both replicas of a shard on one node.
@@ -318,7 +331,10 @@ function serverStatefulSet(topology: Topology, shard: Shard, replica: Replica): 
               preferredDuringSchedulingIgnoredDuringExecution: [
                 {
                   weight: 100,
-                  podAffinityTerm: { labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'clickhouse' } }, topologyKey: 'kubernetes.io/hostname' },
+                  podAffinityTerm: {
+                    labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'clickhouse' } },
+                    topologyKey: 'kubernetes.io/hostname',
+                  },
                 },
                 {
                   weight: 50,
@@ -496,17 +512,27 @@ export function renderKeeper(): Obj[] {
           metadata: { labels: KEEPER_LABELS },
           spec: {
             terminationGracePeriodSeconds: 30,
-            securityContext: { runAsNonRoot: true, runAsUser: 101, runAsGroup: 101, fsGroup: 101, seccompProfile: { type: 'RuntimeDefault' } },
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 101,
+              runAsGroup: 101,
+              fsGroup: 101,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
             affinity: {
               podAntiAffinity: {
-                requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: selector }, topologyKey: 'kubernetes.io/hostname' }],
+                requiredDuringSchedulingIgnoredDuringExecution: [
+                  { labelSelector: { matchLabels: selector }, topologyKey: 'kubernetes.io/hostname' },
+                ],
               },
             },
             containers: [
               {
                 name: 'keeper',
                 image: KEEPER_IMAGE,
-                env: [{ name: 'KEEPER_SERVER_ID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } }],
+                env: [
+                  { name: 'KEEPER_SERVER_ID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } },
+                ],
                 ports: [
                   { name: 'client', containerPort: KEEPER.client },
                   { name: 'raft', containerPort: KEEPER.raft },

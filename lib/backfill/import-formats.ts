@@ -31,7 +31,8 @@ export function csvParser(header: string): (line: string) => ParsedLine {
     const value = Number(f[vi]);
     if (!Number.isInteger(sensor) || sensor < 0) return { ok: false, error: `sensor ${JSON.stringify(f[si])} is not an id` };
     if (!Number.isSafeInteger(ts)) return { ok: false, error: `ts ${JSON.stringify(f[ti])} is not epoch ms or ISO 8601` };
-    if ((f[vi] ?? '').trim() === '' || !Number.isFinite(value)) return { ok: false, error: `value ${JSON.stringify(f[vi])} is not a finite number` };
+    if ((f[vi] ?? '').trim() === '' || !Number.isFinite(value))
+      return { ok: false, error: `value ${JSON.stringify(f[vi])} is not a finite number` };
     return { ok: true, sensor, ts, value };
   };
 }
@@ -50,7 +51,10 @@ export function influxParser(precision: InfluxPrecision): (line: string) => Pars
     const parts = text.split(' ');
     if (parts.length < 3) return { ok: false, error: 'expected "measurement,tags fields timestamp"' };
     const [series, fieldText, tsText] = parts as [string, string, string];
-    const tag = series.split(',').slice(1).find((t) => t.startsWith('sensor='));
+    const tag = series
+      .split(',')
+      .slice(1)
+      .find((t) => t.startsWith('sensor='));
     const sensor = Number(tag?.slice('sensor='.length));
     if (!Number.isInteger(sensor) || sensor < 0) return { ok: false, error: 'missing or invalid sensor=<id> tag' };
     const fields = fieldText.split(',').map((f) => f.split('=') as [string, string]);

@@ -36,7 +36,10 @@ export async function planImport(path: string, format: ImportFormat): Promise<Im
     const head = await readRange(path, 0, Math.min(size, 64 * 1024));
     const nl = head.indexOf(10);
     if (nl < 0 && size > head.length) throw new Error('CSV header line is longer than 64 KiB');
-    header = head.subarray(0, nl < 0 ? head.length : nl).toString('utf8').replace(/\r$/, '');
+    header = head
+      .subarray(0, nl < 0 ? head.length : nl)
+      .toString('utf8')
+      .replace(/\r$/, '');
     pos = nl < 0 ? size : nl + 1;
   }
   const chunks: { start: number; end: number }[] = [];

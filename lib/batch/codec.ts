@@ -342,7 +342,11 @@ function decodeFrameAt(bytes: Uint8Array, dv: DataView, off: number, limits: Bat
 
   // --- magic, version, kind (checked on whatever bytes exist, so garbage is named as such)
   if (rem >= 1 && bytes[off] !== BATCH_MAGIC_BYTES[0]) {
-    return frameFail('bad_magic', 'magic', `expected magic bytes 0x48 0x44 ("HD"), got 0x${hex(bytes[off]!)}${rem >= 2 ? ` 0x${hex(bytes[off + 1]!)}` : ''}`);
+    return frameFail(
+      'bad_magic',
+      'magic',
+      `expected magic bytes 0x48 0x44 ("HD"), got 0x${hex(bytes[off]!)}${rem >= 2 ? ` 0x${hex(bytes[off + 1]!)}` : ''}`,
+    );
   }
   if (rem >= 2 && bytes[off + 1] !== BATCH_MAGIC_BYTES[1]) {
     return frameFail('bad_magic', 'magic', `expected magic bytes 0x48 0x44 ("HD"), got 0x${hex(bytes[off]!)} 0x${hex(bytes[off + 1]!)}`);
@@ -417,7 +421,11 @@ function decodeFrameAt(bytes: Uint8Array, dv: DataView, off: number, limits: Bat
   const stored = dv.getUint32(crcOff, true);
   const actual = crc32(bytes.subarray(off, crcOff));
   if (stored !== actual) {
-    return frameFail('checksum_mismatch', 'crc', `expected CRC-32 0x${actual.toString(16).padStart(8, '0')}, got 0x${stored.toString(16).padStart(8, '0')}`);
+    return frameFail(
+      'checksum_mismatch',
+      'crc',
+      `expected CRC-32 0x${actual.toString(16).padStart(8, '0')}, got 0x${stored.toString(16).padStart(8, '0')}`,
+    );
   }
 
   // --- content

@@ -11,13 +11,7 @@
  */
 import { z } from 'zod';
 import { prefixField, validateBatch, type BatchErrorCode } from './codec';
-import {
-  DEFAULT_BATCH_LIMITS,
-  type BatchError,
-  type BatchLimits,
-  type Decoded,
-  type SensorBatch,
-} from './types';
+import { DEFAULT_BATCH_LIMITS, type BatchError, type BatchLimits, type Decoded, type SensorBatch } from './types';
 
 export const JSON_BATCH_VERSION = 1;
 
@@ -110,11 +104,7 @@ function issueToError(issue: z.core.$ZodIssue, input: unknown, keys: string): Ba
 
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
-    return err(
-      'invalid_json_batch',
-      pathToField([...path, key]),
-      `unexpected field "${key}"; expected only ${keys}`,
-    );
+    return err('invalid_json_batch', pathToField([...path, key]), `unexpected field "${key}"; expected only ${keys}`);
   }
   // values[i] that is null / NaN / ±Infinity: the non-finite-value policy, not a shape error.
   if (path.length === 2 && path[0] === 'values' && typeof path[1] === 'number') {
@@ -166,11 +156,7 @@ function parseOne(input: unknown, limits: BatchLimits): Decoded<SensorBatch> {
   const hasTs = 'ts' in input;
   const hasRegular = 'start' in input || 'period_ms' in input;
   if (hasTs && hasRegular) {
-    return fail(
-      'invalid_json_batch',
-      'ts',
-      'expected either "ts" (irregular batch) or "start" and "period_ms" (regular batch), got both',
-    );
+    return fail('invalid_json_batch', 'ts', 'expected either "ts" (irregular batch) or "start" and "period_ms" (regular batch), got both');
   }
   if (!hasTs && !hasRegular) {
     return fail(

@@ -90,7 +90,14 @@ async function ledgerRows(store: Store, sql: string, stats?: ReadStats): Promise
 }
 
 /** Day rows of the given sensors overlapping [from, to). */
-export function dayLedger(store: Store, sensors: number[], from: number, to: number, dayMs: number, stats?: ReadStats): Promise<LedgerRow[]> {
+export function dayLedger(
+  store: Store,
+  sensors: number[],
+  from: number,
+  to: number,
+  dayMs: number,
+  stats?: ReadStats,
+): Promise<LedgerRow[]> {
   return ledgerRows(
     store,
     `SELECT sensor, day AS start, maxMerge(pending) AS pending, maxMerge(ingested) AS ingested, maxMerge(compacted) AS compacted
@@ -102,7 +109,11 @@ export function dayLedger(store: Store, sensors: number[], from: number, to: num
 }
 
 /** Window rows inside the given (sensor, [from, to)) ranges. */
-export function windowLedger(store: Store, ranges: { sensor: number; from: number; to: number }[], stats?: ReadStats): Promise<LedgerRow[]> {
+export function windowLedger(
+  store: Store,
+  ranges: { sensor: number; from: number; to: number }[],
+  stats?: ReadStats,
+): Promise<LedgerRow[]> {
   if (ranges.length === 0) return Promise.resolve([]);
   const where = rangesWhere('window', ranges);
   return ledgerRows(

@@ -33,12 +33,8 @@ export async function storedTimestamps(store: Store, intervals: SensorInterval[]
 }
 
 async function addStored(store: Store, intervals: SensorInterval[], found: Map<number, Set<number>>): Promise<void> {
-  const where = intervals
-    .map((i) => `(sensor = ${int(i.sensor)} AND ts >= ${int(i.from)} AND ts <= ${int(i.to)})`)
-    .join(' OR ');
-  const result = await store.rows<{ sensor: number; ts: string }>(
-    `SELECT sensor, ts FROM ${store.table(RAW_TABLE.name)} WHERE ${where}`,
-  );
+  const where = intervals.map((i) => `(sensor = ${int(i.sensor)} AND ts >= ${int(i.from)} AND ts <= ${int(i.to)})`).join(' OR ');
+  const result = await store.rows<{ sensor: number; ts: string }>(`SELECT sensor, ts FROM ${store.table(RAW_TABLE.name)} WHERE ${where}`);
   for (const r of result) {
     let set = found.get(r.sensor);
     if (!set) found.set(r.sensor, (set = new Set()));
@@ -73,7 +69,13 @@ export async function auditRaw(store: Store): Promise<SensorAudit[]> {
 }
 
 /** One page of a sensor's points in [from, to), in time order; `next` is where the following page starts. */
-export async function rawPage(store: Store, sensor: number, from: number, to: number, limit: number): Promise<{ points: [number, number][]; next: number | null }> {
+export async function rawPage(
+  store: Store,
+  sensor: number,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<{ points: [number, number][]; next: number | null }> {
   const rows = await store.rows<{ ts: string; value: number }>(
     `SELECT ts, value FROM ${store.table(RAW_TABLE.name)}
             WHERE sensor = ${int(sensor)} AND ts >= ${int(from)} AND ts < ${int(to)} ORDER BY ts LIMIT ${int(limit + 1)}`,

@@ -45,7 +45,12 @@ export async function writeFineLevels(store: Store, ladder: Ladder, units: UnitV
  * given windows, level by level from the one below, reading the newest
  * version of each row. A coarse row's version is the newest of its inputs.
  */
-export async function writeCoarseLevels(store: Store, ladder: Ladder, windows: { sensor: number; start: number }[], token: string): Promise<void> {
+export async function writeCoarseLevels(
+  store: Store,
+  ladder: Ladder,
+  windows: { sensor: number; start: number }[],
+  token: string,
+): Promise<void> {
   let below = ladder.windowMs;
   for (const level of ladder.coarse) {
     const buckets = new Map<string, { sensor: number; from: number; to: number }>();

@@ -73,8 +73,7 @@ export const SENSOR_EXTENT_VIEW: ViewDef = {
   name: 'sensor_extent_mv',
   to: SENSOR_EXTENT_TABLE.name,
   source: RAW_TABLE.name,
-  select:
-    'SELECT sensor, minState(ts) AS first_ts, maxState(ts) AS last_ts, countState() AS points FROM {source} GROUP BY sensor',
+  select: 'SELECT sensor, minState(ts) AS first_ts, maxState(ts) AS last_ts, countState() AS points FROM {source} GROUP BY sensor',
 };
 
 /**
@@ -149,9 +148,7 @@ export interface ServerFeatures {
 }
 
 /** One ClickHouse (embedded chdb or one server), or a sharded, replicated cluster. */
-export type Shape =
-  | { kind: 'single'; features: ServerFeatures }
-  | { kind: 'cluster'; cluster: string; features: ServerFeatures };
+export type Shape = { kind: 'single'; features: ServerFeatures } | { kind: 'cluster'; cluster: string; features: ServerFeatures };
 
 /** chdb ships a current engine. */
 export const EMBEDDED_FEATURES: ServerFeatures = { codecs: true, dedupToken: true };
@@ -163,9 +160,7 @@ export function featuresForVersion(version: string): ServerFeatures {
 }
 
 function columnsSql(t: TableDef, codecs: boolean): string {
-  return t.columns
-    .map((c) => `  ${c.name} ${c.type}${codecs && c.codec ? ` CODEC(${c.codec})` : ''}`)
-    .join(',\n');
+  return t.columns.map((c) => `  ${c.name} ${c.type}${codecs && c.codec ? ` CODEC(${c.codec})` : ''}`).join(',\n');
 }
 
 function engineSql(t: TableDef, replicated: { path: string } | null): string {

@@ -73,7 +73,12 @@ function executionTimeSetting(ms: number, fractional: boolean): number {
 export function isQueryTimeout(err: unknown): boolean {
   const e = err as { code?: unknown; clickhouseCode?: unknown; type?: unknown; message?: unknown } | null;
   if (!e) return false;
-  return String(e.code) === '159' || String(e.clickhouseCode) === '159' || e.type === 'TIMEOUT_EXCEEDED' || /TIMEOUT_EXCEEDED|Timeout exceeded: elapsed/i.test(String(e.message ?? ''));
+  return (
+    String(e.code) === '159' ||
+    String(e.clickhouseCode) === '159' ||
+    e.type === 'TIMEOUT_EXCEEDED' ||
+    /TIMEOUT_EXCEEDED|Timeout exceeded: elapsed/i.test(String(e.message ?? ''))
+  );
 }
 
 /** Insert settings that keep one call one block, so a retried call is deduplicated whole. */
@@ -231,7 +236,9 @@ class ServerStore implements Store {
   }
 
   rows<T>(sql: string, settings: QuerySettings = {}): Promise<T[]> {
-    return this.onReplica(async (client) => (await client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: settings })).json<T>());
+    return this.onReplica(async (client) =>
+      (await client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: settings })).json<T>(),
+    );
   }
 
   queryWithStats<T extends readonly unknown[]>(sql: string, settings: QuerySettings = {}) {
@@ -286,7 +293,13 @@ export async function openShards(config: Config, opts: StoreOptions): Promise<Sh
   const stores = shards.map((urlsOfShard, i) => {
     const own = replicas.slice(next, next + urlsOfShard.length);
     next += urlsOfShard.length;
-    return new ServerStore(config.clickhouse.database, shape, own, `ClickHouse shard ${i + 1} (${urlsOfShard.join(', ')})`, opts.log?.child({ role: opts.name }));
+    return new ServerStore(
+      config.clickhouse.database,
+      shape,
+      own,
+      `ClickHouse shard ${i + 1} (${urlsOfShard.join(', ')})`,
+      opts.log?.child({ role: opts.name }),
+    );
   });
   return shardsOf(stores);
 }
@@ -359,7 +372,9 @@ export async function migrate(shards: Shards): Promise<void> {
   const statements = renderSchema(store.db, store.shape);
   if (store.shape.kind === 'cluster') {
     const expected = schemaObjects(store.db, store.shape);
-    const seen = await Promise.allSettled(shards.stores.map((s) => s.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${store.db}'`)));
+    const seen = await Promise.allSettled(
+      shards.stores.map((s) => s.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${store.db}'`)),
+    );
     const answered = seen.flatMap((r) => (r.status === 'fulfilled' ? [new Set(r.value.map((t) => t.name))] : []));
     if (answered.length > 0 && answered.every((names) => expected.every((name) => names.has(name)))) return;
     const reachable = shards.stores.find((_, i) => seen[i]!.status === 'fulfilled');

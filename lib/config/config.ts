@@ -35,10 +35,16 @@ const schema = z.object({
 
   CLICKHOUSE_URL: optionalString,
   CLICKHOUSE_SHARDS: optionalString,
-  CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('herodotus'),
+  CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .default('herodotus'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('herodotus'),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .default('herodotus'),
   CLICKHOUSE_READ_USER: optionalString,
   CLICKHOUSE_READ_PASSWORD: z.string().default(''),
 
@@ -46,8 +52,16 @@ const schema = z.object({
   HERODOTUS_CHUNK_MAX_RECORDS: z.coerce.number().int().min(1).max(100_000).default(5000),
   HERODOTUS_CHUNKS_PER_RUN: z.coerce.number().int().min(1).max(2000).default(200),
   HERODOTUS_MAX_SENSOR_ID: z.coerce.number().int().min(0).max(4_294_967_295).default(999_999),
-  HERODOTUS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
-  HERODOTUS_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024 * 1024),
+  HERODOTUS_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
+  HERODOTUS_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024 * 1024),
   HERODOTUS_LENS_TIMEOUT_MS: z.coerce.number().int().min(1).max(3_600_000).default(30_000),
 });
 
@@ -123,9 +137,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  const apiTokens = (e.HERODOTUS_API_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const apiTokens = (e.HERODOTUS_API_TOKENS ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const shards = e.CLICKHOUSE_SHARDS ? parseShards(e.CLICKHOUSE_SHARDS) : undefined;
-  if (shards && e.CLICKHOUSE_URL) throw new ConfigError('invalid configuration:\n  CLICKHOUSE_SHARDS and CLICKHOUSE_URL exclude each other: name the cluster\'s servers in CLICKHOUSE_SHARDS only');
+  if (shards && e.CLICKHOUSE_URL)
+    throw new ConfigError(
+      "invalid configuration:\n  CLICKHOUSE_SHARDS and CLICKHOUSE_URL exclude each other: name the cluster's servers in CLICKHOUSE_SHARDS only",
+    );
   const badToken = apiTokens.map((t) => token.safeParse(t)).find((r) => !r.success);
   if (badToken) throw new ConfigError(`invalid configuration:\n  HERODOTUS_API_TOKENS: ${badToken.error!.issues[0]!.message}`);
   return {
@@ -134,7 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: { host: e.HERODOTUS_HOST, port: e.HERODOTUS_PORT, apiTokens },
     logLevel: e.LOG_LEVEL,
     kafka: {
-      external: e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean),
+      external: e.KAFKA_BROKERS?.split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
       port: e.HERODOTUS_KAFKA_PORT,
       controllerPort: e.HERODOTUS_KAFKA_CONTROLLER_PORT,
       topic: e.HERODOTUS_TOPIC,
@@ -174,7 +196,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** `http://a:8123,http://b:8123;http://c:8123,http://d:8123`: shards by ';', each shard's replicas by ','. */
 function parseShards(text: string): string[][] {
-  const shards = text.split(';').map((s) => s.split(',').map((u) => u.trim()).filter(Boolean));
+  const shards = text.split(';').map((s) =>
+    s
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
+  );
   const bad = shards.flat().find((u) => !z.url({ protocol: /^https?$/ }).safeParse(u).success);
   if (shards.some((s) => s.length === 0) || bad !== undefined) {
     throw new ConfigError(
@@ -192,8 +219,13 @@ export function kafkaBrokers(config: Config): string[] {
 
 /** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  return (
+    h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h)
+  );
 }
 
 /**
@@ -235,7 +267,9 @@ export function configEnv(config: Config): Record<string, string> {
     CLICKHOUSE_USER: config.clickhouse.user,
     CLICKHOUSE_PASSWORD: config.clickhouse.password,
     CLICKHOUSE_DATABASE: config.clickhouse.database,
-    ...(config.clickhouse.readUser ? { CLICKHOUSE_READ_USER: config.clickhouse.readUser, CLICKHOUSE_READ_PASSWORD: config.clickhouse.readPassword } : {}),
+    ...(config.clickhouse.readUser
+      ? { CLICKHOUSE_READ_USER: config.clickhouse.readUser, CLICKHOUSE_READ_PASSWORD: config.clickhouse.readPassword }
+      : {}),
     HERODOTUS_CHUNK_INTERVAL_MS: String(config.ingest.chunkIntervalMs),
     HERODOTUS_CHUNK_MAX_RECORDS: String(config.ingest.chunkMaxRecords),
     HERODOTUS_CHUNKS_PER_RUN: String(config.ingest.chunksPerRun),

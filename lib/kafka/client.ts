@@ -17,12 +17,13 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 const DEMOTED = [/^Limiting retries for the idempotent producer/];
 
 function pinoLogCreator(log: Logger): logCreator {
-  return () => ({ namespace, level, log: entry }) => {
-    const { message, ...fields } = entry;
-    const demoted = DEMOTED.some((re) => re.test(message));
-    const lvl = demoted ? 'debug' : LEVELS[level] === 'error' ? 'warn' : (LEVELS[level] ?? 'info');
-    log[lvl]({ kafka: namespace, ...fields }, message);
-  };
+  return () =>
+    ({ namespace, level, log: entry }) => {
+      const { message, ...fields } = entry;
+      const demoted = DEMOTED.some((re) => re.test(message));
+      const lvl = demoted ? 'debug' : LEVELS[level] === 'error' ? 'warn' : (LEVELS[level] ?? 'info');
+      log[lvl]({ kafka: namespace, ...fields }, message);
+    };
 }
 
 export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {

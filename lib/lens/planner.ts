@@ -46,7 +46,14 @@ export function uncleanDayRanges(sensors: number[], days: LedgerRow[], from: num
  * no coarser than the window and hot or dirty windows from raw. The result
  * equals aggregating raw over every bucket.
  */
-export function planLens(ladder: Ladder, sensors: number[], rangeFrom: number, rangeTo: number, stepMs: number, ledger: LedgerView): LensPlan {
+export function planLens(
+  ladder: Ladder,
+  sensors: number[],
+  rangeFrom: number,
+  rangeTo: number,
+  stepMs: number,
+  ledger: LedgerView,
+): LensPlan {
   const from = alignDown(rangeFrom, stepMs);
   const to = alignUp(rangeTo, stepMs);
   const level = levelFor(ladder, stepMs);
@@ -105,7 +112,14 @@ export function planLens(ladder: Ladder, sensors: number[], rangeFrom: number, r
 export function planRaw(sensors: number[], rangeFrom: number, rangeTo: number, stepMs: number): LensPlan {
   const from = alignDown(rangeFrom, stepMs);
   const to = alignUp(rangeTo, stepMs);
-  return { stepMs, from, to, level: null, segments: sensors.map((sensor) => ({ sensor, from, to, source: { kind: 'raw' } })), rawWindows: 0 };
+  return {
+    stepMs,
+    from,
+    to,
+    level: null,
+    segments: sensors.map((sensor) => ({ sensor, from, to, source: { kind: 'raw' } })),
+    rawWindows: 0,
+  };
 }
 
 function sameSource(a: Source, b: Source): boolean {

@@ -6,7 +6,20 @@
 export const MS = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 
 // Levels above a day keep even a century-long lens within 5 rows per bucket.
-export const DEFAULT_LEVELS_MS = [10, 100, 1000, 10_000, MS.minute, 10 * MS.minute, MS.hour, MS.day, 10 * MS.day, 100 * MS.day, 1000 * MS.day, 10_000 * MS.day] as const;
+export const DEFAULT_LEVELS_MS = [
+  10,
+  100,
+  1000,
+  10_000,
+  MS.minute,
+  10 * MS.minute,
+  MS.hour,
+  MS.day,
+  10 * MS.day,
+  100 * MS.day,
+  1000 * MS.day,
+  10_000 * MS.day,
+] as const;
 
 /** Compaction unit: one sensor × one window. */
 export const WINDOW_MS = MS.minute;

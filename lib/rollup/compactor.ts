@@ -42,7 +42,10 @@ const GROUP_MS = MS.hour;
 /** Every window of a store not clean yet, found through its unclean days. */
 async function allUncleanWindows(store: Store): Promise<LedgerRow[]> {
   const days = await uncleanDays(store);
-  return uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })));
+  return uncleanWindows(
+    store,
+    days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
+  );
 }
 
 async function readyWindows(store: Store, policy: CompactionPolicy, now: number): Promise<LedgerRow[]> {
@@ -79,7 +82,12 @@ export interface CompactionStats {
  * the version that had committed when it was read, so data that lands while
  * this runs leaves the window dirty for the next round.
  */
-export async function compactGroup(shards: Shards, policy: CompactionPolicy, group: CompactionGroup, now: number): Promise<CompactionStats> {
+export async function compactGroup(
+  shards: Shards,
+  policy: CompactionPolicy,
+  group: CompactionGroup,
+  now: number,
+): Promise<CompactionStats> {
   const parts = bySensorShard(shards, group.sensors, (sensor) => sensor);
   const stats = await onEveryPart(parts, (p) => compactOnShard(p.store, policy, { ...group, sensors: p.items }, now));
   return stats.reduce((a, s) => ({ windows: a.windows + s.windows, sensors: a.sensors + s.sensors }), { windows: 0, sensors: 0 });
@@ -125,7 +133,10 @@ export async function settleDays(shards: Shards): Promise<number> {
 async function settleDaysOn(store: Store): Promise<number> {
   const days = await uncleanDays(store);
   if (days.length === 0) return 0;
-  const windows = await uncleanWindows(store, days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })));
+  const windows = await uncleanWindows(
+    store,
+    days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
+  );
   const unclean = new Set(windows.map((w) => `${w.sensor}:${Math.floor(w.start / MS.day) * MS.day}`));
   const settled = days.filter((d) => !unclean.has(`${d.sensor}:${d.start}`));
   await recordStage(
@@ -148,16 +159,33 @@ export async function compactionBacklog(shards: Shards): Promise<number> {
  * Makes the windows of a sensor range dirty again (a new ingest version for
  * windows that hold data), so compaction rewrites their rollups.
  */
-export async function reopenWindows(shards: Shards, sensors: number[], from: number, to: number, version: number, windowMs: number): Promise<number> {
+export async function reopenWindows(
+  shards: Shards,
+  sensors: number[],
+  from: number,
+  to: number,
+  version: number,
+  windowMs: number,
+): Promise<number> {
   const parts = bySensorShard(shards, sensors, (sensor) => sensor);
   const counts = await onEveryPart(parts, (p) => reopenOnShard(p.store, p.items, from, to, version, windowMs));
   return counts.reduce((a, n) => a + n, 0);
 }
 
-async function reopenOnShard(store: Store, sensors: number[], from: number, to: number, version: number, windowMs: number): Promise<number> {
-  const windows = (await windowLedger(store, sensors.map((sensor) => ({ sensor, from: Math.floor(from / windowMs) * windowMs, to })))).filter(
-    (w) => w.ingested > 0,
-  );
+async function reopenOnShard(
+  store: Store,
+  sensors: number[],
+  from: number,
+  to: number,
+  version: number,
+  windowMs: number,
+): Promise<number> {
+  const windows = (
+    await windowLedger(
+      store,
+      sensors.map((sensor) => ({ sensor, from: Math.floor(from / windowMs) * windowMs, to })),
+    )
+  ).filter((w) => w.ingested > 0);
   const units = windows.map((w) => ({ sensor: w.sensor, start: w.start, version }));
   const days = new Map<string, UnitVersion>();
   for (const u of units) {
@@ -169,4 +197,3 @@ async function reopenOnShard(store: Store, sensors: number[], from: number, to: 
   await recordStage(store, 'ingested', units, [...days.values()], `${token}-i`);
   return units.length;
 }
-

@@ -460,7 +460,7 @@ describe('rejected requests', () => {
 
     it('invalid JSON text → 400 invalid_json at body', async () => {
       expectError(await post('{"v":1,"sensor":11,', JSON_TYPE), 400, 'invalid_json', 'body');
-      expectError(await post("{v:1,sensor:11,start:1,period_ms:1,values:[1]}", JSON_TYPE), 400, 'invalid_json', 'body');
+      expectError(await post('{v:1,sensor:11,start:1,period_ms:1,values:[1]}', JSON_TYPE), 400, 'invalid_json', 'body');
       expectError(await post('[1,2,]', JSON_TYPE), 400, 'invalid_json', 'body');
       expectError(await post('{"v":1} trailing', JSON_TYPE), 400, 'invalid_json', 'body');
       expectError(await post('', JSON_TYPE), 400, 'invalid_json', 'body');
@@ -478,7 +478,15 @@ describe('rejected requests', () => {
         expectError(await post(valid, type), 415, 'unsupported_media_type', 'content-type');
       }
       expectError(await post(Buffer.from(valid), null), 415, 'unsupported_media_type', 'content-type');
-      expectError(await post(encodeBatch({ kind: 'regular', sensor: 22, start: T0, periodMs: 1, values: Float32Array.of(1) }), 'application/x-protobuf'), 415, 'unsupported_media_type', 'content-type');
+      expectError(
+        await post(
+          encodeBatch({ kind: 'regular', sensor: 22, start: T0, periodMs: 1, values: Float32Array.of(1) }),
+          'application/x-protobuf',
+        ),
+        415,
+        'unsupported_media_type',
+        'content-type',
+      );
     });
   });
 
@@ -514,7 +522,12 @@ describe('rejected requests', () => {
       { name: 'kind 255', body: withByte(validIrregular, 3, 255), code: 'unknown_kind', field: 'frames[0].kind' },
       { name: 'truncated to 3 bytes', body: valid.subarray(0, 3), code: 'truncated_frame', field: 'frames[0].header' },
       { name: 'truncated in the regular header', body: valid.subarray(0, 23), code: 'truncated_frame', field: 'frames[0].header' },
-      { name: 'truncated in the irregular header', body: validIrregular.subarray(0, 19), code: 'truncated_frame', field: 'frames[0].header' },
+      {
+        name: 'truncated in the irregular header',
+        body: validIrregular.subarray(0, 19),
+        code: 'truncated_frame',
+        field: 'frames[0].header',
+      },
       { name: 'truncated in the values', body: valid.subarray(0, valid.length - 5), code: 'count_mismatch', field: 'frames[0].count' },
       { name: 'truncated in the CRC', body: valid.subarray(0, valid.length - 1), code: 'count_mismatch', field: 'frames[0].count' },
       {
@@ -538,7 +551,12 @@ describe('rejected requests', () => {
       },
       // integrity
       { name: 'CRC mismatch (a value bit flipped)', body: flipBit(valid, 8 * 30 + 3), code: 'checksum_mismatch', field: 'frames[0].crc' },
-      { name: 'CRC mismatch (a sensor bit flipped)', body: flipBit(validIrregular, 8 * 4 + 1), code: 'checksum_mismatch', field: 'frames[0].crc' },
+      {
+        name: 'CRC mismatch (a sensor bit flipped)',
+        body: flipBit(validIrregular, 8 * 4 + 1),
+        code: 'checksum_mismatch',
+        field: 'frames[0].crc',
+      },
       { name: 'CRC mismatch (the CRC itself)', body: rawFrame({ crcXor: 0x8000_0000 }), code: 'checksum_mismatch', field: 'frames[0].crc' },
       // content, behind a correct CRC
       { name: 'count 0', body: rawFrame({ values: [] }), code: 'empty_batch', field: 'frames[0].count' },
@@ -547,25 +565,90 @@ describe('rejected requests', () => {
       { name: 'sensor max + 1', body: rawFrame({ sensor: MAX_SENSOR + 1 }), code: 'invalid_sensor', field: 'frames[0].sensor' },
       { name: 'sensor 2^32 - 1', body: rawFrame({ sensor: 2 ** 32 - 1 }), code: 'invalid_sensor', field: 'frames[0].sensor' },
       { name: 'period_ms 0', body: rawFrame({ periodMs: 0 }), code: 'invalid_period', field: 'frames[0].period_ms' },
-      { name: 'start before 2000', body: rawFrame({ start: BigInt(MIN_TS - 1) }), code: 'timestamp_out_of_range', field: 'frames[0].start' },
+      {
+        name: 'start before 2000',
+        body: rawFrame({ start: BigInt(MIN_TS - 1) }),
+        code: 'timestamp_out_of_range',
+        field: 'frames[0].start',
+      },
       { name: 'start negative', body: rawFrame({ start: -1n }), code: 'timestamp_out_of_range', field: 'frames[0].start' },
       { name: 'start beyond 2^53', body: rawFrame({ start: 2n ** 60n }), code: 'timestamp_out_of_range', field: 'frames[0].start' },
-      { name: 'last regular timestamp after 2100', body: rawFrame({ start: BigInt(MAX_TS - 1) }), code: 'timestamp_out_of_range', field: 'frames[0].ts[2]' },
-      { name: 'irregular first_ts after 2100', body: rawFrame({ kind: 1, start: BigInt(MAX_TS + 1) }), code: 'timestamp_out_of_range', field: 'frames[0].ts[0]' },
-      { name: 'irregular zero delta', body: rawFrame({ kind: 1, deltaBytes: [0x01, 0x00] }), code: 'non_increasing_timestamps', field: 'frames[0].ts[2]' },
+      {
+        name: 'last regular timestamp after 2100',
+        body: rawFrame({ start: BigInt(MAX_TS - 1) }),
+        code: 'timestamp_out_of_range',
+        field: 'frames[0].ts[2]',
+      },
+      {
+        name: 'irregular first_ts after 2100',
+        body: rawFrame({ kind: 1, start: BigInt(MAX_TS + 1) }),
+        code: 'timestamp_out_of_range',
+        field: 'frames[0].ts[0]',
+      },
+      {
+        name: 'irregular zero delta',
+        body: rawFrame({ kind: 1, deltaBytes: [0x01, 0x00] }),
+        code: 'non_increasing_timestamps',
+        field: 'frames[0].ts[2]',
+      },
       { name: 'NaN value', body: rawFrame({ values: [1, NaN, 3] }), code: 'non_finite_value', field: 'frames[0].values[1]' },
-      { name: '-Infinity value', body: rawFrame({ kind: 1, values: [1, 2, -Infinity] }), code: 'non_finite_value', field: 'frames[0].values[2]' },
+      {
+        name: '-Infinity value',
+        body: rawFrame({ kind: 1, values: [1, 2, -Infinity] }),
+        code: 'non_finite_value',
+        field: 'frames[0].values[2]',
+      },
       // trailing bytes after a valid frame are read as the start of another frame
       { name: 'one trailing zero byte', body: Buffer.concat([valid, Buffer.of(0)]), code: 'bad_magic', field: 'frames[1].magic' },
-      { name: 'trailing "HD\\x01"', body: Buffer.concat([valid, Buffer.of(0x48, 0x44, 0x01)]), code: 'truncated_frame', field: 'frames[1].header' },
-      { name: 'trailing newline', body: Buffer.concat([valid, validIrregular, Buffer.from('\n')]), code: 'bad_magic', field: 'frames[2].magic' },
+      {
+        name: 'trailing "HD\\x01"',
+        body: Buffer.concat([valid, Buffer.of(0x48, 0x44, 0x01)]),
+        code: 'truncated_frame',
+        field: 'frames[1].header',
+      },
+      {
+        name: 'trailing newline',
+        body: Buffer.concat([valid, validIrregular, Buffer.from('\n')]),
+        code: 'bad_magic',
+        field: 'frames[2].magic',
+      },
       // several frames, the 2nd one bad: the field names it
-      { name: '2nd frame: bad magic', body: Buffer.concat([valid, withByte(validIrregular, 0, 0), valid]), code: 'bad_magic', field: 'frames[1].magic' },
-      { name: '2nd frame: CRC mismatch', body: Buffer.concat([valid, flipBit(validIrregular, 8 * 25), valid]), code: 'checksum_mismatch', field: 'frames[1].crc' },
-      { name: '2nd frame: version 2', body: Buffer.concat([validIrregular, withByte(valid, 2, 2)]), code: 'unsupported_version', field: 'frames[1].version' },
-      { name: '2nd frame: invalid sensor', body: Buffer.concat([valid, rawFrame({ sensor: MAX_SENSOR + 1 }), validIrregular]), code: 'invalid_sensor', field: 'frames[1].sensor' },
-      { name: '2nd frame: NaN value', body: Buffer.concat([valid, rawFrame({ kind: 1, values: [NaN, 1, 2] })]), code: 'non_finite_value', field: 'frames[1].values[0]' },
-      { name: '2nd frame: truncated', body: Buffer.concat([validIrregular, valid.subarray(0, 30)]), code: 'count_mismatch', field: 'frames[1].count' },
+      {
+        name: '2nd frame: bad magic',
+        body: Buffer.concat([valid, withByte(validIrregular, 0, 0), valid]),
+        code: 'bad_magic',
+        field: 'frames[1].magic',
+      },
+      {
+        name: '2nd frame: CRC mismatch',
+        body: Buffer.concat([valid, flipBit(validIrregular, 8 * 25), valid]),
+        code: 'checksum_mismatch',
+        field: 'frames[1].crc',
+      },
+      {
+        name: '2nd frame: version 2',
+        body: Buffer.concat([validIrregular, withByte(valid, 2, 2)]),
+        code: 'unsupported_version',
+        field: 'frames[1].version',
+      },
+      {
+        name: '2nd frame: invalid sensor',
+        body: Buffer.concat([valid, rawFrame({ sensor: MAX_SENSOR + 1 }), validIrregular]),
+        code: 'invalid_sensor',
+        field: 'frames[1].sensor',
+      },
+      {
+        name: '2nd frame: NaN value',
+        body: Buffer.concat([valid, rawFrame({ kind: 1, values: [NaN, 1, 2] })]),
+        code: 'non_finite_value',
+        field: 'frames[1].values[0]',
+      },
+      {
+        name: '2nd frame: truncated',
+        body: Buffer.concat([validIrregular, valid.subarray(0, 30)]),
+        code: 'count_mismatch',
+        field: 'frames[1].count',
+      },
     ];
 
     it.each(cases)('$name → $code at $field', async ({ body, code, field }) => {
@@ -574,7 +657,12 @@ describe('rejected requests', () => {
     });
 
     it('application/x-herodotus-batch is decoded the same way', async () => {
-      expectError(await postBinary(Buffer.concat([valid, flipBit(validIrregular, 8 * 25)]), HERODOTUS_TYPE), 400, 'checksum_mismatch', 'frames[1].crc');
+      expectError(
+        await postBinary(Buffer.concat([valid, flipBit(validIrregular, 8 * 25)]), HERODOTUS_TYPE),
+        400,
+        'checksum_mismatch',
+        'frames[1].crc',
+      );
     });
   });
 
@@ -679,11 +767,22 @@ describe('accepted data', () => {
     { kind: 'regular', sensor: 201, start: T0, periodMs: 1, values: signal(5000, 5) },
     // -0 and 0 are different points for the checksum: storage must keep the sign
     // deltas of 1, 127, 16 384 and 2 097 152 ms: 1- to 4-byte varints
-    { kind: 'irregular', sensor: 202, timestamps: Float64Array.of(T0, T0 + 1, T0 + 128, T0 + 16_512, T0 + 2_113_664), values: Float32Array.of(-0, 0, 1.25, -7, 1e30) },
+    {
+      kind: 'irregular',
+      sensor: 202,
+      timestamps: Float64Array.of(T0, T0 + 1, T0 + 128, T0 + 16_512, T0 + 2_113_664),
+      values: Float32Array.of(-0, 0, 1.25, -7, 1e30),
+    },
     { kind: 'regular', sensor: 201, start: T0 + 5000, periodMs: 1, values: signal(3000, 6) },
   ];
   // The largest sensor id, and a last timestamp of exactly 2100-01-01.
-  const edgeBatch: SensorBatch = { kind: 'regular', sensor: MAX_SENSOR, start: MAX_TS - 20, periodMs: 10, values: Float32Array.of(1, 2, 3) };
+  const edgeBatch: SensorBatch = {
+    kind: 'regular',
+    sensor: MAX_SENSOR,
+    start: MAX_TS - 20,
+    periodMs: 10,
+    values: Float32Array.of(1, 2, 3),
+  };
 
   const jsonPoints = jsonBatches.flatMap(pointsOfJson);
   const binaryPoints = [...binaryBatches, edgeBatch].flatMap(pointsOfBatch);
@@ -741,7 +840,9 @@ describe('accepted data', () => {
 describe('Kafka down', () => {
   const batch: JsonBatch = { v: 1, sensor: 301, start: T0, period_ms: 100, values: [1, 2, 3, 4, 5] };
 
-  it('POST /v1/ingest → 503 kafka_unavailable, /v1/health → 503 naming kafka; after a restart the retry is stored once', { timeout: 600_000 }, async () => {
+  it('POST /v1/ingest → 503 kafka_unavailable, /v1/health → 503 naming kafka; after a restart the retry is stored once', {
+    timeout: 600_000,
+  }, async () => {
     const hx = h();
     await hx.waitCaughtUp();
     const records = await kafkaRecords();
@@ -756,13 +857,21 @@ describe('Kafka down', () => {
 
     // The health probe has a 2 s timeout; poll a little in case the first answer races the shutdown.
     let health: ApiResponse | undefined;
-    await waitFor(async () => (health = await call('GET', '/v1/health')).status === 503, { what: 'health 503', timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor(async () => (health = await call('GET', '/v1/health')).status === 503, {
+      what: 'health 503',
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
     expect(health!.body).toMatchObject({ status: 'unavailable', components: { kafka: { state: 'down', detail: expect.any(String) } } });
 
     expectError(await call('GET', '/v1/ingest/status'), 503, 'kafka_unavailable', undefined);
 
     await hx.infra.startKafka();
-    await waitFor(async () => (await call('GET', '/v1/health')).status === 200, { what: 'health 200 after Kafka restart', timeoutMs: 180_000, intervalMs: 500 });
+    await waitFor(async () => (await call('GET', '/v1/health')).status === 200, {
+      what: 'health 200 after Kafka restart',
+      timeoutMs: 180_000,
+      intervalMs: 500,
+    });
     expect((await call('GET', '/v1/health')).body).toMatchObject({ status: 'ok', components: { kafka: { state: 'ready' } } });
 
     // The refused request left nothing in Kafka, and nothing was stored meanwhile.
@@ -782,7 +891,12 @@ describe('routes', () => {
   it('an unknown route → 404 not_found as JSON', async () => {
     expectError(await call('GET', '/v1/nope'), 404, 'not_found', undefined);
     expectError(await call('GET', '/no-such-page'), 404, 'not_found', undefined);
-    expectError(await call('POST', '/v1/ingest/extra', { body: '{}', headers: { 'content-type': JSON_TYPE } }), 404, 'not_found', undefined);
+    expectError(
+      await call('POST', '/v1/ingest/extra', { body: '{}', headers: { 'content-type': JSON_TYPE } }),
+      404,
+      'not_found',
+      undefined,
+    );
   });
 
   it('GET on the ingest route → 404 not_found as JSON', async () => {
@@ -813,7 +927,14 @@ describe('known production bugs', () => {
     const send = (body: Buffer) =>
       new Promise<number>((resolve, reject) => {
         const req = http.request(
-          { host: url.hostname, port: url.port, method: 'POST', path: url.pathname, agent, headers: { 'content-type': BINARY_TYPE, 'content-length': body.length } },
+          {
+            host: url.hostname,
+            port: url.port,
+            method: 'POST',
+            path: url.pathname,
+            agent,
+            headers: { 'content-type': BINARY_TYPE, 'content-length': body.length },
+          },
           (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0)),
         );
         req.on('error', reject);

@@ -19,14 +19,23 @@ describe('backfill', () => {
     const res = await api(p, init);
     return { status: res.status, body: (await res.json()) as any };
   };
-  const post = (body: unknown) => json('/v1/backfill', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (body: unknown) =>
+    json('/v1/backfill', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const finished = async (id: string) => {
     let last: any;
-    await waitFor(async () => (last = (await json(`/v1/backfill/${id}`)).body).state !== 'running', { timeoutMs: 240_000, intervalMs: 500, what: `backfill ${id}` });
+    await waitFor(async () => (last = (await json(`/v1/backfill/${id}`)).body).state !== 'running', {
+      timeoutMs: 240_000,
+      intervalMs: 500,
+      what: `backfill ${id}`,
+    });
     return last;
   };
   const drained = () =>
-    waitFor(async () => (await json('/v1/compaction/status')).body.backlog_windows === 0, { timeoutMs: 120_000, intervalMs: 500, what: 'compaction backlog to drain' });
+    waitFor(async () => (await json('/v1/compaction/status')).body.backlog_windows === 0, {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      what: 'compaction backlog to drain',
+    });
   const lens = async (q: string) => {
     const r = await json(`/v1/lens?${q}`);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -54,7 +63,10 @@ describe('backfill', () => {
     expect(again.progress.inserted).toBe(0);
     expect(again.progress.alreadyStored).toBe(2 * 7200 * 100);
     await drained();
-    const raw = new Map<number, Points>([[1, await fetchRaw(harness.api.baseUrl, 1, FROM, TO)], [2, await fetchRaw(harness.api.baseUrl, 2, FROM, TO)]]);
+    const raw = new Map<number, Points>([
+      [1, await fetchRaw(harness.api.baseUrl, 1, FROM, TO)],
+      [2, await fetchRaw(harness.api.baseUrl, 2, FROM, TO)],
+    ]);
     expect(raw.get(1)!.length).toBe(720_000);
     for (const q of ['points=2500', 'points=100', 'step=600000', 'step=3600000', 'step=86400000', 'step=20']) {
       const to = q === 'step=20' ? FROM + 60_000 : TO;
@@ -67,7 +79,8 @@ describe('backfill', () => {
   test('recompact: rewriting a range gives identical rollups at every level', async () => {
     // Levels up to a day: coarser ones are longer than the API's largest step.
     const levels = DEFAULT_LEVELS_MS.filter((l) => l <= MS.day);
-    const snapshot = async () => Promise.all(levels.map((step) => lens(`sensors=1&from=${FROM}&to=${step < 1000 ? FROM + 20_000 : TO}&step=${step}`)));
+    const snapshot = async () =>
+      Promise.all(levels.map((step) => lens(`sensors=1&from=${FROM}&to=${step < 1000 ? FROM + 20_000 : TO}&step=${step}`)));
     const before = await snapshot();
     const started = await post({ kind: 'recompact', sensors: [1], from: FROM, to: TO });
     expect(started.status).toBe(202);
@@ -83,7 +96,12 @@ describe('backfill', () => {
 
   test('import: CSV upload and line protocol from a path; bad lines rejected with the reason', async () => {
     const t0 = Date.UTC(2025, 2, 1);
-    const csv = ['ts,sensor,value', ...Array.from({ length: 1000 }, (_, i) => `${t0 + i * 10},7,${i / 4}`), `${t0},7,not-a-number`, `${t0},7,99`].join('\n');
+    const csv = [
+      'ts,sensor,value',
+      ...Array.from({ length: 1000 }, (_, i) => `${t0 + i * 10},7,${i / 4}`),
+      `${t0},7,not-a-number`,
+      `${t0},7,99`,
+    ].join('\n');
     const up = await json('/v1/backfill', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
     expect(up.status).toBe(202);
     const csvDone = await finished(up.body.id);
@@ -93,11 +111,17 @@ describe('backfill', () => {
     expect(csvDone.progress.examples[0]).toContain('not-a-number');
 
     const lp = path.join(stateDir, 'import.lp');
-    fs.writeFileSync(lp, Array.from({ length: 500 }, (_, i) => `vibration,sensor=8,line=A value=${i}.5 ${BigInt(t0 + i) * 1_000_000n}`).join('\n'));
+    fs.writeFileSync(
+      lp,
+      Array.from({ length: 500 }, (_, i) => `vibration,sensor=8,line=A value=${i}.5 ${BigInt(t0 + i) * 1_000_000n}`).join('\n'),
+    );
     const lpDone = await finished((await post({ kind: 'import', format: 'influx', path: lp })).body.id);
     expect(lpDone.progress.inserted).toBe(500);
     await drained();
-    const raw = new Map<number, Points>([[7, await fetchRaw(harness.api.baseUrl, 7, t0, t0 + 20_000)], [8, await fetchRaw(harness.api.baseUrl, 8, t0, t0 + 20_000)]]);
+    const raw = new Map<number, Points>([
+      [7, await fetchRaw(harness.api.baseUrl, 7, t0, t0 + 20_000)],
+      [8, await fetchRaw(harness.api.baseUrl, 8, t0, t0 + 20_000)],
+    ]);
     expect(raw.get(7)!.length).toBe(1000);
     // The first line for a (sensor, ts) wins: the later duplicate (value 99) is not stored.
     expect(raw.get(7)![0]).toEqual([t0, 0]);

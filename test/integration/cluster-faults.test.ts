@@ -47,12 +47,16 @@ async function restoreCluster(): Promise<void> {
 
 /** 80 s of realtime ingest during which a cluster member is down for 60 s; then every point once and lenses exact. */
 async function ingestThroughOutage(name: string, seed: number, member: string, how: 'kill' | 'stop'): Promise<void> {
-  const run = await ingestThrough(await start(name), { sensors: SENSORS, durationS: 80, seed, realtime: true, startMs: START_MS }, async () => {
-    await sleep(8_000);
-    await stopMember(member, how);
-    await sleep(OUTAGE_MS);
-    await restoreCluster();
-  });
+  const run = await ingestThrough(
+    await start(name),
+    { sensors: SENSORS, durationS: 80, seed, realtime: true, startMs: START_MS },
+    async () => {
+      await sleep(8_000);
+      await stopMember(member, how);
+      await sleep(OUTAGE_MS);
+      await restoreCluster();
+    },
+  );
   expectExactRun(run);
   await expectLensesExact(run.harness, 80, seed);
 }
@@ -84,8 +88,16 @@ async function expectLensesExact(h: Harness, durationS: number, seed: number): P
   expect(report.lens_mismatches).toBe(0);
 }
 
-async function lens(base: string, sensors: number[], from: number, to: number, source?: 'raw'): Promise<{ status: number; body: LensResult & { error?: { code: string; message: string } } }> {
-  const res = await fetch(`${base}/v1/lens?sensors=${sensors.join(',')}&from=${from}&to=${to}&points=500${source ? `&source=${source}` : ''}`);
+async function lens(
+  base: string,
+  sensors: number[],
+  from: number,
+  to: number,
+  source?: 'raw',
+): Promise<{ status: number; body: LensResult & { error?: { code: string; message: string } } }> {
+  const res = await fetch(
+    `${base}/v1/lens?sensors=${sensors.join(',')}&from=${from}&to=${to}&points=500${source ? `&source=${source}` : ''}`,
+  );
   return { status: res.status, body: (await res.json()) as LensResult & { error?: { code: string; message: string } } };
 }
 
@@ -138,7 +150,12 @@ describe('cluster mode (2 shards × 2 replicas, ClickHouse 18.16)', () => {
       const client = createClient({ url: serverUrl(server), log: { level: ClickHouseLogLevel.OFF } });
       try {
         await client.command({ query: 'SYSTEM SYNC REPLICA herodotus_spread.raw_local' });
-        const rows = await (await client.query({ query: 'SELECT sensor, count() AS n FROM herodotus_spread.raw_local GROUP BY sensor ORDER BY sensor', format: 'JSONEachRow' })).json<{ sensor: number; n: string }>();
+        const rows = await (
+          await client.query({
+            query: 'SELECT sensor, count() AS n FROM herodotus_spread.raw_local GROUP BY sensor ORDER BY sensor',
+            format: 'JSONEachRow',
+          })
+        ).json<{ sensor: number; n: string }>();
         expect(rows.map((r) => r.sensor)).toEqual(server.shard === 1 ? SHARD1_SENSORS : SHARD2_SENSORS);
         for (const r of rows) expect(Number(r.n)).toBe(run.generated.ledger.totals.generated_points / SENSORS);
       } finally {
@@ -160,26 +177,30 @@ describe('cluster mode (2 shards × 2 replicas, ClickHouse 18.16)', () => {
       messages: [],
       shard1Exact: [],
     };
-    const run = await ingestThrough(await start('shard'), { sensors: SENSORS, durationS: 80, seed: 43, realtime: true, startMs: from }, async (h) => {
-      await sleep(8_000);
-      await Promise.all(['clickhouse-s2-r1', 'clickhouse-s2-r2'].map((n) => stopMember(n, 'stop')));
-      const until = Date.now() + OUTAGE_MS;
-      while (Date.now() < until - 5_000) {
-        const a = await lens(h.api.baseUrl, SHARD1_SENSORS, from, from + 60_000);
-        during.shard1.push(a.status);
-        if (a.status === 200) {
-          const raw = await lens(h.api.baseUrl, SHARD1_SENSORS, from, from + 60_000, 'raw');
-          during.shard1Exact.push(raw.status === 200 && lensDifferences(a.body, raw.body).length === 0);
+    const run = await ingestThrough(
+      await start('shard'),
+      { sensors: SENSORS, durationS: 80, seed: 43, realtime: true, startMs: from },
+      async (h) => {
+        await sleep(8_000);
+        await Promise.all(['clickhouse-s2-r1', 'clickhouse-s2-r2'].map((n) => stopMember(n, 'stop')));
+        const until = Date.now() + OUTAGE_MS;
+        while (Date.now() < until - 5_000) {
+          const a = await lens(h.api.baseUrl, SHARD1_SENSORS, from, from + 60_000);
+          during.shard1.push(a.status);
+          if (a.status === 200) {
+            const raw = await lens(h.api.baseUrl, SHARD1_SENSORS, from, from + 60_000, 'raw');
+            during.shard1Exact.push(raw.status === 200 && lensDifferences(a.body, raw.body).length === 0);
+          }
+          const b = await lens(h.api.baseUrl, [SHARD2_SENSORS[0]!], from, from + 60_000);
+          during.shard2.push(b.status);
+          if (b.body.error) during.messages.push(b.body.error.message);
+          during.mixed.push((await lens(h.api.baseUrl, [2, 3], from, from + 60_000)).status);
+          await sleep(2_000);
         }
-        const b = await lens(h.api.baseUrl, [SHARD2_SENSORS[0]!], from, from + 60_000);
-        during.shard2.push(b.status);
-        if (b.body.error) during.messages.push(b.body.error.message);
-        during.mixed.push((await lens(h.api.baseUrl, [2, 3], from, from + 60_000)).status);
-        await sleep(2_000);
-      }
-      await sleep(Math.max(0, until - Date.now()));
-      await restoreCluster();
-    });
+        await sleep(Math.max(0, until - Date.now()));
+        await restoreCluster();
+      },
+    );
     expect(during.shard1.length).toBeGreaterThan(5);
     expect(new Set(during.shard1)).toEqual(new Set([200]));
     expect(during.shard1Exact.every(Boolean)).toBe(true);
@@ -200,11 +221,19 @@ describe('cluster mode (2 shards × 2 replicas, ClickHouse 18.16)', () => {
     const port2 = await freePort();
     const second = await startSecondInstance(h, port2);
     const lbPort = await freePort();
-    const lb = await startHaproxy({ dir: path.join(stateDir, 'haproxy'), port: lbPort, backends: [`127.0.0.1:${h.config.http.port}`, `127.0.0.1:${port2}`] });
+    const lb = await startHaproxy({
+      dir: path.join(stateDir, 'haproxy'),
+      port: lbPort,
+      backends: [`127.0.0.1:${h.config.http.port}`, `127.0.0.1:${port2}`],
+    });
     const base = `http://127.0.0.1:${lbPort}`;
     let restarted: ManagedProcess | null = null;
     try {
-      await waitFor(async () => (await fetch(`${base}/v1/health`).catch(() => null))?.status === 200, { what: 'HAProxy to route', timeoutMs: 30_000, intervalMs: 200 });
+      await waitFor(async () => (await fetch(`${base}/v1/health`).catch(() => null))?.status === 200, {
+        what: 'HAProxy to route',
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
       const failures: string[] = [];
       let ok = 0;
       let running = true;

@@ -18,7 +18,14 @@ import type { ClusterServer } from '../../harness/stack/clickhouse-config';
 import { shardOf, TOPOLOGY } from '../../lib/clickhouse/topology';
 import { allocatePoints, type PointColumns } from '../../lib/model/points';
 import { waitFor } from '../../harness/stack/child';
-import { applySchemaOnCluster, clusterDown, pidAlive, readClusterState, type ClusterState, type ClusterStatus } from '../../harness/stack/cluster';
+import {
+  applySchemaOnCluster,
+  clusterDown,
+  pidAlive,
+  readClusterState,
+  type ClusterState,
+  type ClusterStatus,
+} from '../../harness/stack/cluster';
 import { ensureClusterPackages } from '../../harness/stack/cluster-packages';
 import { isPortOpen } from '../../harness/stack/ports';
 
@@ -96,7 +103,10 @@ async function waitReplicated(what: string): Promise<void> {
     async () => {
       for (const s of state.servers) {
         if ((await count(s, 'raw_local')) !== totalOfShard(s.shard)) return false;
-        const [ext] = await rows<{ n: string }>(client(s), `SELECT sum(n) AS n FROM (SELECT countMerge(points) AS n FROM ${DB}.sensor_extent_local GROUP BY sensor)`);
+        const [ext] = await rows<{ n: string }>(
+          client(s),
+          `SELECT sum(n) AS n FROM (SELECT countMerge(points) AS n FROM ${DB}.sensor_extent_local GROUP BY sensor)`,
+        );
         if (Number(ext!.n) !== totalOfShard(s.shard)) return false;
         const [q] = await rows<{ q: string }>(client(s), `SELECT sum(queue_size) AS q FROM system.replicas WHERE database = '${DB}'`);
         if (Number(q!.q) !== 0) return false;
@@ -117,7 +127,10 @@ beforeAll(async () => {
   shardsEnv = /^export CLICKHOUSE_SHARDS='(\S+)'$/m.exec(up.stdout)?.[1] ?? '';
   state = readClusterState(stateDir)!;
   for (const s of state.servers) {
-    clients.set(s.name, createClient({ url: `http://127.0.0.1:${s.ports.http}`, request_timeout: 120_000, log: { level: ClickHouseLogLevel.ERROR } }));
+    clients.set(
+      s.name,
+      createClient({ url: `http://127.0.0.1:${s.ports.http}`, request_timeout: 120_000, log: { level: ClickHouseLogLevel.ERROR } }),
+    );
   }
 }, 1_200_000);
 
@@ -131,7 +144,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
-  it('starts on free ports and prints CLICKHOUSE_SHARDS: each shard\'s replicas in order', () => {
+  it("starts on free ports and prints CLICKHOUSE_SHARDS: each shard's replicas in order", () => {
     expect(state.cluster).toBe(TOPOLOGY.cluster);
     expect(state.servers.map((s) => s.name)).toEqual(TOPOLOGY.shards.flatMap((sh) => sh.replicas.map((r) => r.name)));
     const http = (shard: number, replica: number) => `http://127.0.0.1:${server(shard, replica).ports.http}`;
@@ -139,10 +152,17 @@ describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
   });
 
   it('has the schema on every server (applied ON CLUSTER; applying again is harmless)', async () => {
-    const again = await applySchemaOnCluster({ url: `http://127.0.0.1:${server(1, 1).ports.http}`, database: DB, cluster: TOPOLOGY.cluster });
+    const again = await applySchemaOnCluster({
+      url: `http://127.0.0.1:${server(1, 1).ports.http}`,
+      database: DB,
+      cluster: TOPOLOGY.cluster,
+    });
     expect(again.version).toMatch(/^18\.16\./);
     for (const s of state.servers) {
-      const tables = (await rows<{ name: string; engine: string }>(client(s), `SELECT name, engine FROM system.tables WHERE database = '${DB}' ORDER BY name`));
+      const tables = await rows<{ name: string; engine: string }>(
+        client(s),
+        `SELECT name, engine FROM system.tables WHERE database = '${DB}' ORDER BY name`,
+      );
       const engines = Object.fromEntries(tables.map((t) => [t.name, t.engine]));
       expect(engines).toMatchObject({
         raw_local: 'ReplicatedMergeTree',
@@ -160,7 +180,12 @@ describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
         client(s),
         `SELECT replica_name, zookeeper_path, total_replicas, active_replicas FROM system.replicas WHERE database = '${DB}' AND table = 'raw_local'`,
       );
-      expect(replica).toEqual({ replica_name: s.name, zookeeper_path: `/clickhouse/tables/${s.shard}/${DB}/raw`, total_replicas: 2, active_replicas: 2 });
+      expect(replica).toEqual({
+        replica_name: s.name,
+        zookeeper_path: `/clickhouse/tables/${s.shard}/${DB}/raw`,
+        total_replicas: 2,
+        active_replicas: 2,
+      });
     }
   });
 
@@ -224,27 +249,37 @@ describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
     for (const s of state.servers) expect(await count(s, 'raw_local')).toBe(totalOfShard(s.shard));
     const [total] = await rows<{ n: string }>(client(server(1, 2)), `SELECT count() AS n FROM ${DB}.raw`);
     expect(Number(total!.n)).toBe(SENSORS.reduce((a, x) => a + rowsOf(x), 0));
-    const ext = await rows<{ sensor: number; n: string }>(client(server(1, 1)), `SELECT sensor, countMerge(points) AS n FROM ${DB}.sensor_extent GROUP BY sensor ORDER BY sensor`);
+    const ext = await rows<{ sensor: number; n: string }>(
+      client(server(1, 1)),
+      `SELECT sensor, countMerge(points) AS n FROM ${DB}.sensor_extent GROUP BY sensor ORDER BY sensor`,
+    );
     expect(ext.map((r) => [r.sensor, Number(r.n)])).toEqual(SENSORS.map((x) => [x, expected.get(x)!.n]));
   });
 
   it('routes a Distributed insert to the shard that shardOf names', async () => {
     const sensors = [101, 102, 103, 104];
     const body = sensors.map((sensor) => JSON.stringify({ sensor, ts: T0, value: 1 })).join('\n');
-    await client(server(2, 1)).exec({
-      query: `INSERT INTO ${DB}.raw FORMAT JSONEachRow`,
-      values: Readable.from([Buffer.from(`${body}\n`)]),
-      clickhouse_settings: { insert_distributed_sync: 1 },
-    }).then((r) => r.stream.resume());
+    await client(server(2, 1))
+      .exec({
+        query: `INSERT INTO ${DB}.raw FORMAT JSONEachRow`,
+        values: Readable.from([Buffer.from(`${body}\n`)]),
+        clickhouse_settings: { insert_distributed_sync: 1 },
+      })
+      .then((r) => r.stream.resume());
     // The Distributed table wrote each row to one replica of its shard; replication copies it to the other.
     const onServer = async (s: ClusterServer) =>
-      (await rows<{ sensor: number }>(client(s), `SELECT sensor FROM ${DB}.raw_local WHERE sensor > 100 ORDER BY sensor`)).map((r) => r.sensor);
+      (await rows<{ sensor: number }>(client(s), `SELECT sensor FROM ${DB}.raw_local WHERE sensor > 100 ORDER BY sensor`)).map(
+        (r) => r.sensor,
+      );
     const want = (shard: number) => sensors.filter((x) => shardOf(TOPOLOGY, x) === shard);
-    await waitFor(async () => (await Promise.all(state.servers.map(async (s) => (await onServer(s)).length === want(s.shard).length))).every(Boolean), {
-      what: 'the Distributed insert on both replicas of each shard',
-      timeoutMs: 120_000,
-      intervalMs: 250,
-    });
+    await waitFor(
+      async () => (await Promise.all(state.servers.map(async (s) => (await onServer(s)).length === want(s.shard).length))).every(Boolean),
+      {
+        what: 'the Distributed insert on both replicas of each shard',
+        timeoutMs: 120_000,
+        intervalMs: 250,
+      },
+    );
     for (const s of state.servers) expect(await onServer(s)).toEqual(want(s.shard));
   });
 

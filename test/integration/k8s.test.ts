@@ -18,13 +18,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenerateArgs } from '../../cli/generate';
-import { CLICKHOUSE_USERS, clickhouseShardsEnv, KEEPER, renderFiles, REPLICA_LABEL, replicaConfigMapName, SHARD_LABEL } from '../../k8s/render/k8s-config';
+import {
+  CLICKHOUSE_USERS,
+  clickhouseShardsEnv,
+  KEEPER,
+  renderFiles,
+  REPLICA_LABEL,
+  replicaConfigMapName,
+  SHARD_LABEL,
+} from '../../k8s/render/k8s-config';
 import { TOPOLOGY } from '../../lib/clickhouse/topology';
 import { checkExposure, loadConfig, PROJECT_ROOT } from '../../lib/config/config';
 import { SWEEP_SCHEDULE_ID } from '../../workers/compaction-control';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: any;
+  data?: Record<string, string>;
+};
 
 interface Tools {
   kustomize: string;
@@ -48,7 +62,13 @@ const yamlText = {} as Record<Target, string>;
 const objects = {} as Record<Target, K8sObject[]>;
 
 function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(cmd, args, { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, input: opts.input, env: opts.env ?? process.env });
+  const r = spawnSync(cmd, args, {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    input: opts.input,
+    env: opts.env ?? process.env,
+  });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -69,13 +89,19 @@ const get = (t: Target, kind: string, name: string): K8sObject => {
 };
 /** A generated ConfigMap keeps its name as a prefix (name-<hash>). */
 const configMap = (t: Target, name: string): K8sObject => {
-  const o = objects[t].find((x) => x.kind === 'ConfigMap' && (x.metadata.name === name || x.metadata.name.startsWith(`${name}-`)) && !x.metadata.name.slice(name.length + 1).includes('-'));
+  const o = objects[t].find(
+    (x) =>
+      x.kind === 'ConfigMap' &&
+      (x.metadata.name === name || x.metadata.name.startsWith(`${name}-`)) &&
+      !x.metadata.name.slice(name.length + 1).includes('-'),
+  );
   if (!o) throw new Error(`${t}: no ConfigMap ${name}`);
   return o;
 };
 const workloads = (t: Target) => objects[t].filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind));
 const podTemplate = (o: K8sObject) => o.spec.template as { metadata: { labels: Record<string, string> }; spec: any };
-const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
 const xmlValues = (xml: string, tag: string) => [...xml.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => m[1]!);
 
 /** Every variable lib/config/config.ts reads: the keys of its zod schema. */
@@ -91,7 +117,10 @@ function configVariables(): Set<string> {
 const isAppImage = (image: string) => /(^|\/)herodotus:/.test(image);
 
 beforeAll(() => {
-  const setup = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts/k8s-tools.mjs')], { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const setup = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts/k8s-tools.mjs')], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (setup.status !== 0) throw new Error(`scripts/k8s-tools.mjs exited with ${setup.status}`);
   tools = JSON.parse(fs.readFileSync(path.join(toolsDir, 'k8s', 'tools.json'), 'utf8')) as Tools;
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herodotus-k8s-'));
@@ -120,9 +149,24 @@ describe.each(TARGET_NAMES)('%s', (t) => {
     expect(tools.kubernetesVersions).toContain(version);
     const file = path.join(tmp, `${t}.yaml`);
     fs.writeFileSync(file, yamlText[t]);
-    const r = run(tools.kubeconform, ['-strict', '-summary', '-output', 'json', '-schema-location', tools.schemaLocation, '-kubernetes-version', version, file]);
-    const report = JSON.parse(r.stdout) as { resources?: { kind: string; name: string; status: string; msg: string }[]; summary: Record<string, number> };
-    const problems = (report.resources ?? []).filter((x) => x.status !== 'statusValid').map((x) => `${x.kind}/${x.name}: ${x.status} ${x.msg}`);
+    const r = run(tools.kubeconform, [
+      '-strict',
+      '-summary',
+      '-output',
+      'json',
+      '-schema-location',
+      tools.schemaLocation,
+      '-kubernetes-version',
+      version,
+      file,
+    ]);
+    const report = JSON.parse(r.stdout) as {
+      resources?: { kind: string; name: string; status: string; msg: string }[];
+      summary: Record<string, number>;
+    };
+    const problems = (report.resources ?? [])
+      .filter((x) => x.status !== 'statusValid')
+      .map((x) => `${x.kind}/${x.name}: ${x.status} ${x.msg}`);
     expect(problems).toEqual([]);
     expect(r.status, r.stderr).toBe(0);
     expect(report.summary).toMatchObject({ valid: objects[t].length, invalid: 0, errors: 0, skipped: 0 });
@@ -140,7 +184,7 @@ describe.each(TARGET_NAMES)('%s', (t) => {
     }
   });
 
-  it('runs one single-pod StatefulSet per replica with that replica\'s macros, Service and shard label', () => {
+  it("runs one single-pod StatefulSet per replica with that replica's macros, Service and shard label", () => {
     const servers = objects[t].filter((o) => o.kind === 'StatefulSet' && o.metadata.labels?.['app.kubernetes.io/name'] === 'clickhouse');
     expect(servers.map((s) => s.metadata.name).sort()).toEqual(TOPOLOGY.shards.flatMap((s) => s.replicas.map((r) => r.name)).sort());
     for (const shard of TOPOLOGY.shards) {
@@ -172,13 +216,22 @@ describe.each(TARGET_NAMES)('%s', (t) => {
       // At most one replica of a shard down at a time, and never two on one node (prod, base).
       const pdb = get(t, 'PodDisruptionBudget', `clickhouse-s${shard.index}`);
       expect(pdb.spec.maxUnavailable).toBe(1);
-      expect(servers.filter((s) => matches(pdb.spec.selector.matchLabels, podTemplate(s).metadata.labels)).map((s) => s.metadata.name).sort()).toEqual(
-        shard.replicas.map((r) => r.name).sort(),
-      );
+      expect(
+        servers
+          .filter((s) => matches(pdb.spec.selector.matchLabels, podTemplate(s).metadata.labels))
+          .map((s) => s.metadata.name)
+          .sort(),
+      ).toEqual(shard.replicas.map((r) => r.name).sort());
       if (t !== 'dev') {
         for (const r of shard.replicas) {
-          const required = podTemplate(get(t, 'StatefulSet', r.name)).spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
-          expect(required).toEqual([expect.objectContaining({ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: expect.objectContaining({ [SHARD_LABEL]: String(shard.index) }) } })]);
+          const required = podTemplate(get(t, 'StatefulSet', r.name)).spec.affinity.podAntiAffinity
+            .requiredDuringSchedulingIgnoredDuringExecution;
+          expect(required).toEqual([
+            expect.objectContaining({
+              topologyKey: 'kubernetes.io/hostname',
+              labelSelector: { matchLabels: expect.objectContaining({ [SHARD_LABEL]: String(shard.index) }) },
+            }),
+          ]);
         }
       }
     }
@@ -190,10 +243,16 @@ describe.each(TARGET_NAMES)('%s', (t) => {
     const start = sts.spec.ordinals?.start ?? 0;
     const pods = Array.from({ length: sts.spec.replicas as number }, (_, i) => `${KEEPER.name}-${start + i}.${sts.spec.serviceName}`);
     const keeperXml = get(t, 'ConfigMap', KEEPER.name).data!['keeper_config.xml']!;
-    const servers = [...keeperXml.matchAll(/<server>([\s\S]*?)<\/server>/g)].map((m) => ({ id: Number(xmlValues(m[1]!, 'id')[0]), host: xmlValues(m[1]!, 'hostname')[0] }));
+    const servers = [...keeperXml.matchAll(/<server>([\s\S]*?)<\/server>/g)].map((m) => ({
+      id: Number(xmlValues(m[1]!, 'id')[0]),
+      host: xmlValues(m[1]!, 'hostname')[0],
+    }));
     // Raft ids are the pod indexes (KEEPER_SERVER_ID from the pod-index label).
     expect(servers).toEqual(pods.map((host, i) => ({ id: start + i, host })));
-    expect(sts.spec.template.spec.containers[0].env).toContainEqual({ name: 'KEEPER_SERVER_ID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } });
+    expect(sts.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'KEEPER_SERVER_ID',
+      valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } },
+    });
     expect(get(t, 'Service', sts.spec.serviceName).spec.publishNotReadyAddresses).toBe(true);
     const client = get(t, 'ConfigMap', 'clickhouse-config').data!['keeper-client.xml']!;
     expect(xmlValues(client, 'host')).toEqual(pods);
@@ -203,28 +262,44 @@ describe.each(TARGET_NAMES)('%s', (t) => {
   it('gives Herodotus only variables lib/config/config.ts reads, and they name objects defined here', () => {
     const known = configVariables();
     const env = configMap(t, 'herodotus-env').data!;
-    const appContainers = workloads(t).flatMap((w) => podTemplate(w).spec.containers.filter((c: any) => isAppImage(c.image)).map((c: any) => ({ w, c })));
+    const appContainers = workloads(t).flatMap((w) =>
+      podTemplate(w)
+        .spec.containers.filter((c: any) => isAppImage(c.image))
+        .map((c: any) => ({ w, c })),
+    );
     expect(appContainers.length).toBeGreaterThanOrEqual(5);
     for (const { w, c } of appContainers) {
       const names = [
         ...(c.env ?? []).map((e: any) => e.name as string),
         ...(c.envFrom ?? []).flatMap((f: any) => Object.keys(configMap(t, f.configMapRef.name.replace(/-[a-z0-9]{10}$/, '')).data!)),
       ];
-      expect(names.filter((n) => !known.has(n)), `${w.kind}/${w.metadata.name}`).toEqual([]);
+      expect(
+        names.filter((n) => !known.has(n)),
+        `${w.kind}/${w.metadata.name}`,
+      ).toEqual([]);
     }
     // The serve pods' configuration loads and may listen beyond loopback (tokens set).
-    const serveEnv = { ...env, CLICKHOUSE_PASSWORD: 'x', CLICKHOUSE_READ_PASSWORD: 'y', HERODOTUS_API_TOKENS: 'a-token-of-16-chars-or-more' };
+    const serveEnv = {
+      ...env,
+      CLICKHOUSE_PASSWORD: 'x',
+      CLICKHOUSE_READ_PASSWORD: 'y',
+      HERODOTUS_API_TOKENS: 'a-token-of-16-chars-or-more',
+    };
     const config = loadConfig(serveEnv);
     expect(() => checkExposure(config)).not.toThrow();
     for (const name of ['herodotus-api', 'herodotus-worker']) {
       const c = podTemplate(get(t, 'Deployment', name)).spec.containers[0];
       expect(c.args).toEqual(['serve']);
-      expect(c.env.map((e: any) => e.name)).toEqual(expect.arrayContaining(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_READ_PASSWORD', 'HERODOTUS_API_TOKENS']));
+      expect(c.env.map((e: any) => e.name)).toEqual(
+        expect.arrayContaining(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_READ_PASSWORD', 'HERODOTUS_API_TOKENS']),
+      );
       expect(c.ports).toContainEqual({ name: 'http', containerPort: config.http.port });
     }
     // Addresses: Services and pods of these manifests.
     const kafka = get(t, 'StatefulSet', 'kafka');
-    expect(config.kafka.external).toEqual(Array.from({ length: kafka.spec.replicas as number }, (_, i) => `kafka-${i}.${kafka.spec.serviceName}:9092`));
+    expect(config.kafka.external).toEqual(
+      Array.from({ length: kafka.spec.replicas as number }, (_, i) => `kafka-${i}.${kafka.spec.serviceName}:9092`),
+    );
     const [temporalHost, temporalPort] = config.temporal.external!.split(':');
     expect(get(t, 'Service', temporalHost!).spec.ports.map((p: any) => p.port)).toContain(Number(temporalPort));
     // Ingest, compaction and lenses reach each shard's replicas (the local cluster's topology) by their Services.
@@ -252,10 +327,16 @@ describe.each(TARGET_NAMES)('%s', (t) => {
     expect(c.startupProbe.httpGet).toEqual({ path: '/v1/health', port: 'http' });
     const pods = workloads(t).filter((w) => w.kind !== 'Job');
     for (const s of objects[t].filter((o) => o.kind === 'Service')) {
-      expect(pods.some((w) => matches(s.spec.selector, podTemplate(w).metadata.labels)), `Service ${s.metadata.name}`).toBe(true);
+      expect(
+        pods.some((w) => matches(s.spec.selector, podTemplate(w).metadata.labels)),
+        `Service ${s.metadata.name}`,
+      ).toBe(true);
     }
     for (const p of objects[t].filter((o) => o.kind === 'PodDisruptionBudget')) {
-      expect(pods.some((w) => matches(p.spec.selector.matchLabels, podTemplate(w).metadata.labels)), `PDB ${p.metadata.name}`).toBe(true);
+      expect(
+        pods.some((w) => matches(p.spec.selector.matchLabels, podTemplate(w).metadata.labels)),
+        `PDB ${p.metadata.name}`,
+      ).toBe(true);
     }
   });
 
@@ -272,14 +353,19 @@ describe.each(TARGET_NAMES)('%s', (t) => {
       }
       expect(podTemplate(w).spec.securityContext?.runAsNonRoot, `${w.metadata.name} runAsNonRoot`).toBe(true);
     }
-    const appImages = new Set(workloads(t).flatMap((w) => podTemplate(w).spec.containers.map((c: any) => c.image as string)).filter(isAppImage));
+    const appImages = new Set(
+      workloads(t)
+        .flatMap((w) => podTemplate(w).spec.containers.map((c: any) => c.image as string))
+        .filter(isAppImage),
+    );
     expect(appImages.size).toBe(1);
     if (NAMESPACE[t]) {
       const namespaced = objects[t].filter((o) => o.kind !== 'Namespace');
       expect(namespaced.filter((o) => o.metadata.namespace !== NAMESPACE[t]).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
       expect(get(t, 'Namespace', NAMESPACE[t]!)).toBeTruthy();
     }
-    for (const s of objects[t].filter((o) => o.kind === 'StatefulSet')) expect(s.spec.volumeClaimTemplates?.length, s.metadata.name).toBeGreaterThan(0);
+    for (const s of objects[t].filter((o) => o.kind === 'StatefulSet'))
+      expect(s.spec.volumeClaimTemplates?.length, s.metadata.name).toBeGreaterThan(0);
   });
 
   it('has the Jobs: topics, the sweep Schedule, generator, requester and scenarios', () => {
@@ -295,7 +381,13 @@ describe.each(TARGET_NAMES)('%s', (t) => {
     expect(control).toMatch(/workflowType: 'compactionSweep'/);
     expect(control).toMatch(/overlap: 'SKIP'/);
     const schedule = podTemplate(get(t, 'Job', 'temporal-schedule')).spec.containers[0].args[0] as string;
-    for (const part of [`--schedule-id ${SWEEP_SCHEDULE_ID}`, '--interval 1m', '--overlap-policy Skip', '--type compactionSweep', '--task-queue "$HERODOTUS_TASK_QUEUE"']) {
+    for (const part of [
+      `--schedule-id ${SWEEP_SCHEDULE_ID}`,
+      '--interval 1m',
+      '--overlap-policy Skip',
+      '--type compactionSweep',
+      '--task-queue "$HERODOTUS_TASK_QUEUE"',
+    ]) {
       expect(schedule).toContain(part);
     }
 
@@ -333,12 +425,19 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/^USER 1000:1000$/m);
     expect(text).toMatch(/^ENTRYPOINT \["herodotus"\]$/m);
     expect(text).toMatch(/ln -s \/app\/bin\/herodotus\.mjs \/usr\/local\/bin\/herodotus/);
-    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; dependencies: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
     expect(pkg.bin.herodotus).toBe('bin/herodotus.mjs');
     // tsx runs the sources at run time, so it must survive --omit=dev.
     expect(pkg.dependencies.tsx).toBeTruthy();
     // The build context keeps what the process loads at run time.
-    const ignored = fs.readFileSync(path.join(PROJECT_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const needed of ['bin', 'cli', 'lib', 'api', 'workflows', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(ignored).not.toContain(needed);
+    const ignored = fs
+      .readFileSync(path.join(PROJECT_ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const needed of ['bin', 'cli', 'lib', 'api', 'workflows', 'package.json', 'package-lock.json', 'tsconfig.json'])
+      expect(ignored).not.toContain(needed);
   });
 });

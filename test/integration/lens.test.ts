@@ -25,7 +25,8 @@ describe('exact lenses', () => {
     return body as LensBody;
   };
 
-  const backlog = async () => ((await (await fetch(`${harness.api.baseUrl}/v1/compaction/status`)).json()) as { backlog_windows: number }).backlog_windows;
+  const backlog = async () =>
+    ((await (await fetch(`${harness.api.baseUrl}/v1/compaction/status`)).json()) as { backlog_windows: number }).backlog_windows;
 
   async function refreshRaw(): Promise<void> {
     for (const s of SENSORS) raw.set(s, await fetchRaw(harness.api.baseUrl, s, START - 60_000, END + 60_000));
@@ -123,7 +124,11 @@ describe('exact lenses', () => {
     const hot = await lens(query);
     expectExact(hot, raw);
     expect(hot.sensors[0]!.count[0]).toBe(before.sensors[0]!.count[0]! + 500);
-    await waitFor(async () => (await lens(query)).plan.raw_windows === 0, { timeoutMs: 10_000, intervalMs: 200, what: 're-aggregation of the late window' });
+    await waitFor(async () => (await lens(query)).plan.raw_windows === 0, {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+      what: 're-aggregation of the late window',
+    });
     expect(Date.now() - landed).toBeLessThan(10_000);
     const compacted = await lens(query);
     expectExact(compacted, raw);

@@ -56,10 +56,23 @@ describe('query load', () => {
 
   test('the CLI ends stdout with the JSON report and counts HTTP errors by status', async () => {
     const run = (args: string[]) =>
-      promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'herodotus.mjs'), 'query-load', ...args], { cwd: PROJECT_ROOT, timeout: 60_000 }).catch(
-        (err: { stdout: string; code: number }) => ({ stdout: err.stdout, code: err.code }),
-      );
-    const ok = await run(['--users', '3', '--duration', '2', '--think', '100', '--verify-fraction', '0.5', '--api', harness.api.baseUrl, '--json']);
+      promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'herodotus.mjs'), 'query-load', ...args], {
+        cwd: PROJECT_ROOT,
+        timeout: 60_000,
+      }).catch((err: { stdout: string; code: number }) => ({ stdout: err.stdout, code: err.code }));
+    const ok = await run([
+      '--users',
+      '3',
+      '--duration',
+      '2',
+      '--think',
+      '100',
+      '--verify-fraction',
+      '0.5',
+      '--api',
+      harness.api.baseUrl,
+      '--json',
+    ]);
     const report = JSON.parse(ok.stdout.trim().split('\n').at(-1)!);
     expect(report.requests).toBeGreaterThan(0);
     expect(report.errors).toBe(0);

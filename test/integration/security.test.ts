@@ -32,13 +32,13 @@ const TO = FROM + 10 * 60_000;
 
 /** Strings that would change a query if they reached SQL as text, and other garbage. */
 const INJECTIONS = [
-  "1; DROP TABLE herodotus.raw",
+  '1; DROP TABLE herodotus.raw',
   "1' OR '1'='1",
   '1) UNION ALL SELECT name, 1, 1, 1 FROM system.users --',
   '1/**/OR/**/1=1',
-  "1 SETTINGS max_execution_time=0",
+  '1 SETTINGS max_execution_time=0',
   '1 FORMAT Native',
-  "sleep(3)",
+  'sleep(3)',
   '${jndi:ldap://x}',
   '1e3',
   '0x10',
@@ -89,7 +89,11 @@ describe('security', () => {
 
   const finished = async (id: string) => {
     let last: Body = {};
-    await waitFor(async () => (last = (await call(`/v1/backfill/${id}`)).body).state !== 'running', { timeoutMs: 240_000, intervalMs: 500, what: `backfill ${id}` });
+    await waitFor(async () => (last = (await call(`/v1/backfill/${id}`)).body).state !== 'running', {
+      timeoutMs: 240_000,
+      intervalMs: 500,
+      what: `backfill ${id}`,
+    });
     return last;
   };
   const audit = async () => (await call('/v1/audit')).body.sensors as unknown[];
@@ -100,14 +104,22 @@ describe('security', () => {
       stateDir,
       fresh: true,
       freePorts: true,
-      env: { HERODOTUS_API_TOKENS: `${TOKEN},second-token-0123456789`, HERODOTUS_MAX_BODY_BYTES: String(MAX_BODY_BYTES), HERODOTUS_MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) },
+      env: {
+        HERODOTUS_API_TOKENS: `${TOKEN},second-token-0123456789`,
+        HERODOTUS_MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+        HERODOTUS_MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
+      },
       log: createLogger('security-test', process.env.LOG_LEVEL ?? 'warn'),
     });
     base = harness.api.baseUrl;
     const started = await postJson('/v1/backfill', { kind: 'generate', sensors: [1, 2], from: FROM, to: TO, rate_hz: 10, seed: 5 });
     expect(started.status, started.text).toBe(202);
     expect((await finished(started.body.id)).state).toBe('completed');
-    await waitFor(async () => (await call('/v1/compaction/status')).body.backlog_windows === 0, { timeoutMs: 120_000, intervalMs: 500, what: 'compaction' });
+    await waitFor(async () => (await call('/v1/compaction/status')).body.backlog_windows === 0, {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      what: 'compaction',
+    });
   });
 
   afterAll(async () => {
@@ -173,7 +185,11 @@ describe('security', () => {
       // An unknown parameter, an injected parameter name, a backfill id, an upload's precision.
       expect((await call(`/v1/lens?${new URLSearchParams({ ...lens, [bad || 'x']: '1' })}`)).status).toBe(400);
       expect([400, 404]).toContain((await call(`/v1/backfill/${encodeURIComponent(bad)}`)).status);
-      const up = await call(`/v1/backfill?precision=${encodeURIComponent(bad)}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'ts,sensor,value\n' });
+      const up = await call(`/v1/backfill?precision=${encodeURIComponent(bad)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body: 'ts,sensor,value\n',
+      });
       expectClear4xx(up, `precision=${bad}`, 'precision');
       requests += 3;
     }
@@ -214,7 +230,13 @@ describe('security', () => {
     expect(ingest.status).toBe(413);
     expectClear4xx(ingest, 'ingest too large', 'body');
 
-    const backfill = await postJson('/v1/backfill', { kind: 'generate', sensors: new Array(40_000).fill(1), from: FROM, to: TO, rate_hz: 10 });
+    const backfill = await postJson('/v1/backfill', {
+      kind: 'generate',
+      sensors: new Array(40_000).fill(1),
+      from: FROM,
+      to: TO,
+      rate_hz: 10,
+    });
     expect(backfill.status).toBe(413);
     expectClear4xx(backfill, 'backfill JSON too large', 'body');
 
@@ -270,7 +292,13 @@ describe('security', () => {
     expect(century.status, century.text).toBe(200);
     expect(century.body.sensors[0].t.length).toBeLessThanOrEqual(10_000);
     expect(century.body.sensors[0].count.reduce((a: number, b: number) => a + b, 0)).toBe(6000);
-    const back = await postJson('/v1/backfill', { kind: 'generate', sensors: [1], from: Date.UTC(2000, 0, 1), to: Date.UTC(2099, 0, 1), rate_hz: 1000 });
+    const back = await postJson('/v1/backfill', {
+      kind: 'generate',
+      sensors: [1],
+      from: Date.UTC(2000, 0, 1),
+      to: Date.UTC(2099, 0, 1),
+      rate_hz: 1000,
+    });
     expectClear4xx(back, 'century backfill', 'to');
   });
 
@@ -344,7 +372,10 @@ describe('query time limit', () => {
       lens: { shards: () => singleShard(store), ladder: makeLadder(), maxSensorId: 10 },
       backfill: { client: () => null, taskQueue: 'q', uploadDir: dir, maxSensorId: 10, maxUploadBytes: 1024 },
       docs: { maxSensorId: 10, maxBodyBytes: 1024, maxUploadBytes: 1024, tokensRequired: false },
-      metrics: { metrics: new Metrics(), sources: { lag: async () => [], deadLetterRecords: async () => 0, compactionBacklog: async () => 0 } },
+      metrics: {
+        metrics: new Metrics(),
+        sources: { lag: async () => [], deadLetterRecords: async () => 0, compactionBacklog: async () => 0 },
+      },
     });
     const t0 = Date.UTC(2025, 0, 1);
     const res = await app.request(`/v1/lens?sensors=1&from=${t0}&to=${t0 + 2_000_000}&points=1000&source=raw`);
@@ -370,12 +401,16 @@ test('without tokens the API refuses a non-loopback host, saying why', () => {
 /** POST with Transfer-Encoding: chunked (no Content-Length), as a streaming client sends it. */
 function chunkedPost(url: string, type: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { ...headers, 'content-type': type, 'transfer-encoding': 'chunked' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-type': type, 'transfer-encoding': 'chunked' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     for (let i = 0; i < body.length; i += 4096) req.write(body.slice(i, i + 4096));
     req.end();

@@ -88,10 +88,7 @@ describe('local Kafka', () => {
     await producer.send({
       topic: TOPIC,
       acks: -1,
-      messages: [
-        ...Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: `value-${i}` })),
-        { key: 'big', value: BIG },
-      ],
+      messages: [...Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: `value-${i}` })), { key: 'big', value: BIG }],
     });
     await producer.disconnect();
 
@@ -156,17 +153,21 @@ describe('Temporal start-up', () => {
     const dir = path.join(stateDir, name);
     fs.mkdirSync(dir, { recursive: true });
     const script = path.join(dir, 'temporal');
-    fs.writeFileSync(script, [
-      '#!/bin/sh',
-      `count=$(cat '${dir}/starts' 2>/dev/null || echo 0); echo $((count + 1)) > '${dir}/starts'`,
-      `if [ "$count" -lt ${failures} ]; then`,
-      '  echo "panic: listen tcp 127.0.0.1:40001: bind: address already in use"',
-      '  for i in $(seq 1 60); do echo "goroutine dump line $i"; done',
-      '  exit 2',
-      'fi',
-      `exec '${tools.temporal}' "$@"`,
-      '',
-    ].join('\n'), { mode: 0o755 });
+    fs.writeFileSync(
+      script,
+      [
+        '#!/bin/sh',
+        `count=$(cat '${dir}/starts' 2>/dev/null || echo 0); echo $((count + 1)) > '${dir}/starts'`,
+        `if [ "$count" -lt ${failures} ]; then`,
+        '  echo "panic: listen tcp 127.0.0.1:40001: bind: address already in use"',
+        '  for i in $(seq 1 60); do echo "goroutine dump line $i"; done',
+        '  exit 2',
+        'fi',
+        `exec '${tools.temporal}' "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
     return script;
   }
   const optionsFor = async (name: string, binary: string): Promise<TemporalOptions> => ({
@@ -190,7 +191,9 @@ describe('Temporal start-up', () => {
 
   it('gives up after three deaths, quoting the panic rather than the goroutine dump', async () => {
     const options = await optionsFor('broken', flakyCli('broken', 100));
-    await expect(startTemporal(options)).rejects.toThrow(/exited \(code 2\) before it was ready[\s\S]*panic: listen tcp 127\.0\.0\.1:40001/);
+    await expect(startTemporal(options)).rejects.toThrow(
+      /exited \(code 2\) before it was ready[\s\S]*panic: listen tcp 127\.0\.0\.1:40001/,
+    );
     expect(starts('broken')).toBe(3);
   });
 });

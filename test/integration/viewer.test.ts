@@ -34,7 +34,11 @@ interface LensState {
 interface PageGlobals {
   __lens?: LensState;
   __viewer: {
-    chart(): { data: (number | null)[][]; setScale(key: string, r: { min: number; max: number }): void; scales: { x: { min: number; max: number } } } | null;
+    chart(): {
+      data: (number | null)[][];
+      setScale(key: string, r: { min: number; max: number }): void;
+      scales: { x: { min: number; max: number } };
+    } | null;
   };
   document: { body: { dataset: Record<string, string> } };
 }
@@ -74,7 +78,10 @@ describe('web lens viewer', () => {
    * The page's lens and the chart's data are read together (live mode may redraw at any time).
    */
   async function expectChartEqualsApi(): Promise<{ lens: LensState; body: LensBody }> {
-    const { lens, data } = await page.evaluate(() => ({ lens: (globalThis as unknown as PageGlobals).__lens!, data: (globalThis as unknown as PageGlobals).__viewer.chart()!.data }));
+    const { lens, data } = await page.evaluate(() => ({
+      lens: (globalThis as unknown as PageGlobals).__lens!,
+      data: (globalThis as unknown as PageGlobals).__viewer.chart()!.data,
+    }));
     const q = lens.query;
     const res = await api(`/v1/lens?sensors=${q.sensors.join(',')}&from=${q.from}&to=${q.to}&points=${q.points}`);
     expect(res.status).toBe(200);
@@ -103,7 +110,12 @@ describe('web lens viewer', () => {
     stateDir = tempStateDir('viewer');
     for (let attempt = 1; ; attempt++) {
       try {
-        harness = await Harness.start({ stateDir, fresh: true, freePorts: true, log: createLogger('viewer-test', process.env.LOG_LEVEL ?? 'warn') });
+        harness = await Harness.start({
+          stateDir,
+          fresh: true,
+          freePorts: true,
+          log: createLogger('viewer-test', process.env.LOG_LEVEL ?? 'warn'),
+        });
         break;
       } catch (err) {
         await stopAllChildren({ timeoutMs: 30_000 });
@@ -115,15 +127,32 @@ describe('web lens viewer', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ kind: 'generate', sensors: SENSORS, from: FROM, to: TO, rate_hz: 20, seed: 11 }),
     });
-    await waitFor(async () => (await json(`/v1/backfill/${started.id}`)).state === 'completed', { timeoutMs: 240_000, intervalMs: 500, what: 'backfill' });
-    await waitFor(async () => (await json('/v1/compaction/status')).backlog_windows === 0, { timeoutMs: 120_000, intervalMs: 500, what: 'compaction' });
+    await waitFor(async () => (await json(`/v1/backfill/${started.id}`)).state === 'completed', {
+      timeoutMs: 240_000,
+      intervalMs: 500,
+      what: 'backfill',
+    });
+    await waitFor(async () => (await json('/v1/compaction/status')).backlog_windows === 0, {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      what: 'compaction',
+    });
 
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herodotus-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1400, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
@@ -143,7 +172,11 @@ describe('web lens viewer', () => {
     expect(await page.locator('#sensor-list input').count()).toBe(SENSORS.length);
 
     await page.fill('#search', '2');
-    expect(await page.locator('#sensor-list input').evaluateAll((els) => els.map((e) => (e as unknown as { dataset: Record<string, string> }).dataset.sensor))).toEqual(['2', '12']);
+    expect(
+      await page
+        .locator('#sensor-list input')
+        .evaluateAll((els) => els.map((e) => (e as unknown as { dataset: Record<string, string> }).dataset.sensor)),
+    ).toEqual(['2', '12']);
     await page.check('#sensor-list input[data-sensor="2"]');
     const first = await nextLens(0);
     expect(first.query.sensors).toEqual([2]);
@@ -223,7 +256,10 @@ describe('web lens viewer', () => {
     // setScale through the page, down to a 20 s range: buckets finer than a second.
     seq = await lensSeq();
     const min = FROM + 3_600_000 + 1_234;
-    await page.evaluate(([a, b]) => (globalThis as unknown as PageGlobals).__viewer.chart()!.setScale('x', { min: a!, max: b! }), [min, min + 20_000]);
+    await page.evaluate(
+      ([a, b]) => (globalThis as unknown as PageGlobals).__viewer.chart()!.setScale('x', { min: a!, max: b! }),
+      [min, min + 20_000],
+    );
     const fine = await nextLens(seq);
     expect(fine.query.from).toBe(min);
     expect(fine.query.to).toBe(min + 20_000);
@@ -266,7 +302,15 @@ describe('web lens viewer', () => {
     const ingest = await api('/v1/ingest', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([1, 2, 12].map((sensor) => ({ v: 1, sensor, start, period_ms: 10, values: Array.from({ length: 300 }, (_, i) => Math.sin(i / 30) + sensor) }))),
+      body: JSON.stringify(
+        [1, 2, 12].map((sensor) => ({
+          v: 1,
+          sensor,
+          start,
+          period_ms: 10,
+          values: Array.from({ length: 300 }, (_, i) => Math.sin(i / 30) + sensor),
+        })),
+      ),
     });
     expect(ingest.status).toBe(202);
     const shown = await nextLens(again.seq, { points: 300 });

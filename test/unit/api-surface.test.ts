@@ -22,14 +22,25 @@ function app(tokens: string[] = []) {
     log: createLogger('test', 'silent'),
     apiTokens: tokens,
     queryTimeoutMs: 30_000,
-    ingest: { publisher: { publish: async () => void published++ } as never, limits: { ...loadConfig({}).limits, minTs: 0, maxTs: 1e13, maxPoints: 100_000 } as never, maxBodyBytes: 4096 },
+    ingest: {
+      publisher: { publish: async () => void published++ } as never,
+      limits: { ...loadConfig({}).limits, minTs: 0, maxTs: 1e13, maxPoints: 100_000 } as never,
+      maxBodyBytes: 4096,
+    },
     ops: { shards: () => null, offsets: async () => [], progress: async () => [] },
     lens: { shards: () => null, ladder: makeLadder(), maxSensorId: 999 },
     backfill: { client: () => null, taskQueue: 'q', uploadDir: '/nonexistent', maxSensorId: 999, maxUploadBytes: 4096 },
     docs: { maxSensorId: 999, maxBodyBytes: 4096, maxUploadBytes: 4096, tokensRequired: tokens.length > 0 },
     metrics: {
       metrics,
-      sources: { lag: async () => [{ partition: 0, lag: 5 }, { partition: 1, lag: null }], deadLetterRecords: async () => 3, compactionBacklog: async () => Promise.reject(new Error('down')) },
+      sources: {
+        lag: async () => [
+          { partition: 0, lag: 5 },
+          { partition: 1, lag: null },
+        ],
+        deadLetterRecords: async () => 3,
+        compactionBacklog: async () => Promise.reject(new Error('down')),
+      },
     },
   };
   const a = createApp(deps);
@@ -83,7 +94,16 @@ describe('bearer tokens', () => {
   });
 
   test('the viewer, docs, OpenAPI document and metrics need no token', async () => {
-    for (const path of ['/', '/app.js', '/style.css', '/vendor/uplot/uPlot.esm.js', '/vendor/uplot/uPlot.min.css', '/docs', '/openapi.json', '/metrics']) {
+    for (const path of [
+      '/',
+      '/app.js',
+      '/style.css',
+      '/vendor/uplot/uPlot.esm.js',
+      '/vendor/uplot/uPlot.min.css',
+      '/docs',
+      '/openapi.json',
+      '/metrics',
+    ]) {
       expect((await request(path)).status, path).toBe(200);
     }
   });
@@ -103,7 +123,10 @@ describe('exposure', () => {
   });
 
   test('tokens are parsed, checked and trimmed', () => {
-    expect(loadConfig({ HERODOTUS_API_TOKENS: ` ${TOKEN} , second-token-0123456789,` }).http.apiTokens).toEqual([TOKEN, 'second-token-0123456789']);
+    expect(loadConfig({ HERODOTUS_API_TOKENS: ` ${TOKEN} , second-token-0123456789,` }).http.apiTokens).toEqual([
+      TOKEN,
+      'second-token-0123456789',
+    ]);
     expect(() => loadConfig({ HERODOTUS_API_TOKENS: 'short' })).toThrow(/16 to 512/);
     expect(loadConfig({}).http.apiTokens).toEqual([]);
   });
@@ -130,7 +153,19 @@ describe('OpenAPI', () => {
     expect(result.errors ?? [], JSON.stringify(result.errors, null, 1)).toEqual([]);
     expect(result.valid).toBe(true);
     expect(doc.openapi).toBe('3.1.0');
-    for (const p of ['/v1/health', '/v1/lens', '/v1/raw', '/v1/sensors', '/v1/ingest', '/v1/ingest/status', '/v1/compaction/status', '/v1/audit', '/v1/backfill', '/v1/backfill/{id}', '/metrics']) {
+    for (const p of [
+      '/v1/health',
+      '/v1/lens',
+      '/v1/raw',
+      '/v1/sensors',
+      '/v1/ingest',
+      '/v1/ingest/status',
+      '/v1/compaction/status',
+      '/v1/audit',
+      '/v1/backfill',
+      '/v1/backfill/{id}',
+      '/metrics',
+    ]) {
       expect(doc.paths[p], p).toBeDefined();
     }
     const lensParams = doc.paths['/v1/lens'].get.parameters.map((p: any) => `${p.name}${p.required ? '!' : ''}`);

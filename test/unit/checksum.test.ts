@@ -83,10 +83,15 @@ describe('CHECKSUM_SQL', () => {
     it('per point and per sensor, on random and edge values', () => {
       // Deterministic pseudo-random points over 5 sensors, plus edge cases.
       const rows: { sensor: number; ts: number; bits: number }[] = [];
-      const edgeBits = [0, 0x80000000, 1, 0x80000001, 0x007fffff, 0x00800000, 0x7f7fffff, 0xff7fffff, 0x7f800000, 0xff800000, 0x3f800000, 0xbf800000];
+      const edgeBits = [
+        0, 0x80000000, 1, 0x80000001, 0x007fffff, 0x00800000, 0x7f7fffff, 0xff7fffff, 0x7f800000, 0xff800000, 0x3f800000, 0xbf800000,
+      ];
       const edgeTs = [0, 1, -1, -(2 ** 40), 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -(2 ** 53) + 1, Date.UTC(2025, 0, 1)];
       for (const ts of edgeTs) for (const bits of edgeBits) rows.push({ sensor: 0, ts, bits });
-      const gen = fc.sample(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.maxSafeInteger(), fc.nat({ max: 0xffffffff })), { numRuns: 4000, seed: 42 });
+      const gen = fc.sample(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.maxSafeInteger(), fc.nat({ max: 0xffffffff })), {
+        numRuns: 4000,
+        seed: 42,
+      });
       const seen = new Set<string>();
       for (const [sensor, ts, bits] of gen) {
         // Distinct (sensor, ts) like a deduplicated table; NaN payloads are not data.
@@ -103,7 +108,10 @@ describe('CHECKSUM_SQL', () => {
       session.query('INSERT INTO raw SELECT sensor, ts, reinterpretAsFloat32(bits) FROM src');
 
       const perPoint = session
-        .query(`SELECT ts, reinterpretAsUInt32(reinterpretAsString(value)) AS bits, ${POINT_HASH_SQL} AS h FROM raw WHERE sensor = 0 ORDER BY ts, bits`, 'JSONEachRow')
+        .query(
+          `SELECT ts, reinterpretAsUInt32(reinterpretAsString(value)) AS bits, ${POINT_HASH_SQL} AS h FROM raw WHERE sensor = 0 ORDER BY ts, bits`,
+          'JSONEachRow',
+        )
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as { ts: string | number; bits: number; h: string | number });
@@ -123,7 +131,11 @@ describe('CHECKSUM_SQL', () => {
       expect(sql.map((r) => r.sensor)).toEqual([...js.keys()].sort((a, b) => a - b));
       for (const r of sql) {
         const c = js.get(r.sensor)!;
-        expect({ sensor: r.sensor, n: Number(r.n), checksum: Number(r.checksum) }).toEqual({ sensor: r.sensor, n: c.points, checksum: c.checksum });
+        expect({ sensor: r.sensor, n: Number(r.n), checksum: Number(r.checksum) }).toEqual({
+          sensor: r.sensor,
+          n: c.points,
+          checksum: c.checksum,
+        });
       }
     });
   });

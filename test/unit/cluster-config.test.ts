@@ -28,7 +28,9 @@ describe('local cluster configs from TOPOLOGY', () => {
       expect(xml).toContain('<port>2181</port>');
       // remote_servers: both shards, each with its two replicas' TCP ports, in TOPOLOGY order
       const remote = /<remote_servers>([\s\S]*)<\/remote_servers>/.exec(xml)![1]!;
-      const shards = [...remote.matchAll(/<shard>([\s\S]*?)<\/shard>/g)].map((m) => [...m[1]!.matchAll(/<port>(\d+)<\/port>/g)].map((p) => Number(p[1])));
+      const shards = [...remote.matchAll(/<shard>([\s\S]*?)<\/shard>/g)].map((m) =>
+        [...m[1]!.matchAll(/<port>(\d+)<\/port>/g)].map((p) => Number(p[1])),
+      );
       expect(shards).toEqual(TOPOLOGY.shards.map((sh) => servers.filter((s) => s.shard === sh.index).map((s) => s.ports.tcp)));
     }
   });

@@ -139,9 +139,7 @@ function fixCrc(frame: Uint8Array): Buffer {
 const sensorArb = fc.integer({ min: 0, max: L.maxSensorId });
 
 /** Any finite Float32 bit pattern: normals, subnormals, ±0. */
-const finiteF32Bits = fc
-  .integer({ min: 0, max: U32_MAX })
-  .filter((b) => ((b >>> 23) & 0xff) !== 0xff);
+const finiteF32Bits = fc.integer({ min: 0, max: U32_MAX }).filter((b) => ((b >>> 23) & 0xff) !== 0xff);
 
 const valuesArb = (maxLength: number) =>
   fc.oneof(
@@ -149,19 +147,17 @@ const valuesArb = (maxLength: number) =>
     fc.array(finiteF32Bits, { minLength: 1, maxLength }).map((bs) => new Float32Array(Uint32Array.from(bs).buffer)),
   );
 
-const regularArb: fc.Arbitrary<RegularBatch> = fc
-  .tuple(sensorArb, valuesArb(64))
-  .chain(([sensor, values]) => {
-    const n = values.length;
-    const maxPeriod = n === 1 ? U32_MAX : Math.min(U32_MAX, Math.floor((L.maxTs - L.minTs) / (n - 1)));
-    return fc
-      .oneof(fc.integer({ min: 1, max: 60_000 }), fc.integer({ min: 1, max: maxPeriod }))
-      .chain((periodMs) =>
-        fc
-          .integer({ min: L.minTs, max: L.maxTs - (n - 1) * periodMs })
-          .map((start): RegularBatch => ({ kind: 'regular', sensor, start, periodMs, values })),
-      );
-  });
+const regularArb: fc.Arbitrary<RegularBatch> = fc.tuple(sensorArb, valuesArb(64)).chain(([sensor, values]) => {
+  const n = values.length;
+  const maxPeriod = n === 1 ? U32_MAX : Math.min(U32_MAX, Math.floor((L.maxTs - L.minTs) / (n - 1)));
+  return fc
+    .oneof(fc.integer({ min: 1, max: 60_000 }), fc.integer({ min: 1, max: maxPeriod }))
+    .chain((periodMs) =>
+      fc
+        .integer({ min: L.minTs, max: L.maxTs - (n - 1) * periodMs })
+        .map((start): RegularBatch => ({ kind: 'regular', sensor, start, periodMs, values })),
+    );
+});
 
 const irregularTsArb = (n: number): fc.Arbitrary<Float64Array> =>
   fc.oneof(
@@ -223,7 +219,12 @@ describe('binary format v1 layout', () => {
 
   it('an irregular batch with 1-second spacing takes 6 bytes per point', () => {
     const ts = Array.from({ length: 1000 }, (_, i) => T0 + i * 1000);
-    const frame = encodeBatch(irregular(ts, ts.map(() => 1)));
+    const frame = encodeBatch(
+      irregular(
+        ts,
+        ts.map(() => 1),
+      ),
+    );
     expect(frame.length).toBe(20 + 999 * 2 + 4000 + 4);
   });
 
@@ -410,11 +411,7 @@ describe('validateBatch', () => {
   it('rejects structurally broken batch objects', () => {
     expectValidationError(validateBatch({ ...regular([1]), kind: 'other' } as unknown as SensorBatch), 'unknown_kind', 'kind');
     expectValidationError(validateBatch({ ...regular([1]), values: [1] } as unknown as SensorBatch), 'invalid_batch', 'values');
-    expectValidationError(
-      validateBatch({ ...irregular([T0], [1]), timestamps: [T0] } as unknown as SensorBatch),
-      'invalid_batch',
-      'ts',
-    );
+    expectValidationError(validateBatch({ ...irregular([T0], [1]), timestamps: [T0] } as unknown as SensorBatch), 'invalid_batch', 'ts');
     expectValidationError(validateBatch(null as unknown as SensorBatch), 'invalid_batch', '');
   });
 
@@ -502,11 +499,7 @@ describe('decodeBatch errors', () => {
   });
 
   it('varint value above 2^53−1', () => {
-    expectError(
-      decodeBatch(rawFrame({ kind: 1, values: [1, 2], deltaBytes: varintBytes(2n ** 53n) })),
-      'varint_overflow',
-      'deltas[0]',
-    );
+    expectError(decodeBatch(rawFrame({ kind: 1, values: [1, 2], deltaBytes: varintBytes(2n ** 53n) })), 'varint_overflow', 'deltas[0]');
     const tenBytes = [...Array(9).fill(0xff), 0x01]; // 2^64−1, 10 bytes: not too long, but too big
     expectError(decodeBatch(rawFrame({ kind: 1, values: [1, 2, 3], deltaBytes: [1, ...tenBytes] })), 'varint_overflow', 'deltas[1]');
   });
@@ -524,22 +517,10 @@ describe('decodeBatch errors', () => {
     expectError(decodeBatch(rawFrame({ kind: 0, values: [1], start: -1n })), 'timestamp_out_of_range', 'start');
     expectError(decodeBatch(rawFrame({ kind: 0, values: [1], start: 2n ** 62n })), 'timestamp_out_of_range', 'start');
     expectError(decodeBatch(rawFrame({ kind: 0, values: [1], start: -(2n ** 63n) })), 'timestamp_out_of_range', 'start');
-    expectError(
-      decodeBatch(rawFrame({ kind: 0, values: [1, 2], start: BigInt(L.maxTs), periodMs: 1 })),
-      'timestamp_out_of_range',
-      'ts[1]',
-    );
+    expectError(decodeBatch(rawFrame({ kind: 0, values: [1, 2], start: BigInt(L.maxTs), periodMs: 1 })), 'timestamp_out_of_range', 'ts[1]');
     expectError(decodeBatch(rawFrame({ kind: 1, values: [1], start: 2n ** 53n })), 'timestamp_out_of_range', 'ts[0]');
-    expectError(
-      decodeBatch(rawFrame({ kind: 1, values: [1, 2], deltas: [L.maxTs - T0 + 1] })),
-      'timestamp_out_of_range',
-      'ts[1]',
-    );
-    expectError(
-      decodeBatch(rawFrame({ kind: 1, values: [1, 2], start: 2n ** 52n, deltas: [2 ** 52] })),
-      'timestamp_out_of_range',
-      'ts[1]',
-    );
+    expectError(decodeBatch(rawFrame({ kind: 1, values: [1, 2], deltas: [L.maxTs - T0 + 1] })), 'timestamp_out_of_range', 'ts[1]');
+    expectError(decodeBatch(rawFrame({ kind: 1, values: [1, 2], start: 2n ** 52n, deltas: [2 ** 52] })), 'timestamp_out_of_range', 'ts[1]');
   });
 
   it('sensor out of range', () => {

@@ -8,7 +8,14 @@ import { decodeBatch, encodeBatch } from '../../lib/batch/codec';
 import type { RegularBatch } from '../../lib/batch/types';
 import { Ledger } from '../../generator/ledger';
 import { ADC_MAX, regularBatch, sensorParams, sensorValue, sensorValues } from '../../generator/signal';
-import { GARBAGE_SPREAD_S, MAX_RESEND_DELAY_S, REORDER_WINDOW_S, publicationPlan, type PlannedRecord, type UpstreamOptions } from '../../generator/upstream';
+import {
+  GARBAGE_SPREAD_S,
+  MAX_RESEND_DELAY_S,
+  REORDER_WINDOW_S,
+  publicationPlan,
+  type PlannedRecord,
+  type UpstreamOptions,
+} from '../../generator/upstream';
 import { SensorChecksum } from '../../lib/model/checksum';
 
 const T0 = Date.UTC(2025, 2, 1);
@@ -145,7 +152,15 @@ describe('publicationPlan', () => {
   });
 
   it('hits the requested fault rates over a large run, each batch exactly once', () => {
-    const opts: UpstreamOptions = { ...base, sensors: 200, rateHz: 1, durationS: 300, lateFraction: 0.05, dupFraction: 0.03, corruptFraction: 0.02 };
+    const opts: UpstreamOptions = {
+      ...base,
+      sensors: 200,
+      rateHz: 1,
+      durationS: 300,
+      lateFraction: 0.05,
+      dupFraction: 0.03,
+      corruptFraction: 0.02,
+    };
     const total = opts.sensors * opts.durationS;
     const batches = new Map<number, Buffer>();
     const counts = { late: 0, resend: 0, garbage: 0 };
@@ -178,7 +193,16 @@ describe('publicationPlan', () => {
   });
 
   it('holds late batches back by more than 1 s and at most maxLateMs of natural order', () => {
-    const opts: UpstreamOptions = { ...base, sensors: 50, durationS: 120, rateHz: 1, reorder: false, lateFraction: 0.1, dupFraction: 0, corruptFraction: 0 };
+    const opts: UpstreamOptions = {
+      ...base,
+      sensors: 50,
+      durationS: 120,
+      rateHz: 1,
+      reorder: false,
+      lateFraction: 0.1,
+      dupFraction: 0,
+      corruptFraction: 0,
+    };
     const N = opts.sensors;
     const recs = positioned(opts);
     const end = N * opts.durationS;
@@ -197,7 +221,15 @@ describe('publicationPlan', () => {
   });
 
   it('reorders only within the window and keeps garbage and resends near their batch', () => {
-    const opts: UpstreamOptions = { ...base, sensors: 100, durationS: 60, rateHz: 1, lateFraction: 0, dupFraction: 0.05, corruptFraction: 0.05 };
+    const opts: UpstreamOptions = {
+      ...base,
+      sensors: 100,
+      durationS: 60,
+      rateHz: 1,
+      lateFraction: 0,
+      dupFraction: 0.05,
+      corruptFraction: 0.05,
+    };
     const N = opts.sensors;
     const recs = positioned(opts);
     let maxBefore = -1;
@@ -257,7 +289,13 @@ describe('Ledger', () => {
     expect(n.resend).toBeGreaterThan(0);
     const perSensor = opts.durationS * opts.rateHz;
     const json = ledger.toJSON();
-    expect(json.totals).toEqual({ batches: n.batch, resent: n.resend, late: n.late, garbage: n.garbage, generated_points: perSensor * opts.sensors });
+    expect(json.totals).toEqual({
+      batches: n.batch,
+      resent: n.resend,
+      late: n.late,
+      garbage: n.garbage,
+      generated_points: perSensor * opts.sensors,
+    });
     for (let s = 1; s <= opts.sensors; s++) {
       // Independent recomputation over the whole contiguous range.
       const c = new SensorChecksum();
@@ -271,7 +309,12 @@ describe('Ledger', () => {
     const opts = { ...base, sensors: 2, durationS: 2 };
     const ledger = new Ledger(7);
     const rec = (kind: PlannedRecord['kind'], second: number, value: Buffer = Buffer.alloc(0)): PlannedRecord => ({
-      key: '1', value, kind, sensor: 1, second, late: false,
+      key: '1',
+      value,
+      kind,
+      sensor: 1,
+      second,
+      late: false,
     });
     const frame = (second: number): Buffer => encodeBatch(batchOf(opts, rec('batch', second)));
     expect(() => ledger.record(rec('batch', 0))).toThrow(/does not decode/); // no batch, empty frame

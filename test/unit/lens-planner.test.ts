@@ -7,7 +7,14 @@ import { bucketCount, levelFor, makeLadder, MS, niceStep, NICE_STEPS_MS } from '
 const ladder = makeLadder();
 const DAY0 = Date.UTC(2026, 0, 1);
 
-const row = (sensor: number, start: number, pending: number, compacted: number): LedgerRow => ({ sensor, start, pending, ingested: pending, compacted, touched: 0 });
+const row = (sensor: number, start: number, pending: number, compacted: number): LedgerRow => ({
+  sensor,
+  start,
+  pending,
+  ingested: pending,
+  compacted,
+  touched: 0,
+});
 
 describe('ladder', () => {
   it('rejects levels that do not divide each other or miss the window', () => {
@@ -31,13 +38,18 @@ describe('ladder', () => {
 
   it('niceStep is the smallest nice width giving at most `points` epoch-aligned buckets', () => {
     fc.assert(
-      fc.property(fc.integer({ min: DAY0, max: DAY0 + 400 * MS.day }), fc.integer({ min: 1, max: 60 * MS.day }), fc.integer({ min: 1, max: 10_000 }), (from, span, points) => {
-        const step = niceStep(from, from + span, points);
-        expect(NICE_STEPS_MS).toContain(step);
-        expect(bucketCount(from, from + span, step)).toBeLessThanOrEqual(points);
-        const smaller = NICE_STEPS_MS.filter((s) => s < step);
-        for (const s of smaller) expect(bucketCount(from, from + span, s)).toBeGreaterThan(points);
-      }),
+      fc.property(
+        fc.integer({ min: DAY0, max: DAY0 + 400 * MS.day }),
+        fc.integer({ min: 1, max: 60 * MS.day }),
+        fc.integer({ min: 1, max: 10_000 }),
+        (from, span, points) => {
+          const step = niceStep(from, from + span, points);
+          expect(NICE_STEPS_MS).toContain(step);
+          expect(bucketCount(from, from + span, step)).toBeLessThanOrEqual(points);
+          const smaller = NICE_STEPS_MS.filter((s) => s < step);
+          for (const s of smaller) expect(bucketCount(from, from + span, s)).toBeGreaterThan(points);
+        },
+      ),
       { numRuns: 500 },
     );
   });

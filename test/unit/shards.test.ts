@@ -13,9 +13,12 @@ const fakeStores = (n: number) => Array.from({ length: n }, (_, i) => ({ db: `sh
 describe('CLICKHOUSE_SHARDS', () => {
   const shards = 'http://a:8123,http://b:8123;http://c:8123,http://d:8123';
 
-  it('lists each shard\'s replicas in order and survives configEnv', () => {
+  it("lists each shard's replicas in order and survives configEnv", () => {
     const config = loadConfig({ CLICKHOUSE_SHARDS: shards });
-    expect(config.clickhouse.shards).toEqual([['http://a:8123', 'http://b:8123'], ['http://c:8123', 'http://d:8123']]);
+    expect(config.clickhouse.shards).toEqual([
+      ['http://a:8123', 'http://b:8123'],
+      ['http://c:8123', 'http://d:8123'],
+    ]);
     expect(config.clickhouse.cluster).toBe('herodotus');
     expect(loadConfig(configEnv(config)).clickhouse.shards).toEqual(config.clickhouse.shards);
   });
@@ -51,7 +54,8 @@ describe('sensor → shard', () => {
 });
 
 describe('work over shards', () => {
-  const down = (i: number) => new StoreUnavailableError(`ClickHouse shard ${i}`, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+  const down = (i: number) =>
+    new StoreUnavailableError(`ClickHouse shard ${i}`, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
 
   it('onReachableShards leaves out shards that are down, but not other errors, and not all shards', async () => {
     const shards = shardsOf(fakeStores(2));
@@ -59,7 +63,9 @@ describe('work over shards', () => {
     expect(await onReachableShards(shards, async (s) => name(s))).toEqual(['shard1', 'shard2']);
     expect(await onReachableShards(shards, async (s) => (s === shards.stores[1] ? Promise.reject(down(2)) : name(s)))).toEqual(['shard1']);
     await expect(onReachableShards(shards, async () => Promise.reject(down(1)))).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(onReachableShards(shards, async (s) => (s === shards.stores[1] ? Promise.reject(new Error('syntax')) : name(s)))).rejects.toThrow('syntax');
+    await expect(
+      onReachableShards(shards, async (s) => (s === shards.stores[1] ? Promise.reject(new Error('syntax')) : name(s))),
+    ).rejects.toThrow('syntax');
   });
 
   it('onEveryPart finishes every part before it throws the first error', async () => {
@@ -92,10 +98,13 @@ describe('work over shards', () => {
 });
 
 describe('cluster schema objects', () => {
-  it('are each table\'s local and Distributed table plus the views', () => {
+  it("are each table's local and Distributed table plus the views", () => {
     const names = schemaObjects('db', { kind: 'cluster', cluster: 'c', features: { codecs: false, dedupToken: false } });
     expect(names).toEqual([...TABLES.flatMap((t) => [`${t.name}_local`, t.name]), ...VIEWS.map((v) => v.name)]);
-    expect(schemaObjects('db', { kind: 'single', features: { codecs: true, dedupToken: true } })).toEqual([...TABLES.map((t) => t.name), ...VIEWS.map((v) => v.name)]);
+    expect(schemaObjects('db', { kind: 'single', features: { codecs: true, dedupToken: true } })).toEqual([
+      ...TABLES.map((t) => t.name),
+      ...VIEWS.map((v) => v.name),
+    ]);
   });
 });
 
