@@ -101,7 +101,7 @@ export class Ledger {
   writeFile(path: string): void {
     mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.toJSON(), null, 2) + '\n');
+    writeFileSync(tmp, `${JSON.stringify(this.toJSON(), null, 2)}\n`);
     renameSync(tmp, path);
   }
 

@@ -89,18 +89,27 @@ export async function importChunk(shards: Shards, chunk: ImportChunk, limits: Ba
     result.rejected++;
     if (result.examples.length < 10) result.examples.push(`byte ${chunk.start}+, line ${n + 1}: ${why}`);
   };
-  lines.forEach((line, n) => {
+  for (const [n, line] of lines.entries()) {
     const p = parse(line.replace(/\r$/, ''));
-    if (p === null) return;
+    if (p === null) continue;
     result.lines++;
-    if (!p.ok) return reject(n, p.error);
-    if (p.sensor > limits.maxSensorId) return reject(n, `sensor ${p.sensor} is above ${limits.maxSensorId}`);
-    if (p.ts < limits.minTs || p.ts > limits.maxTs) return reject(n, `timestamp ${p.ts} is out of range`);
+    if (!p.ok) {
+      reject(n, p.error);
+      continue;
+    }
+    if (p.sensor > limits.maxSensorId) {
+      reject(n, `sensor ${p.sensor} is above ${limits.maxSensorId}`);
+      continue;
+    }
+    if (p.ts < limits.minTs || p.ts > limits.maxTs) {
+      reject(n, `timestamp ${p.ts} is out of range`);
+      continue;
+    }
     const i = points.length++;
     points.sensor[i] = p.sensor;
     points.ts[i] = p.ts;
     points.value[i] = p.value;
-  });
+  }
   const sorted = sortUnique(points);
   result.points = sorted.length;
   const stored = await storeOnShards(shards, { points: sorted, version: chunk.version, windowMs: chunk.windowMs, name: chunk.name });

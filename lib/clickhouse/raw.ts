@@ -1,5 +1,5 @@
 import { CHECKSUM_SQL } from '../model/checksum';
-import type { SensorInterval } from '../ingest/chunk';
+import type { SensorInterval } from '../model/interval';
 import { RAW_TABLE, SENSOR_EXTENT_TABLE } from './schema';
 import { int } from './sql';
 import type { Store } from './store';

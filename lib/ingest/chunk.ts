@@ -1,17 +1,12 @@
 import { decodeBatch } from '../batch/codec';
-import { firstTimestamp, lastTimestamp, type BatchError, type BatchLimits, type SensorBatch } from '../batch/types';
+import type { DeadLetter } from '../batch/dead-letter';
+import { firstTimestamp, lastTimestamp, type BatchLimits, type SensorBatch } from '../batch/types';
+import type { SensorInterval } from '../model/interval';
 import type { RangeRecord } from '../kafka/range-reader';
 
 export interface OffsetBatch {
   offset: number;
   batch: SensorBatch;
-}
-
-export interface DeadLetter {
-  offset: number;
-  key: Buffer | null;
-  value: Buffer;
-  error: BatchError;
 }
 
 export interface DecodedChunk {
@@ -50,13 +45,6 @@ export function decodeChunk(records: RangeRecord[], limits: BatchLimits): Decode
     batches.push({ offset: r.offset, batch: decoded.value });
   }
   return { batches, deadLetters };
-}
-
-/** Closed timestamp interval of one sensor. */
-export interface SensorInterval {
-  sensor: number;
-  from: number;
-  to: number;
 }
 
 export function batchInterval(batch: SensorBatch): SensorInterval {

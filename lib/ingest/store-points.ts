@@ -3,7 +3,7 @@ import { sensorExtents, storedTimestamps } from '../clickhouse/raw';
 import { onEveryPart, shardIndex, type Shards } from '../clickhouse/shards';
 import { contentToken, type Store } from '../clickhouse/store';
 import { MS } from '../model/ladder';
-import type { SensorInterval } from './chunk';
+import type { SensorInterval } from '../model/interval';
 import { filterPoints, trimmed } from './merge';
 import { allocatePoints, type PointColumns } from '../model/points';
 

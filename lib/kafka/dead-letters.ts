@@ -1,5 +1,5 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import type { DeadLetter } from '../ingest/chunk';
+import type { DeadLetter } from '../batch/dead-letter';
 
 /**
  * Publishes records that could not be ingested, with the reason in headers.

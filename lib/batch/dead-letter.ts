@@ -1,0 +1,13 @@
+import type { BatchError } from './types';
+
+/**
+ * A Kafka record that can never be stored, with the reason. It goes to the
+ * dead-letter topic as it came (key and value untouched) so that nothing is
+ * dropped without a reason someone can see, and its neighbours go on.
+ */
+export interface DeadLetter {
+  offset: number;
+  key: Buffer | null;
+  value: Buffer;
+  error: BatchError;
+}
