@@ -27,7 +27,7 @@ export function createCompactionActivities(deps: CompactionDeps) {
       return planCompaction(deps.shards, deps.policy, Date.now(), input.maxGroups);
     },
 
-    async compactWindows(group: CompactionGroup): Promise<CompactionStats> {
+    async compactGroup(group: CompactionGroup): Promise<CompactionStats> {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
       try {

@@ -5,7 +5,7 @@ import type { CompactionGroup } from '../lib/rollup/compactor';
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' } as const;
 
 const { planCompaction, settleDays } = proxyActivities<CompactionActivities>({ startToCloseTimeout: '2 minutes', retry });
-const { compactWindows } = proxyActivities<CompactionActivities>({
+const { compactGroup } = proxyActivities<CompactionActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30s',
   retry,
@@ -31,7 +31,7 @@ export async function compactor(input: CompactorInput): Promise<void> {
   for (let round = 0; round < input.roundsPerRun; round++) {
     const groups = await planCompaction({ maxGroups: input.maxGroupsPerRound });
     for (const group of groups) {
-      await executeChild(compactWindow, { workflowId: compactWindowId(group), args: [group] });
+      await executeChild(compactGroupWorkflow, { workflowId: compactGroupId(group), args: [group] });
     }
     await settleDays();
     if (groups.length === 0) await sleep(input.idleMs);
@@ -39,12 +39,12 @@ export async function compactor(input: CompactorInput): Promise<void> {
   await continueAsNew<typeof compactor>(input);
 }
 
-/** Rewrites the rollups of one window for the listed sensors. */
-export async function compactWindow(group: CompactionGroup) {
-  return compactWindows(group);
+/** Rewrites the rollups of one group (an hour of windows) for the listed sensors. */
+export async function compactGroupWorkflow(group: CompactionGroup) {
+  return compactGroup(group);
 }
 
-export function compactWindowId(group: CompactionGroup): string {
+export function compactGroupId(group: CompactionGroup): string {
   const span = (group.to - group.from) / 1000;
   return `compact:${new Date(group.from).toISOString()}+${span}s:${group.sensors.length}-sensors`;
 }

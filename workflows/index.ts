@@ -1,3 +1,3 @@
 export { ingestPartition } from './ingest';
-export { compactor, compactWindow, compactionSweep } from './compaction';
+export { compactor, compactGroupWorkflow, compactionSweep } from './compaction';
 export { backfillWorkflow } from './backfill';
