@@ -2,8 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
-import { StoreUnavailableError } from '../lib/clickhouse/errors';
-import { isQueryTimeout } from '../lib/clickhouse/store';
+import { classifyClickHouseError } from '../lib/clickhouse/errors';
 import type { Logger } from '../lib/log/logger';
 import type { Health } from '../lib/telemetry/health';
 import type { Metrics } from '../lib/telemetry/metrics';
@@ -88,9 +87,6 @@ function observe(metrics: Metrics): MiddlewareHandler {
   };
 }
 
-/** ClickHouse error codes that mean "too busy or too big right now", not a bug: 503 with a hint. */
-const BUSY_CODES = new Set(['202', '241', '158', '396']); // too many queries, memory limit, too many rows, too many rows or bytes
-
 export function createApp(deps: AppDeps) {
   const app = new Hono();
   app.use('*', observe(deps.metrics.metrics));
@@ -105,7 +101,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', backfillRoutes(deps.backfill));
   app.notFound((c) => sendError(c, apiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
-    if (isQueryTimeout(err)) {
+    const kind = classifyClickHouseError(err);
+    if (kind === 'timeout') {
       deps.log.warn({ path: c.req.path }, 'query stopped at its time limit');
       return sendError(
         c,
@@ -116,9 +113,7 @@ export function createApp(deps: AppDeps) {
         ),
       );
     }
-    // A server's error carries the ClickHouse code in `code`, chdb's in `clickhouseCode`.
-    const code = String((err as { clickhouseCode?: unknown }).clickhouseCode ?? (err as { code?: unknown }).code ?? '');
-    if (BUSY_CODES.has(code)) {
+    if (kind === 'busy') {
       deps.log.warn({ err: err.message, path: c.req.path }, 'query refused by ClickHouse limits');
       return sendError(
         c,
@@ -129,7 +124,7 @@ export function createApp(deps: AppDeps) {
         ),
       );
     }
-    if (err instanceof StoreUnavailableError) {
+    if (kind === 'unavailable') {
       deps.log.warn({ err: err.message, path: c.req.path }, 'ClickHouse unavailable');
       return sendError(c, apiError(503, 'clickhouse_unavailable', `${err.message}; retry when it is back`));
     }

@@ -21,7 +21,8 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { featuresForVersion, renderSchema } from '../../lib/clickhouse/schema';
-import { applySchema, serverVersion } from '../../lib/clickhouse/store';
+import { applySchema } from '../../lib/clickhouse/migrate';
+import { serverVersion } from '../../lib/clickhouse/store-server';
 import {
   allPorts,
   replicasOf,

@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from './errors';
+import { classifyClickHouseError } from './errors';
 import type { Store } from './store';
 
 /**
@@ -62,7 +62,7 @@ export async function onEveryPart<P, R>(parts: readonly P[], work: (part: P) => 
 export async function onReachableShards<R>(shards: Shards, work: (store: Store) => Promise<R>): Promise<R[]> {
   const settled = await Promise.allSettled(shards.stores.map(work));
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
-  const other = failures.find((e) => !(e instanceof StoreUnavailableError));
+  const other = failures.find((e) => classifyClickHouseError(e) !== 'unavailable');
   if (other !== undefined) throw other;
   if (failures.length === settled.length) throw failures[0];
   return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

@@ -1,7 +1,8 @@
 import { recordStage, type UnitVersion } from '../clickhouse/ledger';
 import { sensorExtents, storedTimestamps } from '../clickhouse/raw';
 import { onEveryPart, shardIndex, type Shards } from '../clickhouse/shards';
-import { contentToken, type Store } from '../clickhouse/store';
+import type { Store } from '../clickhouse/store';
+import { contentToken } from '../clickhouse/token';
 import { MS } from '../model/ladder';
 import type { SensorInterval } from '../model/interval';
 import { filterPoints, trimmed } from './merge';
