@@ -5,7 +5,9 @@ import { parseOptions } from '../lib/config/args';
 import { loadConfig } from '../lib/config/config';
 import { waitFor, stopAllChildren } from '../harness/stack/child';
 import { Harness } from '../harness/stack/harness';
+import { drainCompaction } from '../harness/scenario/common';
 import type { LensResult } from '../lib/lens/query';
+import { percentile } from './latency';
 
 const HELP = `usage: herodotus bench-lens [--sensors 2] [--days 30] [--rate 1000] [--seconds 10] [--reuse] [--state DIR]
 
@@ -26,16 +28,14 @@ const schema = z.object({
   state: z.string().optional(),
 });
 
+type LensOptions = z.infer<typeof schema>;
+
 const PRESETS: Record<string, number> = { '10s': 10_000, '1min': 60_000, '1h': 3_600_000, '1d': 86_400_000, '30d': 30 * 86_400_000 };
 const CONCURRENCY = [1, 10, 100];
 const DAY = 86_400_000;
 const NAIVE_TIMEOUT_MS = 600_000;
 
 const log = (line: string) => process.stderr.write(`bench-lens: ${line}\n`);
-
-function percentile(sorted: number[], p: number): number {
-  return Number((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0).toFixed(1));
-}
 
 async function getLens(url: string): Promise<LensResult> {
   const res = await fetch(url);
@@ -103,85 +103,13 @@ export async function benchLens(argv: string[]): Promise<number> {
   });
   const base = harness.api.baseUrl;
   try {
-    const have = (await (await fetch(`${base}/v1/sensors`)).json()) as { sensor: number; points: number }[];
-    const expected = args.days * 86_400 * args.rate;
-    const backfill = { points: expected * sensors.length, seconds: 0, points_per_s: 0, reused: false };
-    if (sensors.every((s) => have.find((h) => h.sensor === s)?.points === expected)) {
-      backfill.reused = true;
-      log('data already there; skipping the backfill');
-    } else {
-      log(`back-filling ${args.days} days × ${args.sensors} sensors × ${args.rate} Hz = ${(backfill.points / 1e9).toFixed(2)} G points…`);
-      const t0 = performance.now();
-      const started = (await (
-        await fetch(`${base}/v1/backfill`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ kind: 'generate', sensors, from, to, rate_hz: args.rate, seed: 1 }),
-        })
-      ).json()) as { id: string };
-      let last = 0;
-      await waitFor(
-        async () => {
-          const s = (await (await fetch(`${base}/v1/backfill/${started.id}`)).json()) as {
-            state: string;
-            progress: { done: number; total: number };
-          };
-          if (performance.now() - last > 30_000) {
-            last = performance.now();
-            log(`  ${s.progress.done}/${s.progress.total} hours (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-          }
-          if (s.state === 'failed') throw new Error('backfill failed');
-          return s.state === 'completed';
-        },
-        { timeoutMs: 4 * 3_600_000, intervalMs: 2000, what: 'the backfill' },
-      );
-      backfill.seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
-      backfill.points_per_s = Math.round(backfill.points / backfill.seconds);
-    }
+    const backfill = await ensureData(base, args, sensors, from, to);
     log('waiting for compaction…');
-    const c0 = performance.now();
-    await waitFor(
-      async () => ((await (await fetch(`${base}/v1/compaction/status`)).json()) as { backlog_windows: number }).backlog_windows === 0,
-      {
-        timeoutMs: 4 * 3_600_000,
-        intervalMs: 2000,
-        what: 'the compaction backlog to drain',
-      },
-    );
-    const compactionSeconds = Number(((performance.now() - c0) / 1000).toFixed(1));
+    const compactionSeconds = await drainCompaction(harness, 4 * 3_600_000);
 
     const presets: Record<string, unknown> = {};
     for (const [name, span] of Object.entries(PRESETS)) {
-      const query = (r: number) => {
-        const end = from + span + Math.floor(r * Math.max(0, to - from - span));
-        return `sensors=${sensors.join(',')}&from=${end - span}&to=${end}&points=2500`;
-      };
-      const runs = [];
-      for (const clients of CONCURRENCY) {
-        log(`preset ${name}, ${clients} clients…`);
-        runs.push(await load(base, query, clients, args.seconds));
-      }
-      // The naive way: the same buckets by a GROUP BY over raw, one client; one
-      // sample where that scans days of raw, three otherwise.
-      const naive: number[] = [];
-      let naiveError: string | null = null;
-      for (let i = 0; i < (span >= DAY ? 1 : 3) && naiveError === null; i++) {
-        const t0 = performance.now();
-        try {
-          await getLens(`${base}/v1/lens?${query(i / 3)}&source=raw`);
-          naive.push(performance.now() - t0);
-        } catch (err) {
-          naiveError = (err as Error).message.slice(0, 200);
-        }
-      }
-      naive.sort((a, b) => a - b);
-      const lensP50 = runs[0]!.p50_ms;
-      presets[name] = {
-        runs,
-        raw_group_by_p50_ms: naive.length > 0 ? percentile(naive, 0.5) : null,
-        raw_over_lens_p50: naive.length > 0 ? Number((percentile(naive, 0.5) / Math.max(0.1, lensP50)).toFixed(1)) : null,
-        ...(naiveError ? { raw_group_by_error: naiveError } : {}),
-      };
+      presets[name] = await measurePreset(base, name, span, { sensors, from, to, seconds: args.seconds });
       log(`  ${name}: ${JSON.stringify(presets[name])}`);
     }
     const result = {
@@ -199,4 +127,94 @@ export async function benchLens(argv: string[]): Promise<number> {
     await harness.stop();
     await stopAllChildren();
   }
+}
+
+/** The data of --days × --sensors × --rate: back-filled, or kept when an earlier run (--reuse) left all of it. */
+async function ensureData(base: string, args: LensOptions, sensors: number[], from: number, to: number) {
+  const have = (await (await fetch(`${base}/v1/sensors`)).json()) as { sensor: number; points: number }[];
+  const expected = args.days * 86_400 * args.rate;
+  const backfill = { points: expected * sensors.length, seconds: 0, points_per_s: 0, reused: false };
+  if (sensors.every((s) => have.find((h) => h.sensor === s)?.points === expected)) {
+    backfill.reused = true;
+    log('data already there; skipping the backfill');
+    return backfill;
+  }
+  log(`back-filling ${args.days} days × ${args.sensors} sensors × ${args.rate} Hz = ${(backfill.points / 1e9).toFixed(2)} G points…`);
+  const t0 = performance.now();
+  await backfillGenerated(base, { sensors, from, to, rate_hz: args.rate }, t0);
+  backfill.seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
+  backfill.points_per_s = Math.round(backfill.points / backfill.seconds);
+  return backfill;
+}
+
+/** Server-side generation through a backfill workflow, waited for with progress every 30 s (times from t0). */
+async function backfillGenerated(base: string, range: { sensors: number[]; from: number; to: number; rate_hz: number }, t0: number) {
+  const started = (await (
+    await fetch(`${base}/v1/backfill`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'generate', ...range, seed: 1 }),
+    })
+  ).json()) as { id: string };
+  let last = 0;
+  await waitFor(
+    async () => {
+      const s = (await (await fetch(`${base}/v1/backfill/${started.id}`)).json()) as {
+        state: string;
+        progress: { done: number; total: number };
+      };
+      if (performance.now() - last > 30_000) {
+        last = performance.now();
+        log(`  ${s.progress.done}/${s.progress.total} hours (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      }
+      if (s.state === 'failed') throw new Error('backfill failed');
+      return s.state === 'completed';
+    },
+    { timeoutMs: 4 * 3_600_000, intervalMs: 2000, what: 'the backfill' },
+  );
+}
+
+/** One preset: random lenses of its span at every concurrency, then the naive GROUP BY over raw. */
+async function measurePreset(
+  base: string,
+  name: string,
+  span: number,
+  o: { sensors: number[]; from: number; to: number; seconds: number },
+) {
+  const query = (r: number) => {
+    const end = o.from + span + Math.floor(r * Math.max(0, o.to - o.from - span));
+    return `sensors=${o.sensors.join(',')}&from=${end - span}&to=${end}&points=2500`;
+  };
+  const runs = [];
+  for (const clients of CONCURRENCY) {
+    log(`preset ${name}, ${clients} clients…`);
+    runs.push(await load(base, query, clients, o.seconds));
+  }
+  const { naive, naiveError } = await naiveGroupBy(base, query, span);
+  const lensP50 = runs[0]!.p50_ms;
+  return {
+    runs,
+    raw_group_by_p50_ms: naive.length > 0 ? percentile(naive, 0.5) : null,
+    raw_over_lens_p50: naive.length > 0 ? Number((percentile(naive, 0.5) / Math.max(0.1, lensP50)).toFixed(1)) : null,
+    ...(naiveError ? { raw_group_by_error: naiveError } : {}),
+  };
+}
+
+/** Latencies (ascending, ms) of the same lenses computed from raw, and the first error, which ends the sampling. */
+async function naiveGroupBy(base: string, query: (rand: number) => string, span: number) {
+  // The naive way: the same buckets by a GROUP BY over raw, one client; one
+  // sample where that scans days of raw, three otherwise.
+  const naive: number[] = [];
+  let naiveError: string | null = null;
+  for (let i = 0; i < (span >= DAY ? 1 : 3) && naiveError === null; i++) {
+    const t0 = performance.now();
+    try {
+      await getLens(`${base}/v1/lens?${query(i / 3)}&source=raw`);
+      naive.push(performance.now() - t0);
+    } catch (err) {
+      naiveError = (err as Error).message.slice(0, 200);
+    }
+  }
+  naive.sort((a, b) => a - b);
+  return { naive, naiveError };
 }

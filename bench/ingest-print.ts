@@ -1,0 +1,24 @@
+/** bench-ingest's progress lines on stderr; stdout holds only the JSON report. */
+import type { IngestReport, StepResult } from './ingest-result';
+
+export const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+/** A step's outcome in one line: rates, backlog, catch-up, and the cores of every process. */
+export function logStep(step: StepResult): void {
+  const p = step.processes;
+  log(
+    `  → achieved ${step.achieved_points_per_s.toLocaleString('en')} points/s (steady ${step.steady_state_points_per_s?.toLocaleString('en')}), ` +
+      `backlog ${step.backlog_s_at_window_end} s, catch-up ${step.catch_up_s ?? 'timed out'} s, ${step.sustained ? 'SUSTAINED' : 'NOT sustained'}; ` +
+      `cores kafka ${p.kafka.cpu_cores} temporal ${p.temporal.cpu_cores} herodotus ${p.herodotus.cpu_cores} bench ${p.bench.cpu_cores} ` +
+      `(machine ${step.machine_cpu_cores}, other ${step.other_cpu_cores}); herodotus threads ${JSON.stringify(step.herodotus_threads)}`,
+  );
+}
+
+/** The run's outcome on stderr, then the report as the last line of stdout. */
+export function printReport(report: IngestReport): void {
+  log(
+    `max sustained ${report.max_sustained_points_per_s.toLocaleString('en')} points/s (target ${report.target_points_per_s.toLocaleString('en')}): ${report.target_met ? 'met' : 'NOT met'}; ` +
+      `verification ${JSON.stringify(report.verified)}`,
+  );
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
