@@ -1,8 +1,8 @@
 /**
  * Configuration files of the local 4-server cluster (`herodotus cluster up`),
  * made from TOPOLOGY: ZooKeeper's zoo.cfg and, per ClickHouse server, a
- * config.xml (ports, paths, remote_servers, macros, zookeeper,
- * distributed_ddl, logger, caches) and a users.xml (profiles, users, quotas).
+ * config.xml (lib/clickhouse/server-xml.ts with this machine's hosts, ports,
+ * paths and ZooKeeper) and a users.xml (profiles, users, quotas).
  *
  * Written for Debian's clickhouse-server 18.16: the root element is <yandex>,
  * and the server refuses to start without <logger>, <mark_cache_size> and the
@@ -11,13 +11,9 @@
  * Everything listens on 127.0.0.1 only and the default user has no password:
  * a developer's cluster, never reachable from outside this machine.
  */
-import type { Topology } from '../../lib/clickhouse/topology';
-
-export interface ServerPorts {
-  http: number;
-  tcp: number;
-  interserver: number;
-}
+import { clusterXml, replicaXml, type ServerPorts } from '../../lib/clickhouse/server-xml';
+import type { Replica, Topology } from '../../lib/clickhouse/topology';
+import { el, xmlDocument } from '../../lib/clickhouse/xml';
 
 /** One ClickHouse server of the local cluster: a replica of TOPOLOGY with its ports. */
 export interface ClusterServer {
@@ -58,8 +54,6 @@ export function allPorts(zookeeperPort: number, servers: ClusterServer[]): numbe
   return [zookeeperPort, ...servers.flatMap((s) => [s.ports.http, s.ports.tcp, s.ports.interserver])];
 }
 
-const xml = (s: string | number) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
 /**
  * ZooKeeper standalone on loopback. The admin web server (default port 8080)
  * is off; the four-letter words srvr/ruok/mntr answer readiness and status
@@ -96,119 +90,44 @@ export interface ServerConfigOptions {
   logDir: string;
 }
 
-/** config.xml of one server. */
+const WRITTEN = "Written by harness/stack/cluster.ts on every 'herodotus cluster up'; edits are overwritten.";
+
+/** config.xml of one server: the whole config, every section in one file. */
 export function serverConfigXml(o: ServerConfigOptions): string {
-  const shards = o.topology.shards
-    .map((shard) => {
-      const replicas = o.servers
-        .filter((s) => s.shard === shard.index)
-        .map((s) => `        <replica><host>127.0.0.1</host><port>${s.ports.tcp}</port></replica> <!-- ${xml(s.name)} -->`)
-        .join('\n');
-      // internal_replication: a Distributed insert writes one replica, replication copies it.
-      return `      <shard>\n        <internal_replication>true</internal_replication>\n${replicas}\n      </shard>`;
-    })
-    .join('\n');
-  const data = o.dataDir.endsWith('/') ? o.dataDir : `${o.dataDir}/`;
-  return `<?xml version="1.0"?>
-<!-- Written by harness/stack/cluster.ts on every 'herodotus cluster up'; edits are overwritten. -->
-<!-- ${xml(o.server.name)}: shard ${o.server.shard}, replica ${o.server.replica} of cluster ${xml(o.topology.cluster)} -->
-<yandex>
-  <logger>
-    <level>information</level>
-    <log>${xml(o.logDir)}/server.log</log>
-    <errorlog>${xml(o.logDir)}/server.err.log</errorlog>
-    <size>100M</size>
-    <count>3</count>
-  </logger>
-
-  <listen_host>127.0.0.1</listen_host>
-  <http_port>${o.server.ports.http}</http_port>
-  <tcp_port>${o.server.ports.tcp}</tcp_port>
-  <interserver_http_port>${o.server.ports.interserver}</interserver_http_port>
-  <!-- what the other replica fetches parts from (registered in ZooKeeper) -->
-  <interserver_http_host>127.0.0.1</interserver_http_host>
-
-  <path>${xml(data)}</path>
-  <tmp_path>${xml(data)}tmp/</tmp_path>
-  <user_files_path>${xml(data)}user_files/</user_files_path>
-  <format_schema_path>${xml(data)}format_schemas/</format_schema_path>
-  <users_config>users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-
-  <!-- four servers share one small machine: small caches (the package's defaults are 5 and 8 GB) -->
-  <mark_cache_size>134217728</mark_cache_size>
-  <uncompressed_cache_size>134217728</uncompressed_cache_size>
-  <max_concurrent_queries>200</max_concurrent_queries>
-
-  <remote_servers>
-    <${xml(o.topology.cluster)}>
-${shards}
-    </${xml(o.topology.cluster)}>
-  </remote_servers>
-
-  <zookeeper>
-    <node><host>127.0.0.1</host><port>${o.zookeeperPort}</port></node>
-    <session_timeout_ms>15000</session_timeout_ms>
-    <operation_timeout_ms>10000</operation_timeout_ms>
-  </zookeeper>
-
-  <macros>
-    <cluster>${xml(o.topology.cluster)}</cluster>
-    <shard>${o.server.shard}</shard>
-    <replica>${xml(o.server.name)}</replica>
-  </macros>
-
-  <!-- ON CLUSTER DDL goes through this ZooKeeper queue -->
-  <distributed_ddl>
-    <path>/clickhouse/task_queue/ddl</path>
-  </distributed_ddl>
-
-  <merge_tree>
-    <!-- a retried insert is recognised as a duplicate long after the first one (default: 100 blocks) -->
-    <replicated_deduplication_window>10000</replicated_deduplication_window>
-    <replicated_deduplication_window_seconds>604800</replicated_deduplication_window_seconds>
-  </merge_tree>
-</yandex>
-`;
+  const tcpPort = (replica: Replica): number => {
+    const server = o.servers.find((s) => s.name === replica.name);
+    if (!server) throw new Error(`no local server for replica ${replica.name} of the topology`);
+    return server.ports.tcp;
+  };
+  const cluster = clusterXml(o.topology, {
+    listenHost: '127.0.0.1',
+    ports: o.server.ports,
+    log: { dir: o.logDir },
+    // Four servers share one small machine.
+    memory: { markCacheBytes: 134217728, uncompressedCacheBytes: 134217728 },
+    dataDir: o.dataDir,
+    address: (replica) => ({ host: '127.0.0.1', port: tcpPort(replica) }),
+    coordination: { nodes: [{ host: '127.0.0.1', port: o.zookeeperPort }], sessionTimeoutMs: 15000 },
+  });
+  const replica = replicaXml({ cluster: o.topology.cluster, shard: o.server.shard, replica: o.server.name, interserverHost: '127.0.0.1' });
+  const about = `${o.server.name}: shard ${o.server.shard}, replica ${o.server.replica} of cluster ${o.topology.cluster}`;
+  return xmlDocument('yandex', [...cluster.server, ...cluster.remoteServers, ...cluster.coordination, ...replica], [WRITTEN, about]);
 }
 
 /** users.xml: the passwordless default user, from loopback only. */
 export function usersXml(): string {
-  return `<?xml version="1.0"?>
-<!-- Written by harness/stack/cluster.ts on every 'herodotus cluster up'; edits are overwritten. -->
-<yandex>
-  <profiles>
-    <default>
-      <max_memory_usage>4000000000</max_memory_usage>
-    </default>
-    <readonly>
-      <readonly>1</readonly>
-    </readonly>
-  </profiles>
-  <users>
-    <default>
-      <password></password>
-      <networks>
-        <ip>127.0.0.1</ip>
-        <ip>::1</ip>
-      </networks>
-      <profile>default</profile>
-      <quota>default</quota>
-    </default>
-  </users>
-  <quotas>
-    <default>
-      <interval>
-        <duration>3600</duration>
-        <queries>0</queries>
-        <errors>0</errors>
-        <result_rows>0</result_rows>
-        <read_rows>0</read_rows>
-        <execution_time>0</execution_time>
-      </interval>
-    </default>
-  </quotas>
-</yandex>
-`;
+  const quotaInterval = el('interval', [
+    el('duration', 3600),
+    ...['queries', 'errors', 'result_rows', 'read_rows', 'execution_time'].map((limit) => el(limit, 0)),
+  ]);
+  const loopback = el('networks', [el('ip', '127.0.0.1'), el('ip', '::1')]);
+  return xmlDocument(
+    'yandex',
+    [
+      el('profiles', [el('default', [el('max_memory_usage', 4000000000)]), el('readonly', [el('readonly', 1)])]),
+      el('users', [el('default', [el('password', ''), loopback, el('profile', 'default'), el('quota', 'default')])]),
+      el('quotas', [el('default', [quotaInterval])]),
+    ],
+    [WRITTEN],
+  );
 }

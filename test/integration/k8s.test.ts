@@ -18,15 +18,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenerateArgs } from '../../cli/generate';
-import {
-  CLICKHOUSE_USERS,
-  clickhouseShardsEnv,
-  KEEPER,
-  renderFiles,
-  REPLICA_LABEL,
-  replicaConfigMapName,
-  SHARD_LABEL,
-} from '../../k8s/render/k8s-config';
+import { CLICKHOUSE_USERS, clickhouseShardsEnv, REPLICA_LABEL, replicaConfigMapName, SHARD_LABEL } from '../../k8s/render/clickhouse';
+import { renderFiles } from '../../k8s/render/k8s-config';
+import { KEEPER } from '../../k8s/render/keeper';
 import { TOPOLOGY } from '../../lib/clickhouse/topology';
 import { checkExposure, loadConfig, PROJECT_ROOT } from '../../lib/config/config';
 import { SWEEP_SCHEDULE_ID } from '../../workers/compaction-control';
