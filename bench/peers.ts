@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { encodeFrames } from '../lib/batch/codec';
+import { encodeFrames } from '../lib/batch/encode';
 import type { RegularBatch } from '../lib/batch/types';
 import { parseOptions } from '../lib/config/args';
 import { loadConfig } from '../lib/config/config';

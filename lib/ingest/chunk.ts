@@ -1,4 +1,4 @@
-import { decodeBatch } from '../batch/codec';
+import { decodeBatch } from '../batch/decode';
 import { firstTimestamp, lastTimestamp, type BatchError, type BatchLimits, type SensorBatch } from '../batch/types';
 import type { RangeRecord } from '../kafka/range-reader';
 
