@@ -1,4 +1,5 @@
-import { decodeBatch, encodeBatch } from '../lib/batch/codec';
+import { decodeBatch } from '../lib/batch/decode';
+import { encodeBatch } from '../lib/batch/encode';
 import type { RegularBatch } from '../lib/batch/types';
 import { sensorValues } from '../generator/signal';
 

@@ -5,7 +5,7 @@
  * ClickHouse directory.
  */
 import path from 'node:path';
-import { encodeFrames } from '../lib/batch/codec';
+import { encodeFrames } from '../lib/batch/encode';
 import type { LensResult } from '../lib/lens/query';
 import { stopAllChildren } from '../harness/stack/child';
 import { Harness } from '../harness/stack/harness';

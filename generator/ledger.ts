@@ -10,7 +10,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { decodeBatch } from '../lib/batch/codec';
+import { decodeBatch } from '../lib/batch/decode';
 import type { RegularBatch } from '../lib/batch/types';
 import { SensorChecksum } from '../lib/model/checksum';
 import type { PlannedRecord } from './upstream';

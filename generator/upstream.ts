@@ -15,7 +15,7 @@
  * when emitted. Memory is bounded by sensors × (window + maxLate) and not by
  * durationS, so 1000 sensors × 3600 s streams fine.
  */
-import { encodeBatch } from '../lib/batch/codec';
+import { encodeBatch } from '../lib/batch/encode';
 import { mix32, regularBatch } from './signal';
 
 export interface UpstreamOptions {

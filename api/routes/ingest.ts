@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { decodeFrames, encodeBatch } from '../../lib/batch/codec';
+import { decodeFrames } from '../../lib/batch/decode';
+import { encodeBatch } from '../../lib/batch/encode';
 import { z } from 'zod';
 import { batchesFromJson, IrregularBatchJson, RegularBatchJson } from '../../lib/batch/json';
 import type { BatchLimits, Decoded, SensorBatch } from '../../lib/batch/types';

@@ -10,8 +10,9 @@
  * Errors use the same codes and rules as the binary decoder (validateBatch).
  */
 import { z } from 'zod';
-import { prefixField, validateBatch, type BatchErrorCode } from './codec';
+import { batchError, fail, prefixField } from './errors';
 import { DEFAULT_BATCH_LIMITS, type BatchError, type BatchLimits, type Decoded, type SensorBatch } from './types';
+import { validateBatch } from './validate';
 
 export const JSON_BATCH_VERSION = 1;
 
@@ -41,13 +42,6 @@ const Envelope = z.strictObject({ batches: z.array(z.unknown()) });
 
 const REGULAR_KEYS = 'v, sensor, start, period_ms, values';
 const IRREGULAR_KEYS = 'v, sensor, ts, values';
-
-function err(code: BatchErrorCode, field: string, message: string): BatchError {
-  return { code, field, message };
-}
-function fail<T>(code: BatchErrorCode, field: string, message: string): Decoded<T> {
-  return { ok: false, error: err(code, field, message) };
-}
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -104,29 +98,29 @@ function issueToError(issue: z.core.$ZodIssue, input: unknown, keys: string): Ba
 
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
-    return err('invalid_json_batch', pathToField([...path, key]), `unexpected field "${key}"; expected only ${keys}`);
+    return batchError('invalid_json_batch', pathToField([...path, key]), `unexpected field "${key}"; expected only ${keys}`);
   }
   // values[i] that is null / NaN / ±Infinity: the non-finite-value policy, not a shape error.
   if (path.length === 2 && path[0] === 'values' && typeof path[1] === 'number') {
     if (got === null) {
-      return err(
+      return batchError(
         'non_finite_value',
         field,
         'expected a finite number, got null (JSON has no NaN or Infinity; JSON.stringify writes them as null, and non-finite values are rejected)',
       );
     }
     if (typeof got === 'number' && !Number.isFinite(got)) {
-      return err('non_finite_value', field, `expected a finite number, got ${describeValue(got)}`);
+      return batchError('non_finite_value', field, `expected a finite number, got ${describeValue(got)}`);
     }
   }
   if (issue.code === 'invalid_value' && field === 'v') {
-    return err('invalid_json_batch', 'v', `expected "v": ${JSON_BATCH_VERSION} (format version), got ${describeValue(got)}`);
+    return batchError('invalid_json_batch', 'v', `expected "v": ${JSON_BATCH_VERSION} (format version), got ${describeValue(got)}`);
   }
   if (issue.code === 'invalid_type') {
     const expected = issue.expected === 'number' ? 'finite number' : issue.expected;
-    return err('invalid_json_batch', field, `expected ${article(expected)}, got ${describeValue(got)}`);
+    return batchError('invalid_json_batch', field, `expected ${article(expected)}, got ${describeValue(got)}`);
   }
-  return err('invalid_json_batch', field, `${issue.message} (got ${describeValue(got)})`);
+  return batchError('invalid_json_batch', field, `${issue.message} (got ${describeValue(got)})`);
 }
 
 /** Rename validateBatch fields to JSON field names (the JSON form has no count: it is values.length). */

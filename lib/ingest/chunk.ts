@@ -1,4 +1,4 @@
-import { decodeBatch } from '../batch/codec';
+import { decodeBatch } from '../batch/decode';
 import type { DeadLetter } from '../batch/dead-letter';
 import { firstTimestamp, lastTimestamp, type BatchLimits, type SensorBatch } from '../batch/types';
 import type { SensorInterval } from '../model/interval';

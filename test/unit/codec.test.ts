@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc32 } from 'node:zlib';
-import {
-  BATCH_ERROR_CODES,
-  BATCH_MAGIC,
-  BATCH_VERSION,
-  decodeBatch,
-  decodeFrames,
-  encodeBatch,
-  encodedSize,
-  encodeFrames,
-  validateBatch,
-} from '../../lib/batch/codec';
+import { decodeBatch, decodeFrames } from '../../lib/batch/decode';
+import { encodeBatch, encodedSize, encodeFrames } from '../../lib/batch/encode';
+import { BATCH_ERROR_CODES } from '../../lib/batch/errors';
+import { BATCH_MAGIC, BATCH_VERSION } from '../../lib/batch/frame';
 import { batchFromJson, batchesFromJson, batchToJson } from '../../lib/batch/json';
 import {
   DEFAULT_BATCH_LIMITS,
@@ -22,6 +15,7 @@ import {
   type RegularBatch,
   type SensorBatch,
 } from '../../lib/batch/types';
+import { validateBatch } from '../../lib/batch/validate';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -69,7 +63,7 @@ function expectValidationError(e: BatchError | null, code: string, field: string
   expect({ code: e!.code, field: e!.field }).toEqual({ code, field });
 }
 
-// --- an encoder for tests, written independently of lib/batch/codec.ts, that can build invalid frames
+// --- an encoder for tests, written independently of lib/batch/encode.ts, that can build invalid frames
 
 function varintBytes(v: bigint): number[] {
   const out: number[] = [];

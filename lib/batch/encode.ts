@@ -1,0 +1,110 @@
+/**
+ * Writing batches as version-1 binary frames (layout in frame.ts). The
+ * encoder validates first: it never writes a frame a decoder would reject.
+ */
+import { crc32 } from 'node:zlib';
+import {
+  BATCH_MAGIC_BYTES,
+  BATCH_VERSION,
+  CRC_BYTES,
+  IRREGULAR_HEADER_BYTES,
+  IS_LITTLE_ENDIAN,
+  KIND_IRREGULAR,
+  KIND_REGULAR,
+  REGULAR_HEADER_BYTES,
+  TWO_32,
+} from './frame';
+import { DEFAULT_BATCH_LIMITS, type BatchLimits, type SensorBatch } from './types';
+import { validateBatch } from './validate';
+
+function varintLength(v: number): number {
+  let len = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    len++;
+  }
+  return len;
+}
+
+function writeVarint(buf: Uint8Array, off: number, v: number): number {
+  if (v < 0x8000_0000) {
+    // Fast path: bitwise ops are exact below 2^31.
+    while (v >= 0x80) {
+      buf[off++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+  } else {
+    while (v >= 0x80) {
+      buf[off++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+  }
+  buf[off++] = v;
+  return off;
+}
+
+function writeI64(dv: DataView, off: number, v: number): void {
+  const hi = Math.floor(v / TWO_32);
+  dv.setUint32(off, v - hi * TWO_32, true);
+  dv.setInt32(off + 4, hi, true);
+}
+
+function copyValuesOut(values: Float32Array, buf: Buffer, dv: DataView, off: number): void {
+  if (IS_LITTLE_ENDIAN) {
+    buf.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), off);
+  } else {
+    for (let i = 0; i < values.length; i++) dv.setFloat32(off + 4 * i, values[i]!, true);
+  }
+}
+
+/** Exact size in bytes of the frame encodeBatch would produce. */
+export function encodedSize(batch: SensorBatch): number {
+  const n = batch.values.length;
+  if (batch.kind === 'regular') return REGULAR_HEADER_BYTES + 4 * n + CRC_BYTES;
+  let deltaBytes = 0;
+  const ts = batch.timestamps;
+  for (let i = 1; i < n; i++) deltaBytes += varintLength(ts[i]! - ts[i - 1]!);
+  return IRREGULAR_HEADER_BYTES + deltaBytes + 4 * n + CRC_BYTES;
+}
+
+/**
+ * Encode one batch as a version-1 frame. Throws TypeError if the batch breaks
+ * a validation rule (a programming error: the caller should have validated).
+ * `limits` defaults to DEFAULT_BATCH_LIMITS, the same bounds decoders apply.
+ */
+export function encodeBatch(batch: SensorBatch, limits: BatchLimits = DEFAULT_BATCH_LIMITS): Buffer {
+  const problem = validateBatch(batch, limits);
+  if (problem) throw new TypeError(`encodeBatch: invalid batch: ${problem.code} at ${problem.field}: ${problem.message}`);
+
+  const n = batch.values.length;
+  const size = encodedSize(batch);
+  const buf = Buffer.allocUnsafe(size);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  buf[0] = BATCH_MAGIC_BYTES[0];
+  buf[1] = BATCH_MAGIC_BYTES[1];
+  buf[2] = BATCH_VERSION;
+  dv.setUint32(4, batch.sensor, true);
+  dv.setUint32(8, n, true);
+  let off: number;
+  if (batch.kind === 'regular') {
+    buf[3] = KIND_REGULAR;
+    writeI64(dv, 12, batch.start);
+    dv.setUint32(20, batch.periodMs, true);
+    off = REGULAR_HEADER_BYTES;
+  } else {
+    buf[3] = KIND_IRREGULAR;
+    const ts = batch.timestamps;
+    writeI64(dv, 12, ts[0]!);
+    off = IRREGULAR_HEADER_BYTES;
+    for (let i = 1; i < n; i++) off = writeVarint(buf, off, ts[i]! - ts[i - 1]!);
+  }
+  copyValuesOut(batch.values, buf, dv, off);
+  off += 4 * n;
+  dv.setUint32(off, crc32(buf.subarray(0, off)), true);
+  return buf;
+}
+
+/** Encode several batches back to back (an HTTP body decodeFrames accepts). */
+export function encodeFrames(batches: readonly SensorBatch[], limits: BatchLimits = DEFAULT_BATCH_LIMITS): Buffer {
+  return Buffer.concat(batches.map((b) => encodeBatch(b, limits)));
+}

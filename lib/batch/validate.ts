@@ -1,0 +1,126 @@
+/**
+ * The format rules every batch obeys, whatever its encoding: shared by the
+ * binary decoder (decode.ts), the JSON decoder (json.ts) and encodeBatch.
+ */
+import { batchError } from './errors';
+import { U32_MAX } from './frame';
+import { DEFAULT_BATCH_LIMITS, type BatchError, type BatchLimits, type IrregularBatch, type RegularBatch, type SensorBatch } from './types';
+
+function fmtTs(ms: number): string {
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return String(ms);
+  return `${ms} (${new Date(ms).toISOString()})`;
+}
+
+/**
+ * Check a batch against the format rules and `limits`. Returns the first
+ * problem found, or null. Field names are the wire names: sensor, count,
+ * start, period_ms, ts[i] (timestamp of point i, whatever the kind), values[i].
+ */
+export function validateBatch(batch: SensorBatch, limits: BatchLimits = DEFAULT_BATCH_LIMITS): BatchError | null {
+  return (
+    validateShape(batch, limits) ??
+    (batch.kind === 'regular' ? validateRegularTimes(batch, limits) : validateIrregularTimes(batch, limits)) ??
+    validateValues(batch.values)
+  );
+}
+
+/** The object, its kind, the values array, the sensor id and the point count. */
+function validateShape(batch: SensorBatch, limits: BatchLimits): BatchError | null {
+  if (typeof batch !== 'object' || batch === null) {
+    return batchError('invalid_batch', '', `expected a batch object, got ${batch === null ? 'null' : typeof batch}`);
+  }
+  const kind: unknown = (batch as { kind?: unknown }).kind;
+  if (kind !== 'regular' && kind !== 'irregular') {
+    return batchError('unknown_kind', 'kind', `expected kind "regular" or "irregular", got ${JSON.stringify(kind) ?? String(kind)}`);
+  }
+  const values: unknown = batch.values;
+  if (!(values instanceof Float32Array)) {
+    return batchError('invalid_batch', 'values', 'expected values to be a Float32Array');
+  }
+
+  const sensor: unknown = batch.sensor;
+  const maxSensor = Math.min(limits.maxSensorId, U32_MAX);
+  if (typeof sensor !== 'number' || !Number.isInteger(sensor) || sensor < 0 || sensor > maxSensor) {
+    return batchError('invalid_sensor', 'sensor', `expected sensor to be an integer in [0, ${maxSensor}], got ${String(sensor)}`);
+  }
+
+  const n = values.length;
+  if (n < 1) return batchError('empty_batch', 'count', 'expected at least 1 point, got 0');
+  const maxPoints = Math.min(limits.maxPoints, U32_MAX);
+  if (n > maxPoints) {
+    return batchError('too_many_points', 'count', `expected at most ${maxPoints} points per batch, got ${n}`);
+  }
+  return null;
+}
+
+function tsRange({ minTs, maxTs }: BatchLimits): string {
+  return `[${fmtTs(minTs)}, ${fmtTs(maxTs)}]`;
+}
+
+function validateRegularTimes(b: RegularBatch, limits: BatchLimits): BatchError | null {
+  const n = b.values.length;
+  const { minTs, maxTs } = limits;
+  const range = tsRange(limits);
+  const start: unknown = b.start;
+  if (typeof start !== 'number' || !Number.isInteger(start)) {
+    return batchError('invalid_timestamp', 'start', `expected start to be an integer epoch-millisecond timestamp, got ${String(start)}`);
+  }
+  if (start < minTs || start > maxTs || !Number.isSafeInteger(start)) {
+    return batchError('timestamp_out_of_range', 'start', `expected start in ${range}, got ${fmtTs(start)}`);
+  }
+  const period: unknown = b.periodMs;
+  if (typeof period !== 'number' || !Number.isInteger(period) || period < 1 || period > U32_MAX) {
+    return batchError('invalid_period', 'period_ms', `expected period_ms to be an integer in [1, ${U32_MAX}], got ${String(period)}`);
+  }
+  const last = start + (n - 1) * period;
+  if (last > maxTs) {
+    return batchError(
+      'timestamp_out_of_range',
+      `ts[${n - 1}]`,
+      `expected every timestamp in ${range}, but the last one, start + (count−1)·period_ms = ${start} + ${n - 1}·${period}, is ${fmtTs(last)}`,
+    );
+  }
+  return null;
+}
+
+function validateIrregularTimes(b: IrregularBatch, limits: BatchLimits): BatchError | null {
+  const n = b.values.length;
+  const { minTs, maxTs } = limits;
+  const ts: unknown = b.timestamps;
+  if (!(ts instanceof Float64Array)) {
+    return batchError('invalid_batch', 'ts', 'expected timestamps to be a Float64Array');
+  }
+  if (ts.length !== n) {
+    return batchError('count_mismatch', 'ts', `expected as many timestamps as values (${n}), got ${ts.length}`);
+  }
+  let prev = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const t = ts[i]!;
+    if (!Number.isInteger(t)) {
+      return batchError('invalid_timestamp', `ts[${i}]`, `expected an integer epoch-millisecond timestamp, got ${t}`);
+    }
+    if (t < minTs || t > maxTs || !Number.isSafeInteger(t)) {
+      return batchError('timestamp_out_of_range', `ts[${i}]`, `expected a timestamp in ${tsRange(limits)}, got ${fmtTs(t)}`);
+    }
+    if (t <= prev) {
+      return batchError(
+        'non_increasing_timestamps',
+        `ts[${i}]`,
+        `expected timestamps to strictly increase, but ts[${i}] = ${t} is not after ts[${i - 1}] = ${prev}`,
+      );
+    }
+    prev = t;
+  }
+  return null;
+}
+
+function validateValues(values: Float32Array): BatchError | null {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    // v - v is 0 for every finite number and NaN for NaN and ±Infinity.
+    if (v - v !== 0) {
+      return batchError('non_finite_value', `values[${i}]`, `expected a finite value, got ${v}`);
+    }
+  }
+  return null;
+}
