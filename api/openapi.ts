@@ -112,11 +112,222 @@ const json = (schema: z.ZodType | Json) => ({
 const ok = (description: string, schema: z.ZodType) => ({ description, content: json(schema) });
 const err = (description: string) => ({ description, content: json({ $ref: '#/components/schemas/Error' }) });
 
+const auth = { 401: err('Missing or wrong bearer token (when HERODOTUS_API_TOKENS is set)') };
+const unavailable = { 503: err('A component (ClickHouse, Kafka, Temporal) is not ready or refused the request; retry shortly') };
+const publicOp = { security: [] };
+
+/** GET /v1/health, public. */
+function healthPaths(): Json {
+  return {
+    '/v1/health': {
+      get: {
+        tags: ['ops'],
+        summary: 'Readiness of every component',
+        ...publicOp,
+        responses: { 200: ok('All components ready', Health), 503: ok('Some component not ready', Health) },
+      },
+    },
+  };
+}
+
+/** Reading: GET /v1/lens, /v1/raw and /v1/sensors. */
+function readingPaths(opts: OpenApiOptions): Json {
+  return {
+    '/v1/lens': {
+      get: {
+        tags: ['lens'],
+        summary: 'An exact lens: per-bucket count, avg, min, max, first, last of 1 to 10 sensors',
+        description: `Buckets are aligned to epoch; empty buckets are explicit (count 0, values null). At most ${MAX_POINTS} buckets.`,
+        parameters: queryParameters(lensQuerySchema(opts.maxSensorId)),
+        responses: {
+          200: ok('The lens', LensResponse),
+          400: err('A parameter is missing or invalid (the message names it)'),
+          ...auth,
+          404: err('No data for a requested sensor'),
+          ...unavailable,
+          504: err('The query ran longer than HERODOTUS_LENS_TIMEOUT_MS and was stopped'),
+        },
+      },
+    },
+    '/v1/raw': {
+      get: {
+        tags: ['lens'],
+        summary: 'Raw points of one sensor, paginated',
+        parameters: queryParameters(rawQuerySchema(opts.maxSensorId)),
+        responses: {
+          200: ok('One page', RawResponse),
+          400: err('Invalid parameter'),
+          ...auth,
+          404: err('No data for the sensor'),
+          ...unavailable,
+          504: err('Query stopped at its time limit'),
+        },
+      },
+    },
+    '/v1/sensors': {
+      get: {
+        tags: ['lens'],
+        summary: 'Every sensor with data: first and last timestamp and point count',
+        responses: { 200: ok('Sensors', Sensors), ...auth, ...unavailable },
+      },
+    },
+  };
+}
+
+/** Writing: POST /v1/ingest, and how far ingest is. */
+function ingestPaths(opts: OpenApiOptions): Json {
+  return {
+    '/v1/ingest': {
+      post: {
+        tags: ['ingest'],
+        summary: 'Publish sensor batches to Kafka; 202 once Kafka has them',
+        description: `Body at most ${opts.maxBodyBytes} bytes (HERODOTUS_MAX_BODY_BYTES). Binary bodies are frames of the batch format (docs/batch-format.md).`,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: inputSchema(ingestJsonBodySchema) },
+            ...Object.fromEntries(
+              BINARY_TYPES.map((t) => [t, { schema: { type: 'string', contentMediaType: 'application/octet-stream' } }]),
+            ),
+          },
+        },
+        responses: {
+          202: ok('Accepted', IngestAccepted),
+          400: err('A batch is invalid (the message and field say which and why)'),
+          ...auth,
+          413: err('Body too large'),
+          415: err('Unsupported content type'),
+          503: err('Kafka did not take the batches; retry'),
+        },
+      },
+    },
+    '/v1/ingest/status': {
+      get: {
+        tags: ['ingest'],
+        summary: 'Ingest checkpoints and lag per Kafka partition',
+        responses: { 200: ok('Status', IngestStatus), ...auth, ...unavailable },
+      },
+    },
+  };
+}
+
+/** What is stored: the compaction backlog and the full audit. */
+function storePaths(): Json {
+  return {
+    '/v1/compaction/status': {
+      get: {
+        tags: ['ops'],
+        summary: 'Windows waiting for compaction',
+        responses: { 200: ok('Backlog', z.object({ backlog_windows: z.number().int() })), ...auth, ...unavailable },
+      },
+    },
+    '/v1/audit': {
+      get: {
+        tags: ['ops'],
+        summary: 'Full scan of raw: per sensor points, distinct points and checksum (verification, not serving)',
+        responses: {
+          200: ok(
+            'Audit',
+            z.object({
+              sensors: z.array(
+                z.object({ sensor: z.number().int(), points: z.number().int(), distinct_points: z.number().int(), checksum: z.number() }),
+              ),
+            }),
+          ),
+          ...auth,
+          ...unavailable,
+        },
+      },
+    },
+  };
+}
+
+/** Starting a backfill and following it. */
+function backfillPaths(opts: OpenApiOptions): Json {
+  return {
+    '/v1/backfill': {
+      post: {
+        tags: ['backfill'],
+        summary: 'Start a backfill workflow: generate, import (JSON naming a server file, or an upload), or recompact',
+        description: `A JSON body is at most ${MAX_JSON_BODY_BYTES} bytes; an upload (text/csv or InfluxDB line protocol as text/plain) at most ${opts.maxUploadBytes} bytes (HERODOTUS_MAX_UPLOAD_BYTES).`,
+        parameters: [
+          {
+            name: 'precision',
+            in: 'query',
+            required: false,
+            description: 'Timestamp unit of an upload',
+            schema: { type: 'string', enum: ['ns', 'us', 'ms', 's'], default: 'ns' },
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: inputSchema(backfillBodySchema(opts.maxSensorId)) },
+            'text/csv': { schema: { type: 'string', description: 'Header ts,sensor,value then one point per line' } },
+            'text/plain': { schema: { type: 'string', description: 'InfluxDB line protocol with a sensor tag and a value field' } },
+          },
+        },
+        responses: {
+          202: ok('Started', BackfillStarted),
+          400: err('Invalid request'),
+          ...auth,
+          413: err('Body too large'),
+          415: err('Unsupported content type'),
+          ...unavailable,
+        },
+      },
+    },
+    '/v1/backfill/{id}': {
+      get: {
+        tags: ['backfill'],
+        summary: "A backfill's state and progress",
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{8}$' } }],
+        responses: { 200: ok('State', BackfillState), 400: err('Malformed id'), ...auth, 404: err('Unknown backfill'), ...unavailable },
+      },
+    },
+  };
+}
+
+/** The public pages: metrics, this document, its web page and the viewer. */
+function pagePaths(): Json {
+  return {
+    '/metrics': {
+      get: {
+        tags: ['ops'],
+        summary: 'Prometheus metrics (text exposition format)',
+        ...publicOp,
+        responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        tags: ['ops'],
+        summary: 'This document',
+        ...publicOp,
+        responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
+    },
+    '/docs': {
+      get: {
+        tags: ['ops'],
+        summary: 'This document as a web page',
+        ...publicOp,
+        responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/': {
+      get: {
+        tags: ['lens'],
+        summary: 'The web lens viewer',
+        ...publicOp,
+        responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+      },
+    },
+  };
+}
+
 /** The whole HTTP API as an OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with. */
 export function openApiDocument(opts: OpenApiOptions): Json {
-  const auth = { 401: err('Missing or wrong bearer token (when HERODOTUS_API_TOKENS is set)') };
-  const unavailable = { 503: err('A component (ClickHouse, Kafka, Temporal) is not ready or refused the request; retry shortly') };
-  const publicOp = { security: [] };
   return {
     openapi: '3.1.0',
     info: {
@@ -137,181 +348,14 @@ export function openApiDocument(opts: OpenApiOptions): Json {
       { name: 'backfill', description: 'History: generate, import, recompact' },
       { name: 'ops', description: 'Health, status and metrics' },
     ],
+    // In the order the docs page lists them.
     paths: {
-      '/v1/health': {
-        get: {
-          tags: ['ops'],
-          summary: 'Readiness of every component',
-          ...publicOp,
-          responses: { 200: ok('All components ready', Health), 503: ok('Some component not ready', Health) },
-        },
-      },
-      '/v1/lens': {
-        get: {
-          tags: ['lens'],
-          summary: 'An exact lens: per-bucket count, avg, min, max, first, last of 1 to 10 sensors',
-          description: `Buckets are aligned to epoch; empty buckets are explicit (count 0, values null). At most ${MAX_POINTS} buckets.`,
-          parameters: queryParameters(lensQuerySchema(opts.maxSensorId)),
-          responses: {
-            200: ok('The lens', LensResponse),
-            400: err('A parameter is missing or invalid (the message names it)'),
-            ...auth,
-            404: err('No data for a requested sensor'),
-            ...unavailable,
-            504: err('The query ran longer than HERODOTUS_LENS_TIMEOUT_MS and was stopped'),
-          },
-        },
-      },
-      '/v1/raw': {
-        get: {
-          tags: ['lens'],
-          summary: 'Raw points of one sensor, paginated',
-          parameters: queryParameters(rawQuerySchema(opts.maxSensorId)),
-          responses: {
-            200: ok('One page', RawResponse),
-            400: err('Invalid parameter'),
-            ...auth,
-            404: err('No data for the sensor'),
-            ...unavailable,
-            504: err('Query stopped at its time limit'),
-          },
-        },
-      },
-      '/v1/sensors': {
-        get: {
-          tags: ['lens'],
-          summary: 'Every sensor with data: first and last timestamp and point count',
-          responses: { 200: ok('Sensors', Sensors), ...auth, ...unavailable },
-        },
-      },
-      '/v1/ingest': {
-        post: {
-          tags: ['ingest'],
-          summary: 'Publish sensor batches to Kafka; 202 once Kafka has them',
-          description: `Body at most ${opts.maxBodyBytes} bytes (HERODOTUS_MAX_BODY_BYTES). Binary bodies are frames of the batch format (docs/batch-format.md).`,
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': { schema: inputSchema(ingestJsonBodySchema) },
-              ...Object.fromEntries(
-                BINARY_TYPES.map((t) => [t, { schema: { type: 'string', contentMediaType: 'application/octet-stream' } }]),
-              ),
-            },
-          },
-          responses: {
-            202: ok('Accepted', IngestAccepted),
-            400: err('A batch is invalid (the message and field say which and why)'),
-            ...auth,
-            413: err('Body too large'),
-            415: err('Unsupported content type'),
-            503: err('Kafka did not take the batches; retry'),
-          },
-        },
-      },
-      '/v1/ingest/status': {
-        get: {
-          tags: ['ingest'],
-          summary: 'Ingest checkpoints and lag per Kafka partition',
-          responses: { 200: ok('Status', IngestStatus), ...auth, ...unavailable },
-        },
-      },
-      '/v1/compaction/status': {
-        get: {
-          tags: ['ops'],
-          summary: 'Windows waiting for compaction',
-          responses: { 200: ok('Backlog', z.object({ backlog_windows: z.number().int() })), ...auth, ...unavailable },
-        },
-      },
-      '/v1/audit': {
-        get: {
-          tags: ['ops'],
-          summary: 'Full scan of raw: per sensor points, distinct points and checksum (verification, not serving)',
-          responses: {
-            200: ok(
-              'Audit',
-              z.object({
-                sensors: z.array(
-                  z.object({ sensor: z.number().int(), points: z.number().int(), distinct_points: z.number().int(), checksum: z.number() }),
-                ),
-              }),
-            ),
-            ...auth,
-            ...unavailable,
-          },
-        },
-      },
-      '/v1/backfill': {
-        post: {
-          tags: ['backfill'],
-          summary: 'Start a backfill workflow: generate, import (JSON naming a server file, or an upload), or recompact',
-          description: `A JSON body is at most ${MAX_JSON_BODY_BYTES} bytes; an upload (text/csv or InfluxDB line protocol as text/plain) at most ${opts.maxUploadBytes} bytes (HERODOTUS_MAX_UPLOAD_BYTES).`,
-          parameters: [
-            {
-              name: 'precision',
-              in: 'query',
-              required: false,
-              description: 'Timestamp unit of an upload',
-              schema: { type: 'string', enum: ['ns', 'us', 'ms', 's'], default: 'ns' },
-            },
-          ],
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': { schema: inputSchema(backfillBodySchema(opts.maxSensorId)) },
-              'text/csv': { schema: { type: 'string', description: 'Header ts,sensor,value then one point per line' } },
-              'text/plain': { schema: { type: 'string', description: 'InfluxDB line protocol with a sensor tag and a value field' } },
-            },
-          },
-          responses: {
-            202: ok('Started', BackfillStarted),
-            400: err('Invalid request'),
-            ...auth,
-            413: err('Body too large'),
-            415: err('Unsupported content type'),
-            ...unavailable,
-          },
-        },
-      },
-      '/v1/backfill/{id}': {
-        get: {
-          tags: ['backfill'],
-          summary: "A backfill's state and progress",
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{8}$' } }],
-          responses: { 200: ok('State', BackfillState), 400: err('Malformed id'), ...auth, 404: err('Unknown backfill'), ...unavailable },
-        },
-      },
-      '/metrics': {
-        get: {
-          tags: ['ops'],
-          summary: 'Prometheus metrics (text exposition format)',
-          ...publicOp,
-          responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
-        },
-      },
-      '/openapi.json': {
-        get: {
-          tags: ['ops'],
-          summary: 'This document',
-          ...publicOp,
-          responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
-        },
-      },
-      '/docs': {
-        get: {
-          tags: ['ops'],
-          summary: 'This document as a web page',
-          ...publicOp,
-          responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
-        },
-      },
-      '/': {
-        get: {
-          tags: ['lens'],
-          summary: 'The web lens viewer',
-          ...publicOp,
-          responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
-        },
-      },
+      ...healthPaths(),
+      ...readingPaths(opts),
+      ...ingestPaths(opts),
+      ...storePaths(),
+      ...backfillPaths(opts),
+      ...pagePaths(),
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'One of the tokens in HERODOTUS_API_TOKENS' } },

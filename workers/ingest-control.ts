@@ -1,5 +1,6 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../lib/config/config';
+import type { PartitionOffsets } from '../lib/kafka/topics';
 import { EMPTY_TOTALS, ingestWorkflowId, progressQuery, type IngestProgress } from '../workflows/ingest';
 
 /** Starts one ingest workflow per partition, or leaves the running ones alone. */
@@ -38,6 +39,22 @@ export async function ingestProgress(client: Client, config: Config): Promise<(I
       }
     }),
   );
+}
+
+/** Per partition: Kafka's watermarks, the ingest workflow's checkpoint and the lag between them (also used by /metrics). */
+export function partitionStatus(offsets: PartitionOffsets[], progress: (IngestProgress | null)[]) {
+  return offsets.map((o) => {
+    const p = progress[o.partition] ?? null;
+    const checkpoint = p?.next ?? null;
+    return {
+      partition: o.partition,
+      low: o.low,
+      high: o.high,
+      checkpoint,
+      lag: checkpoint === null ? null : o.high - checkpoint,
+      totals: p,
+    };
+  });
 }
 
 export async function connectClient(address: string, namespace: string): Promise<Client> {

@@ -10,7 +10,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
 import { backfillProgressQuery, backfillWorkflowId, type BackfillRequest } from '../../workflows/backfill';
-import { apiError, sendError } from '../errors';
+import { apiError, sendError, type ApiError } from '../errors';
 
 export interface BackfillRouteDeps {
   client(): Client | null;
@@ -104,43 +104,76 @@ export function backfillBodySchema(maxSensorId: number) {
 
 const UPLOAD_TYPES: Record<string, 'csv' | 'influx'> = { 'text/csv': 'csv', 'text/plain': 'influx' };
 
-/** POST /v1/backfill starts a backfill workflow; GET /v1/backfill/:id reports its state and progress. */
-export function backfillRoutes(deps: BackfillRouteDeps) {
-  const schema = backfillBodySchema(deps.maxSensorId);
+type Refusal = { error: ApiError };
+
+const jsonTooLarge = apiError(413, 'body_too_large', `a JSON backfill request is at most ${MAX_JSON_BODY_BYTES} bytes`, 'body');
+
+/** A CSV or line-protocol upload, streamed to a new file under uploadDir and imported from there. */
+async function uploadRequest(
+  req: Request,
+  uploadFormat: 'csv' | 'influx',
+  query: Record<string, string>,
+  deps: BackfillRouteDeps,
+): Promise<BackfillRequest | Refusal> {
   const uploadTooLarge = apiError(
     413,
     'body_too_large',
     `the upload exceeds ${deps.maxUploadBytes} bytes (HERODOTUS_MAX_UPLOAD_BYTES); split the file`,
     'body',
   );
-  const jsonTooLarge = apiError(413, 'body_too_large', `a JSON backfill request is at most ${MAX_JSON_BODY_BYTES} bytes`, 'body');
+  if (!req.body) return { error: apiError(400, 'empty_upload', 'the upload has no body', 'body') };
+  if ((declaredLength(req) ?? 0) > deps.maxUploadBytes) return { error: uploadTooLarge };
+  const precision = z.enum(['ns', 'us', 'ms', 's']).default('ns').safeParse(query.precision);
+  if (!precision.success) return { error: apiError(400, 'invalid_parameter', 'precision must be ns, us, ms or s', 'precision') };
+  await mkdir(deps.uploadDir, { recursive: true });
+  const path = join(deps.uploadDir, `${randomUUID()}.${uploadFormat === 'csv' ? 'csv' : 'lp'}`);
+  try {
+    await pipeline(Readable.fromWeb(req.body as WebReadableStream<Uint8Array>), byteLimit(deps.maxUploadBytes), createWriteStream(path));
+  } catch (err) {
+    await rm(path, { force: true });
+    if (err instanceof TooLarge) return { error: uploadTooLarge };
+    throw err;
+  }
+  return { kind: 'import', format: uploadFormat, path, precision: precision.data };
+}
 
-  async function toRequest(
-    req: Request,
-    contentType: string,
-    query: Record<string, string>,
-  ): Promise<BackfillRequest | { error: ReturnType<typeof apiError> }> {
+/** A JSON request: generate, import a file already on the server, or recompact. */
+async function jsonRequest(req: Request, schema: ReturnType<typeof backfillBodySchema>): Promise<BackfillRequest | Refusal> {
+  if ((declaredLength(req) ?? 0) > MAX_JSON_BODY_BYTES) return { error: jsonTooLarge };
+  let text: string;
+  try {
+    text = req.body ? await readLimited(req.body, MAX_JSON_BODY_BYTES) : '';
+  } catch (err) {
+    if (err instanceof TooLarge) return { error: jsonTooLarge };
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { error: apiError(400, 'invalid_json', 'body is not valid JSON', 'body') };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.') || 'body';
+    return { error: apiError(400, 'invalid_backfill', `${field}: ${issue.message}`, field) };
+  }
+  const b = parsed.data;
+  if (b.kind === 'generate') return { kind: 'generate', sensors: b.sensors, from: b.from, to: b.to, rateHz: b.rate_hz, seed: b.seed };
+  if (b.kind === 'recompact') return { kind: 'recompact', sensors: b.sensors, from: b.from, to: b.to };
+  const file = await stat(b.path).catch(() => null);
+  if (!file?.isFile()) return { error: apiError(400, 'file_not_found', `no file at ${b.path} on the server`, 'path') };
+  return { kind: 'import', format: b.format, path: b.path, precision: b.precision };
+}
+
+/** POST /v1/backfill starts a backfill workflow; GET /v1/backfill/:id reports its state and progress. */
+export function backfillRoutes(deps: BackfillRouteDeps) {
+  const schema = backfillBodySchema(deps.maxSensorId);
+
+  async function toRequest(req: Request, contentType: string, query: Record<string, string>): Promise<BackfillRequest | Refusal> {
     const uploadFormat = UPLOAD_TYPES[contentType];
-    if (uploadFormat) {
-      if (!req.body) return { error: apiError(400, 'empty_upload', 'the upload has no body', 'body') };
-      if ((declaredLength(req) ?? 0) > deps.maxUploadBytes) return { error: uploadTooLarge };
-      const precision = z.enum(['ns', 'us', 'ms', 's']).default('ns').safeParse(query.precision);
-      if (!precision.success) return { error: apiError(400, 'invalid_parameter', 'precision must be ns, us, ms or s', 'precision') };
-      await mkdir(deps.uploadDir, { recursive: true });
-      const path = join(deps.uploadDir, `${randomUUID()}.${uploadFormat === 'csv' ? 'csv' : 'lp'}`);
-      try {
-        await pipeline(
-          Readable.fromWeb(req.body as WebReadableStream<Uint8Array>),
-          byteLimit(deps.maxUploadBytes),
-          createWriteStream(path),
-        );
-      } catch (err) {
-        await rm(path, { force: true });
-        if (err instanceof TooLarge) return { error: uploadTooLarge };
-        throw err;
-      }
-      return { kind: 'import', format: uploadFormat, path, precision: precision.data };
-    }
+    if (uploadFormat) return uploadRequest(req, uploadFormat, query, deps);
     if (contentType !== 'application/json') {
       return {
         error: apiError(
@@ -151,32 +184,7 @@ export function backfillRoutes(deps: BackfillRouteDeps) {
         ),
       };
     }
-    if ((declaredLength(req) ?? 0) > MAX_JSON_BODY_BYTES) return { error: jsonTooLarge };
-    let text: string;
-    try {
-      text = req.body ? await readLimited(req.body, MAX_JSON_BODY_BYTES) : '';
-    } catch (err) {
-      if (err instanceof TooLarge) return { error: jsonTooLarge };
-      throw err;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return { error: apiError(400, 'invalid_json', 'body is not valid JSON', 'body') };
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.join('.') || 'body';
-      return { error: apiError(400, 'invalid_backfill', `${field}: ${issue.message}`, field) };
-    }
-    const b = parsed.data;
-    if (b.kind === 'generate') return { kind: 'generate', sensors: b.sensors, from: b.from, to: b.to, rateHz: b.rate_hz, seed: b.seed };
-    if (b.kind === 'recompact') return { kind: 'recompact', sensors: b.sensors, from: b.from, to: b.to };
-    const file = await stat(b.path).catch(() => null);
-    if (!file?.isFile()) return { error: apiError(400, 'file_not_found', `no file at ${b.path} on the server`, 'path') };
-    return { kind: 'import', format: b.format, path: b.path, precision: b.precision };
+    return jsonRequest(req, schema);
   }
 
   return new Hono()

@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
+import { validator } from 'hono/validator';
 import { z } from 'zod';
 import { rawPage, sensorExtents } from '../../lib/clickhouse/raw';
 import { holdingSensors } from '../../lib/clickhouse/errors';
@@ -7,6 +8,7 @@ import { runLens } from '../../lib/lens/query';
 import { bucketCount, niceStep, type Ladder } from '../../lib/model/ladder';
 import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
 import { apiError, sendError, type ApiError } from '../errors';
+import { clickhouseOpen } from '../middleware/clickhouse-open';
 
 export interface LensRouteDeps {
   /** The shards to run lens queries on; null while ClickHouse is not open. */
@@ -69,8 +71,17 @@ function invalid(error: z.ZodError): ApiError {
   return apiError(400, 'invalid_parameter', message, field);
 }
 
-function query(c: Context): Record<string, string> {
-  return c.req.query();
+/**
+ * Parses the query string with `schema`, or answers 400 naming the parameter.
+ * It runs before clickhouseOpen: a bad request is a 400 whether or not
+ * ClickHouse is open.
+ */
+function validQuery<T extends z.ZodType>(schema: T) {
+  // The query as c.req.query() reads it (one value per name), not the validator's own arrays for repeated names.
+  return validator('query', (_value, c) => {
+    const parsed = schema.safeParse(c.req.query());
+    return parsed.success ? (parsed.data as z.output<T>) : sendError(c, invalid(parsed.error));
+  });
 }
 
 /**
@@ -171,12 +182,9 @@ export function lensRoutes(deps: LensRouteDeps) {
   const rawQuery = rawQuerySchema(deps.maxSensorId);
 
   return new Hono()
-    .get('/v1/lens', async (c) => {
-      const parsed = lensQuery.safeParse(query(c));
-      if (!parsed.success) return sendError(c, invalid(parsed.error));
-      const q = parsed.data;
-      const shards = deps.shards();
-      if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
+    .get('/v1/lens', validQuery(lensQuery), clickhouseOpen(deps.shards), async (c) => {
+      const q = c.req.valid('query');
+      const shards = c.var.shards;
       const missing = await sensors.unknown(shards, q.sensors);
       if (missing.length > 0)
         return sendError(
@@ -186,12 +194,9 @@ export function lensRoutes(deps: LensRouteDeps) {
       const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
       return c.json(await runLens(shards, deps.ladder, { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source }));
     })
-    .get('/v1/raw', async (c) => {
-      const parsed = rawQuery.safeParse(query(c));
-      if (!parsed.success) return sendError(c, invalid(parsed.error));
-      const q = parsed.data;
-      const shards = deps.shards();
-      if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet; retry shortly'));
+    .get('/v1/raw', validQuery(rawQuery), clickhouseOpen(deps.shards), async (c) => {
+      const q = c.req.valid('query');
+      const shards = c.var.shards;
       if ((await sensors.unknown(shards, [q.sensor])).length > 0)
         return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
       const limit = q.limit ?? 10_000;

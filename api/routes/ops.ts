@@ -4,7 +4,9 @@ import { onEveryPart, type Shards } from '../../lib/clickhouse/shards';
 import { compactionBacklog } from '../../lib/rollup/compactor';
 import type { PartitionOffsets } from '../../lib/kafka/topics';
 import type { IngestProgress } from '../../workflows/ingest';
+import { partitionStatus } from '../../workers/ingest-control';
 import { apiError, sendError } from '../errors';
+import { clickhouseOpen } from '../middleware/clickhouse-open';
 
 export interface OpsRouteDeps {
   shards(): Shards | null;
@@ -14,22 +16,6 @@ export interface OpsRouteDeps {
 
 const unavailable = (what: string, err: unknown) =>
   apiError(503, `${what}_unavailable`, `${what} did not answer: ${(err as Error).message}`);
-
-/** Per partition: Kafka's watermarks, the ingest workflow's checkpoint and the lag between them (also used by /metrics). */
-export function partitionStatus(offsets: PartitionOffsets[], progress: (IngestProgress | null)[]) {
-  return offsets.map((o) => {
-    const p = progress[o.partition] ?? null;
-    const checkpoint = p?.next ?? null;
-    return {
-      partition: o.partition,
-      low: o.low,
-      high: o.high,
-      checkpoint,
-      lag: checkpoint === null ? null : o.high - checkpoint,
-      totals: p,
-    };
-  });
-}
 
 /**
  * Operational views: how far ingest is behind Kafka, what is stored per
@@ -54,21 +40,18 @@ export function opsRoutes(deps: OpsRouteDeps) {
       const lag = partitions.reduce((n, p) => n + (p.lag ?? Number.POSITIVE_INFINITY), 0);
       return c.json({ caught_up: lag === 0, lag: Number.isFinite(lag) ? lag : null, partitions });
     })
-    .get('/v1/sensors', async (c) => {
-      const shards = deps.shards();
-      if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
+    .get('/v1/sensors', clickhouseOpen(deps.shards), async (c) => {
+      const shards = c.var.shards;
       const extents = (await onEveryPart(shards.stores, (store) => sensorExtents(store))).flatMap((m) => [...m.values()]);
       extents.sort((a, b) => a.sensor - b.sensor);
       return c.json(extents.map((e) => ({ sensor: e.sensor, first: e.first, last: e.last, points: e.points })));
     })
-    .get('/v1/compaction/status', async (c) => {
-      const shards = deps.shards();
-      if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
+    .get('/v1/compaction/status', clickhouseOpen(deps.shards), async (c) => {
+      const shards = c.var.shards;
       return c.json({ backlog_windows: await compactionBacklog(shards) });
     })
-    .get('/v1/audit', async (c) => {
-      const shards = deps.shards();
-      if (!shards) return sendError(c, apiError(503, 'clickhouse_unavailable', 'ClickHouse is not open yet'));
+    .get('/v1/audit', clickhouseOpen(deps.shards), async (c) => {
+      const shards = c.var.shards;
       const audits = (await onEveryPart(shards.stores, auditRaw)).flat();
       return c.json({ sensors: audits.sort((a, b) => a.sensor - b.sensor) });
     });

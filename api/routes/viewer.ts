@@ -9,11 +9,28 @@ const WEB_DIR = join(PROJECT_ROOT, 'api', 'viewer');
 /** uPlot's dist folder, wherever npm put the package. */
 const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'));
 
-/** The viewer's own files: URL path → file in web/ and its content type. */
+/** The viewer's ES modules: app.js, which index.html loads, imports the others. */
+const MODULES = [
+  'app.js',
+  'api.js',
+  'chart.js',
+  'controls.js',
+  'elements.js',
+  'format.js',
+  'gestures.js',
+  'lens.js',
+  'message.js',
+  'range.js',
+  'sensors.js',
+  'state.js',
+  'url.js',
+];
+
+/** The viewer's own files: URL path → file in api/viewer/ and its content type. */
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  ...Object.fromEntries(MODULES.map((file) => [`/${file}`, { file, type: 'text/javascript; charset=utf-8' }])),
 };
 
 /** Files served from node_modules/uplot/dist: the ES module and its stylesheet, nothing else. */
@@ -46,7 +63,7 @@ async function send(c: Context, path: string, type: string) {
 }
 
 /**
- * GET /: the web lens viewer, plain ES modules from web/ (no build step) and
+ * GET /: the web lens viewer, plain ES modules from api/viewer/ (no build step) and
  * uPlot straight from its npm package.
  */
 export function viewerRoutes() {

@@ -3,10 +3,12 @@
 // (validated against the official 3.1 schema), the docs page, /metrics and
 // the viewer's static files. Components behind the routes are stubs that
 // fail if a request reaches them when it should not.
+import fs from 'node:fs';
+import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, test } from 'vitest';
 import { createApp, type AppDeps } from '../../api/app';
-import { checkExposure, ConfigError, isLoopbackHost, loadConfig } from '../../lib/config/config';
+import { checkExposure, ConfigError, isLoopbackHost, loadConfig, PROJECT_ROOT } from '../../lib/config/config';
 import { createLogger } from '../../lib/log/logger';
 import { makeLadder } from '../../lib/model/ladder';
 import { Health } from '../../lib/telemetry/health';
@@ -93,6 +95,24 @@ describe('bearer tokens', () => {
     expect((await request('/v1/sensors', { headers: { authorization: `bearer   ${TOKEN}` } })).status).toBe(503);
   });
 
+  test('before ClickHouse is open: 503 clickhouse_unavailable, but a bad lens request is still a 400', async () => {
+    for (const path of [
+      '/v1/sensors',
+      '/v1/compaction/status',
+      '/v1/audit',
+      '/v1/lens?sensors=1&from=1750000000000&to=1750000001000',
+      '/v1/raw?sensor=1&from=1750000000000&to=1750000001000',
+    ]) {
+      const res = await request(path, auth(TOKEN));
+      expect(res.status, path).toBe(503);
+      expect(await res.json(), path).toEqual({
+        error: { code: 'clickhouse_unavailable', message: 'ClickHouse is not open yet; retry shortly' },
+      });
+    }
+    expect((await request('/v1/lens?sensors=1&from=1750000001000&to=1750000000000', auth(TOKEN))).status).toBe(400);
+    expect((await request('/v1/raw?sensor=x&from=0&to=1', auth(TOKEN))).status).toBe(400);
+  });
+
   test('the viewer, docs, OpenAPI document and metrics need no token', async () => {
     for (const path of [
       '/',
@@ -105,6 +125,16 @@ describe('bearer tokens', () => {
       '/metrics',
     ]) {
       expect((await request(path)).status, path).toBe(200);
+    }
+  });
+
+  test('every ES module of the viewer is served as JavaScript without a token', async () => {
+    const modules = fs.readdirSync(path.join(PROJECT_ROOT, 'api', 'viewer')).filter((f) => f.endsWith('.js'));
+    expect(modules).toContain('app.js');
+    for (const m of modules) {
+      const res = await request(`/${m}`);
+      expect(res.status, m).toBe(200);
+      expect(res.headers.get('content-type'), m).toBe('text/javascript; charset=utf-8');
     }
   });
 });

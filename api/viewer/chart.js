@@ -1,0 +1,125 @@
+// The chart: each sensor's avg line over its min/max band (uPlot), and the
+// legend under it with the values at the cursor. A drag-zoom on the chart
+// sets the range; the viewer's own scale changes do not.
+import uPlot from '/vendor/uplot/uPlot.esm.js';
+import { els } from './elements.js';
+import { num, utc } from './format.js';
+import { attachGestures } from './gestures.js';
+import { setRange } from './range.js';
+import { color, state } from './state.js';
+
+export const view = {
+  chart: null,
+  /** The x range the chart was last set to by the viewer itself: a setScale to anything else is the user's. */
+  shownRange: null,
+  /** A shift-drag pan under way: where it started (x) and the range then. */
+  panning: null,
+};
+
+function seriesOf(body) {
+  const x = body.sensors[0]?.t ?? [];
+  const data = [x];
+  for (const s of body.sensors) data.push(s.min, s.max, s.avg);
+  return data;
+}
+
+function chartOptions(sensors) {
+  const series = [{}];
+  const bands = [];
+  for (const id of sensors) {
+    const c = color(id);
+    const base = series.length;
+    series.push(
+      { label: `${id} min`, stroke: c, width: 0, points: { show: false } },
+      { label: `${id} max`, stroke: c, width: 0, points: { show: false } },
+      { label: `sensor ${id}`, stroke: c, width: 1.5, points: { show: false, size: 5, fill: c, filter: isolated } },
+    );
+    bands.push({ series: [base + 1, base], fill: `${c}40` });
+  }
+  return {
+    width: Math.max(300, els.chart.clientWidth),
+    height: Math.max(260, Math.round(window.innerHeight * 0.58)),
+    ms: 1,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts), 'Etc/UTC'),
+    series,
+    bands,
+    legend: { show: false },
+    scales: { x: { time: true } },
+    axes: [{}, { size: 60 }],
+    cursor: { drag: { x: true, y: false, setScale: true }, points: { show: false } },
+    hooks: {
+      setScale: [(u, key) => key === 'x' && userScale(u)],
+      setCursor: [(u) => renderLegend(u.cursor.idx)],
+      ready: [(u) => attachGestures(u)],
+    },
+  };
+}
+
+/**
+ * Buckets with data between two empty ones draw no line (buckets finer than
+ * the sampling, or sparse data): they get a dot instead.
+ */
+function isolated(u, si) {
+  const ys = u.data[si];
+  const [i0, i1] = u.series[0].idxs ?? [0, ys.length - 1];
+  const out = [];
+  for (let i = i0; i <= i1; i++) if (ys[i] != null && ys[i - 1] == null && ys[i + 1] == null) out.push(i);
+  return out.length ? out : null;
+}
+
+/** The chart's x range changed: by the viewer itself (ignore) or by a drag-zoom (query that range). */
+function userScale(u) {
+  const { min, max } = u.scales.x;
+  if (min == null || max == null || view.panning) return;
+  const shown = view.shownRange;
+  if (shown && Math.abs(min - shown[0]) < 1 && Math.abs(max - shown[1]) < 1) return;
+  setRange(min, max);
+}
+
+export function draw(body) {
+  const sensors = body.sensors.map((s) => s.sensor);
+  let chart = view.chart;
+  const same = chart && chart.series.length === 1 + 3 * sensors.length && chart.__sensors.join() === sensors.join();
+  if (!same) {
+    destroyChart();
+    chart = view.chart = new uPlot(chartOptions(sensors), seriesOf(body), els.chart);
+    chart.__sensors = sensors;
+  } else chart.setData(seriesOf(body), false);
+  chart.__body = body;
+  view.shownRange = [state.from, state.to];
+  chart.setScale('x', { min: state.from, max: state.to });
+  els.empty.hidden = true;
+  renderLegend(null);
+}
+
+export function destroyChart() {
+  view.chart?.destroy();
+  view.chart = null;
+  view.shownRange = null;
+  els.empty.hidden = false;
+  els.legend.replaceChildren();
+  els.plan.textContent = '';
+}
+
+function renderLegend(idx) {
+  if (!view.chart?.__body) return;
+  const body = view.chart.__body;
+  els.legend.replaceChildren(
+    ...body.sensors.map((s) => {
+      const item = document.createElement('span');
+      item.className = 'item';
+      const sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.background = color(s.sensor);
+      const values = document.createElement('span');
+      values.className = 'values';
+      if (idx !== null && idx !== undefined && s.t[idx] !== undefined) {
+        values.textContent = s.count[idx]
+          ? `${utc(s.t[idx])} · avg ${num(s.avg[idx])} · min ${num(s.min[idx])} · max ${num(s.max[idx])} · ${s.count[idx].toLocaleString('en')} pts`
+          : `${utc(s.t[idx])} · no data`;
+      }
+      item.append(sw, `sensor ${s.sensor}`, values);
+      return item;
+    }),
+  );
+}

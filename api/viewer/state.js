@@ -1,0 +1,26 @@
+// What the viewer shows: the sensors with data, the picked ones, the time
+// range, live mode and the API token. Every other module reads and changes
+// this one object; window.__viewer.state exposes it for tests.
+export const MAX_SENSORS = 10;
+export const TOKEN_KEY = 'herodotus.token';
+const COLORS = ['#2f6fb5', '#d9480f', '#2b8a3e', '#862e9c', '#c2255c', '#0b7285', '#e67700', '#5f3dc4', '#5c940d', '#495057'];
+
+export const state = {
+  /** Sensors with data, from GET /v1/sensors. */
+  sensors: [],
+  /** Picked sensor ids, in the order picked (colors follow it). */
+  picked: [],
+  from: null,
+  to: null,
+  live: false,
+  token: sessionStorage.getItem(TOKEN_KEY) || '',
+  seq: 0,
+};
+
+export const color = (sensor) => COLORS[state.picked.indexOf(sensor) % COLORS.length];
+
+/** The end of the picked sensors' data: past their last stored timestamp, rounded up to a whole second. */
+export function latestData() {
+  const last = state.sensors.filter((s) => state.picked.includes(s.sensor)).map((s) => s.last);
+  return last.length ? Math.ceil((Math.max(...last) + 1) / 1000) * 1000 : null;
+}

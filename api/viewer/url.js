@@ -1,0 +1,40 @@
+// The view in the address: #sensors=1,2&from=…&to=… (or live=<span ms>),
+// written after every change and read once at start, so a link reopens it.
+import { els } from './elements.js';
+import { toInput } from './format.js';
+import { MAX_SENSORS, state } from './state.js';
+
+export function updateHash() {
+  const p = new URLSearchParams();
+  if (state.picked.length) p.set('sensors', state.picked.join(','));
+  if (state.from !== null && !state.live) {
+    p.set('from', String(state.from));
+    p.set('to', String(state.to));
+  }
+  if (state.live) p.set('live', String(state.to - state.from));
+  history.replaceState(null, '', `#${p}`);
+}
+
+export function restoreHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const ids = (p.get('sensors') || '')
+    .split(',')
+    .filter((s) => /^\d+$/.test(s))
+    .map(Number);
+  const from = Number(p.get('from'));
+  const to = Number(p.get('to'));
+  if (Number.isSafeInteger(from) && Number.isSafeInteger(to) && from < to) {
+    state.from = from;
+    state.to = to;
+    els.from.value = toInput(from);
+    els.to.value = toInput(to);
+  }
+  state.picked = ids.slice(0, MAX_SENSORS);
+  const live = Number(p.get('live'));
+  if (live > 0) {
+    state.from = Date.now() - live;
+    state.to = Date.now();
+    state.live = true;
+    els.live.checked = true;
+  }
+}

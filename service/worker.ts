@@ -1,0 +1,77 @@
+import type { Client } from '@temporalio/client';
+import { createBackfillActivities } from '../activities/backfill';
+import { createCompactionActivities } from '../activities/compaction';
+import { createIngestActivities } from '../activities/ingest';
+import type { BatchLimits } from '../lib/batch/types';
+import type { Shards } from '../lib/clickhouse/shards';
+import { temporalAddress, type Config } from '../lib/config/config';
+import type { Logger } from '../lib/log/logger';
+import { WINDOW_MS, type Ladder } from '../lib/model/ladder';
+import type { Health } from '../lib/telemetry/health';
+import type { Metrics } from '../lib/telemetry/metrics';
+import { ensureCompactor } from '../workers/compaction-control';
+import { superviseWorker } from '../workers/worker';
+import type { KafkaClients } from './kafka';
+
+export interface WorkerDeps {
+  config: Config;
+  log: Logger;
+  health: Health;
+  metrics: Metrics;
+  limits: BatchLimits;
+  ladder: Ladder;
+  kafka: KafkaClients;
+  client: Client;
+  ingestShards: Shards;
+  compactShards: Shards;
+  /** Stops the worker (and the ingest activities it runs). */
+  shutdown: AbortSignal;
+}
+
+export interface StartedWorker {
+  /** Resolves once the worker has stopped after `shutdown`. */
+  done: Promise<void>;
+  /** Resolves once the worker first runs. */
+  running: Promise<void>;
+}
+
+/** Starts the Temporal worker with the ingest, compaction and backfill activities, supervised until shutdown. */
+export function startWorker(deps: WorkerDeps): StartedWorker {
+  const { config, log, health, kafka, client: c } = deps;
+  let workerRunning = () => {};
+  const running = new Promise<void>((resolve) => (workerRunning = resolve));
+  const activities = createIngestActivities({
+    shards: deps.ingestShards,
+    offsets: kafka.offsets,
+    deadLetters: kafka.deadLetters,
+    limits: deps.limits,
+    log: log.child({ component: 'ingest' }),
+    shutdown: deps.shutdown,
+    metrics: deps.metrics,
+    windowMs: WINDOW_MS,
+    reader: kafka.reader,
+  });
+  const backfill = createBackfillActivities({ shards: deps.compactShards, limits: deps.limits, windowMs: WINDOW_MS });
+  const compaction = createCompactionActivities({
+    shards: deps.compactShards,
+    policy: { ladder: deps.ladder, graceMs: 2000, idleMs: 10_000 },
+    ensureCompactor: () => ensureCompactor(c, config),
+    log: log.child({ component: 'compaction' }),
+  });
+  const done = superviseWorker(
+    {
+      address: temporalAddress(config),
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities: { ...activities, ...compaction, ...backfill },
+      maxConcurrentActivities: config.kafka.partitions * 2 + 2,
+      log: log.child({ component: 'worker' }),
+      onState: (state, detail) => {
+        health.set('worker', state === 'running' ? 'ready' : 'down', detail);
+        if (state === 'running') workerRunning();
+      },
+    },
+    deps.shutdown,
+  );
+  return { done, running };
+}
