@@ -46,14 +46,16 @@ module.exports = {
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
     {
       name: 'workflows-deterministic',
-      comment: 'Workflow code runs in the Temporal sandbox: values only from @temporalio/workflow and workflows/, everything else type-only',
+      comment:
+        'Workflow code runs in the Temporal sandbox: values only from @temporalio/workflow and workflows/, everything else type-only',
       severity: 'error',
       from: { path: '^workflows/' },
       to: { pathNot: '^workflows/|@temporalio/workflow', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'ships-without-tooling',
-      comment: 'What ships (lib, api, service, workers, workflows, activities, generator) never imports the harness, benchmarks, CLI or tests',
+      comment:
+        'What ships (lib, api, service, workers, workflows, activities, generator) never imports the harness, benchmarks, CLI or tests',
       severity: 'error',
       from: { path: '^(lib|api|service|workers|workflows|activities|generator)/' },
       to: { path: '^(harness|bench|cli|test)/' },

@@ -20,8 +20,8 @@ export function barsSvg(title: string, categories: string[], series: { name: str
   const max = Math.max(...all, 1);
   const min = Math.min(...all, max);
   const log = max / Math.max(min, 1e-3) > 100;
-  const lo = log ? Math.pow(10, Math.floor(Math.log10(Math.max(min, 0.01)))) : 0;
-  const hi = log ? Math.pow(10, Math.ceil(Math.log10(max))) : max * 1.1;
+  const lo = log ? 10 ** Math.floor(Math.log10(Math.max(min, 0.01))) : 0;
+  const hi = log ? 10 ** Math.ceil(Math.log10(max)) : max * 1.1;
   const y = (v: number) =>
     T + (H - T - B) * (1 - (log ? (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) : v / hi));
   const gw = (W - L - R) / categories.length;
@@ -42,10 +42,9 @@ export function barsSvg(title: string, categories: string[], series: { name: str
     });
     out += `<text x="${L + i * gw + gw / 2}" y="${H - B + 18}" text-anchor="middle">${esc(c)}</text>`;
   });
-  series.forEach(
-    (s, k) =>
-      (out += `<rect x="${L + k * 180}" y="${H - 24}" width="12" height="12" fill="${COLORS[k % COLORS.length]}"/><text x="${L + k * 180 + 16}" y="${H - 14}">${esc(s.name)}</text>`),
-  );
+  series.forEach((s, k) => {
+    out += `<rect x="${L + k * 180}" y="${H - 24}" width="12" height="12" fill="${COLORS[k % COLORS.length]}"/><text x="${L + k * 180 + 16}" y="${H - 14}">${esc(s.name)}</text>`;
+  });
   return `${out}</svg>`;
 }
 

@@ -40,8 +40,8 @@ function byteLimit(max: number): Transform {
 /** Reads a whole (small) body as text, refusing more than `max` bytes. */
 async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promise<string> {
   const chunks: Buffer[] = [];
-  await pipeline(Readable.fromWeb(body as WebReadableStream<Uint8Array>), byteLimit(max), async function* (source) {
-    for await (const chunk of source) chunks.push(chunk as Buffer);
+  await pipeline(Readable.fromWeb(body as WebReadableStream<Uint8Array>), byteLimit(max), async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) chunks.push(chunk);
   });
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -3,6 +3,7 @@ import { openApiDocument, type OpenApiOptions } from '../openapi';
 
 export type DocsRouteDeps = OpenApiOptions;
 
+// biome-ignore lint/suspicious/noExplicitAny: walks the OpenAPI document this process built, whose shape openapi.ts owns
 type Json = Record<string, any>;
 
 const esc = (s: unknown) =>

@@ -259,7 +259,9 @@ function rawFrame(f: RawFrame = {}): Buffer {
   if (kind !== 1) head.writeUInt32LE(f.periodMs ?? 1, 20);
   const deltas = Buffer.from(kind === 1 ? (f.deltaBytes ?? values.slice(1).map(() => 1)) : []);
   const vals = Buffer.alloc(4 * values.length);
-  values.forEach((v, i) => vals.writeFloatLE(v, 4 * i));
+  values.forEach((v, i) => {
+    vals.writeFloatLE(v, 4 * i);
+  });
   const body = Buffer.concat([head, deltas, vals]);
   const crc = Buffer.alloc(4);
   crc.writeUInt32LE((crc32(body) ^ (f.crcXor ?? 0)) >>> 0, 0);

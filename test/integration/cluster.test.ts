@@ -36,7 +36,7 @@ const SENSORS = [1, 2, 3, 4, 5, 6, 7, 8];
 /** Rows per sensor differ, so a count that lands on the wrong sensor shows. */
 const rowsOf = (sensor: number) => 200 + sensor * 10;
 /** Quarters are exact in Float32 and their sums exact in Float64. */
-const valueOf = (sensor: number, k: number) => sensor + (k % 100) * 0.25;
+const valueAt = (sensor: number, k: number) => sensor + (k % 100) * 0.25;
 
 let stateDir: string;
 let state: ClusterState;
@@ -199,8 +199,8 @@ describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
           const i = points.length++;
           points.sensor[i] = sensor;
           points.ts[i] = T0 + k;
-          points.value[i] = valueOf(sensor, k);
-          sum += valueOf(sensor, k);
+          points.value[i] = valueAt(sensor, k);
+          sum += valueAt(sensor, k);
         }
         expected.set(sensor, { n: rowsOf(sensor), sum, first: T0, last: T0 + rowsOf(sensor) - 1 });
       }
@@ -290,7 +290,7 @@ describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
       expect(text.stdout).toMatch(new RegExp(`^  ${s.name} .*http ${s.ports.http} .*alive .*version 18\\.16`, 'm'));
       expect(text.stdout).toMatch(new RegExp(`shard ${s.shard} replica ${s.replica}  127\\.0\\.0\\.1:${s.ports.tcp}  ${s.name}$`, 'm'));
     }
-    expect(text.stdout).toMatch(/^  zookeeper .*alive .*version 3\.8/m);
+    expect(text.stdout).toMatch(/^ {2}zookeeper .*alive .*version 3\.8/m);
     const json = JSON.parse((await cli('status', '--json')).stdout) as ClusterStatus;
     expect(json.members.map((m) => [m.name, m.alive, m.responding])).toEqual([
       ['zookeeper', true, true],

@@ -41,6 +41,7 @@ const INJECTIONS = [
   '1 SETTINGS max_execution_time=0',
   '1 FORMAT Native',
   'sleep(3)',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4j-style lookup string, sent as hostile input on purpose
   '${jndi:ldap://x}',
   '1e3',
   '0x10',

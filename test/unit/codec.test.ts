@@ -165,7 +165,9 @@ const irregularTsArb = (n: number): fc.Arbitrary<Float64Array> =>
       .map(([first, deltas]) => {
         const ts = new Float64Array(n);
         ts[0] = first;
-        deltas.forEach((d, i) => (ts[i + 1] = ts[i]! + d));
+        deltas.forEach((d, i) => {
+          ts[i + 1] = ts[i]! + d;
+        });
         return ts;
       }),
   );
@@ -267,7 +269,9 @@ describe('round trips', () => {
         const r = decodeFrames(encodeFrames(bs));
         if (!r.ok) throw new Error(JSON.stringify(r.error));
         expect(r.value.length).toBe(bs.length);
-        r.value.forEach((got, i) => expectSameBatch(got, bs[i]!));
+        r.value.forEach((got, i) => {
+          expectSameBatch(got, bs[i]!);
+        });
       }),
       { numRuns: 500 },
     );

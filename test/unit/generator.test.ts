@@ -301,7 +301,9 @@ describe('Ledger', () => {
       // Independent recomputation over the whole contiguous range.
       const c = new SensorChecksum();
       const values = sensorValues(opts.seed, s, opts.startMs, 1000 / opts.rateHz, perSensor);
-      values.forEach((v, i) => c.add(opts.startMs + (i * 1000) / opts.rateHz, v));
+      values.forEach((v, i) => {
+        c.add(opts.startMs + (i * 1000) / opts.rateHz, v);
+      });
       expect(json.sensors[String(s)]).toEqual({ points: perSensor, checksum: c.checksum });
     }
   });
