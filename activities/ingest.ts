@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { BatchLimits } from '../lib/batch/types';
 import type { Shards } from '../lib/clickhouse/shards';
@@ -36,8 +37,6 @@ export interface AwaitRecordsInput {
 /** An idle partition still reports back this often, so its workflow stays visible. */
 const IDLE_RETURN_MS = 10_000;
 const POLL_MS = 100;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createIngestActivities(deps: IngestDeps) {
   return {

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { loadConfig } from '../lib/config/config';
 import type { BackfillProgress } from '../workflows/backfill';
@@ -133,7 +134,7 @@ export async function backfill(argv: string[]): Promise<number> {
     state = (await call(`${api}/v1/backfill/${id}`)) as typeof state;
     if (process.stderr.isTTY) process.stderr.write(`\r${bar(state.progress)}`);
     if (state.state !== 'running' || args['no-wait']) break;
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
   }
   if (process.stderr.isTTY) process.stderr.write('\n');
   if (args.json) process.stdout.write(`${JSON.stringify({ id, ...state })}\n`);

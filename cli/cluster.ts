@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { loadConfig } from '../lib/config/config';
 import { DEFAULT_PORT_BASES, type PortBases } from '../harness/stack/clickhouse-config';
-import { clusterDown, clusterShards, clusterStatus, clusterUp, type ClusterStatus } from '../harness/stack/cluster';
+import { clusterDown, clusterStatus, clusterUp, type ClusterStatus } from '../harness/stack/cluster';
+import { clusterShards } from '../harness/stack/cluster-state';
 import { clusterPackageVersions, ensureClusterPackages } from '../harness/stack/cluster-packages';
 import { parseOptions, UsageError } from '../lib/config/args';
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadConfig } from '../lib/config/config';
-import { formatUserLoad, runUserLoad } from '../harness/load/users';
+import { runUserLoad } from '../harness/load/users';
+import { formatUserLoad } from '../harness/load/users-report';
 import { parseOptions } from '../lib/config/args';
 
 const HELP = `usage: herodotus query-load [--users N] [--duration S] [--api URL] [--think MS] [--verify-fraction F] [--token T] [--json]

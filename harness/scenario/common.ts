@@ -4,6 +4,7 @@ import type { Ledger } from '../../generator/ledger';
 import { AUDIT_MAX_POINTS, checkExtents, checkStorage, type ExpectedSensor, type StorageCheck } from '../verify/ledger-check';
 import { checkRandomLenses, type LensCheckReport } from '../verify/lens-check';
 import { expectedFromLedger } from '../verify/report';
+import { summarizeLenses, summarizeStorage, type LensSummary, type StorageSummary } from '../verify/summary';
 
 export interface ScenarioOptions {
   minutes: number;
@@ -21,20 +22,9 @@ export interface ScenarioContext {
 }
 
 /** What every scenario ends with: lost and duplicate points from the ledger, and lens exactness. */
-export interface Outcome {
+export interface Outcome extends StorageSummary, LensSummary {
   /** How storage was checked: a full audit of raw (distinct points, checksums) or, for large runs, the points per sensor. */
   storage_check: 'audit' | 'extents';
-  generated_points: number;
-  stored_points: number;
-  lost_points: number;
-  duplicate_points: number;
-  unexpected_points: number;
-  mismatched_sensors: number;
-  lens_checks: number;
-  lens_mismatches: number;
-  lens_p50_ms: number;
-  lens_p99_ms: number;
-  rows_read_per_point: number;
   lens_examples: string[];
 }
 
@@ -92,21 +82,7 @@ export async function finalCheck(
   return {
     storage,
     lenses,
-    outcome: {
-      storage_check: method,
-      generated_points: storage.generated_points,
-      stored_points: storage.stored_points,
-      lost_points: storage.lost_points,
-      duplicate_points: storage.duplicate_points,
-      unexpected_points: storage.unexpected_points,
-      mismatched_sensors: storage.mismatched_sensors.length,
-      lens_checks: lenses.lens_checks,
-      lens_mismatches: lenses.lens_mismatches,
-      lens_p50_ms: lenses.lens_p50_ms,
-      lens_p99_ms: lenses.lens_p99_ms,
-      rows_read_per_point: lenses.rows_read_per_point,
-      lens_examples: lenses.examples,
-    },
+    outcome: { storage_check: method, ...summarizeStorage(storage), ...summarizeLenses(lenses), lens_examples: lenses.examples },
   };
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runGenerator, type GenerateOptions, type GenerateReport } from '../../generator/run';
 import { createLogger } from '../../lib/log/logger';
 import { clusterUp, stopClusterMember } from '../stack/cluster';
@@ -8,8 +9,6 @@ import { verifyAgainstLedger, type VerificationReport } from '../verify/report';
  * Faults and fault runs shared by the scenarios and the integration tests:
  * ingest through an unreliable upstream while a component is down.
  */
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type Component = 'worker' | 'kafka' | 'temporal' | 'replica';
 

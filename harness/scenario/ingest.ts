@@ -1,11 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runGenerator } from '../../generator/run';
 import type { PlannedRecord } from '../../generator/upstream';
-import { formatUserLoad, runUserLoad } from '../load/users';
+import { runUserLoad } from '../load/users';
+import { formatUserLoad } from '../load/users-report';
 import { mix32 } from '../../generator/signal';
 import { summarizeDeadLetters } from '../verify/dead-letters';
 import { createLogger } from '../../lib/log/logger';
 import { drainCompaction, finalCheck, mergeExpected, seconds, type ScenarioContext, type ScenarioResult } from './common';
-import { ingestThrough, outage, sleep, type Component } from './faults';
+import { ingestThrough, outage, type Component } from './faults';
 import { checkRandomLenses } from '../verify/lens-check';
 
 const quiet = createLogger('scenario', process.env.LOG_LEVEL ?? 'warn');

@@ -1,7 +1,23 @@
+/**
+ * The one launcher of the stack's processes, for two lifetimes:
+ *
+ *   child   `ManagedProcess.start`: dies with us. Same process group,
+ *           registered for `stopAllChildren()`, SIGTERMed when this process
+ *           exits; its PID file goes when it exits.
+ *   daemon  `ManagedProcess.startDaemon`: outlives us. Its own session (no
+ *           terminal signals), not registered; its PID file stays for a later
+ *           `down` or `status` (harness/stack/cluster.ts).
+ *
+ * Either way stdout and stderr are appended to a log file, the PID and exact
+ * argv are recorded in a PID file (harness/stack/pid-file.ts), `waitFor`
+ * watches the process while it gets ready, and `stop` ends it.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../lib/log/logger';
+import { runningRecorded, signal, stopPid, writePidFile } from './pid-file';
 
 const log = createLogger('stack');
 
@@ -16,21 +32,26 @@ export type ManagedProcessOptions = {
   cwd?: string;
   /** stdout and stderr are appended here. */
   logFile: string;
+  /** Logs the process writes itself, shown after logFile's when it fails to start. */
+  moreLogFiles?: string[];
   /** Holds the child's PID while it runs; default `<logFile>.pid`. */
   pidFile?: string;
 };
 
+type Lifetime = 'child' | 'daemon';
+
 /**
- * A long-running child (a broker, a server) whose output goes to a log file and
- * whose lifetime is tied to ours: it is registered for `stopAllChildren()` and
- * SIGTERMed when this process exits.
+ * A long-running process (a broker, a server) whose output goes to a log
+ * file: a child whose lifetime is tied to ours, or a daemon that outlives us.
  */
 export class ManagedProcess {
   readonly name: string;
   readonly pid: number;
   readonly logFile: string;
+  /** logFile, then the process's own logs. */
+  readonly logFiles: string[];
   readonly pidFile: string;
-  /** Resolves when the child has exited, whatever the reason. */
+  /** Resolves when the process has exited, whatever the reason (a daemon: while we still watch it). */
   readonly exited: Promise<ExitInfo>;
   private exit: ExitInfo | undefined;
   private stopping = false;
@@ -38,56 +59,43 @@ export class ManagedProcess {
   private constructor(
     private readonly child: ChildProcess,
     opts: ManagedProcessOptions,
+    lifetime: Lifetime,
   ) {
     this.name = opts.name;
     this.pid = child.pid!;
     this.logFile = opts.logFile;
-    this.pidFile = opts.pidFile ?? `${opts.logFile}.pid`;
+    this.logFiles = [opts.logFile, ...(opts.moreLogFiles ?? [])];
+    this.pidFile = pidFileOf(opts);
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exit = { code, signal };
-        children.delete(this);
-        fs.rmSync(this.pidFile, { force: true });
-        if (!this.stopping) {
-          log.warn({ child: this.name, childPid: this.pid, code, signal, logFile: this.logFile }, 'child exited unexpectedly');
+        if (lifetime === 'child') {
+          children.delete(this);
+          fs.rmSync(this.pidFile, { force: true });
+          if (!this.stopping) {
+            log.warn({ child: this.name, childPid: this.pid, code, signal, logFile: this.logFile }, 'child exited unexpectedly');
+          }
         }
         resolve(this.exit);
       });
     });
   }
 
-  /** Spawns the child; rejects if it cannot be started at all (e.g. command not found). */
+  /** Spawns a child; rejects if it cannot be started at all (e.g. command not found). */
   static async start(opts: ManagedProcessOptions): Promise<ManagedProcess> {
-    fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
-    const pidFile = opts.pidFile ?? `${opts.logFile}.pid`;
-    await stopLeftover(pidFile);
-    // The child writes straight into the file: no pipes to drain, and its output
-    // keeps flowing even while our event loop is busy.
-    const out = fs.openSync(opts.logFile, 'a');
-    fs.writeSync(out, `\n--- ${new Date().toISOString()} starting ${opts.name}: ${opts.command} ${opts.args.join(' ')}\n`);
-    let child: ChildProcess;
-    try {
-      child = spawn(opts.command, opts.args, {
-        cwd: opts.cwd,
-        env: { ...process.env, ...opts.env },
-        stdio: ['ignore', out, out],
-        detached: false, // same process group: a terminal's Ctrl-C reaches it too
-      });
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-      });
-    } catch (err) {
-      throw new Error(`could not start ${opts.name} (${opts.command}): ${(err as Error).message}`);
-    } finally {
-      fs.closeSync(out);
-    }
-    const managed = new ManagedProcess(child, opts);
-    // Line 2 (the exact argv) lets a later run recognise this process if we die without stopping it.
-    fs.writeFileSync(managed.pidFile, `${managed.pid}\n${JSON.stringify([opts.command, ...opts.args])}\n`);
+    await stopLeftover(pidFileOf(opts));
+    const managed = new ManagedProcess(await spawnLogged(opts, 'child'), opts, 'child');
     children.add(managed);
     installExitHooks();
     log.debug({ child: managed.name, childPid: managed.pid, logFile: managed.logFile }, 'child started');
+    return managed;
+  }
+
+  /** Spawns a daemon; rejects if it cannot be started at all. */
+  static async startDaemon(opts: ManagedProcessOptions): Promise<ManagedProcess> {
+    const child = await spawnLogged(opts, 'daemon');
+    const managed = new ManagedProcess(child, opts, 'daemon');
+    child.unref();
     return managed;
   }
 
@@ -124,18 +132,55 @@ export class ManagedProcess {
   }
 
   /**
-   * The last `lines` lines of the log file (for error messages). When the child
-   * died of a Go panic, the excerpt starts at the panic's message instead: the
-   * goroutine dump after it is long, and the message is what explains the exit.
+   * The last `lines` lines of a log file, logFile unless told (for error
+   * messages). When the child died of a Go panic, the excerpt starts at the
+   * panic's message instead: the goroutine dump after it is long, and the
+   * message is what explains the exit.
    */
-  logTail(lines = 30): string {
-    const tail = readTail(this.logFile, 400).split('\n');
+  logTail(lines = 30, file = this.logFile): string {
+    const tail = readTail(file, 400).split('\n');
     const panicAt = tail.findLastIndex((line) => /^(panic|fatal error): /.test(line));
     return (panicAt >= 0 ? tail.slice(panicAt, panicAt + lines) : tail.slice(-lines)).join('\n');
   }
 }
 
-/** The child waited for died before it became ready; `exit` says how. */
+const pidFileOf = (opts: ManagedProcessOptions) => opts.pidFile ?? `${opts.logFile}.pid`;
+
+/**
+ * Spawns the process with stdout and stderr appended to its log file and
+ * records it in its PID file; rejects if it cannot be started at all.
+ */
+async function spawnLogged(opts: ManagedProcessOptions, lifetime: Lifetime): Promise<ChildProcess> {
+  fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  // The child writes straight into the file: no pipes to drain, and its output
+  // keeps flowing even while our event loop is busy.
+  const out = fs.openSync(opts.logFile, 'a');
+  fs.writeSync(out, `\n--- ${new Date().toISOString()} starting ${opts.name}: ${opts.command} ${opts.args.join(' ')}\n`);
+  let child: ChildProcess;
+  try {
+    child = spawn(opts.command, opts.args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', out, out],
+      // A child stays in our process group: a terminal's Ctrl-C reaches it too.
+      // A daemon gets a session of its own: no terminal signal does.
+      detached: lifetime === 'daemon',
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+  } catch (err) {
+    throw new Error(`could not start ${opts.name} (${opts.command}): ${(err as Error).message}`);
+  } finally {
+    fs.closeSync(out);
+  }
+  // Line 2 (the exact argv) lets a later run recognise this process if we die without stopping it.
+  writePidFile(pidFileOf(opts), { pid: child.pid!, argv: [opts.command, ...opts.args] });
+  return child;
+}
+
+/** The process waited for died before it became ready; `exit` says how. */
 export class ChildExitedError extends Error {
   constructor(
     what: string,
@@ -144,7 +189,7 @@ export class ChildExitedError extends Error {
   ) {
     super(
       `${what}: ${child.name} (pid ${child.pid}) exited (${exit.signal ?? `code ${exit.code}`}) before it was ready\n` +
-        `--- log of ${child.logFile} ---\n${child.logTail(30)}`,
+        child.logFiles.map((file) => `--- log of ${file} ---\n${child.logTail(30, file)}`).join('\n'),
     );
   }
 }
@@ -152,7 +197,7 @@ export class ChildExitedError extends Error {
 /**
  * Polls `check` until it returns true. A check that throws counts as "not yet";
  * the last error is reported on timeout. If `process` exits meanwhile it fails
- * at once, with the tail of that process's log.
+ * at once, with the tail of that process's logs.
  */
 export async function waitFor(
   check: () => Promise<boolean>,
@@ -182,7 +227,7 @@ export async function waitFor(
       const tail = child ? `\n--- last lines of ${child.logFile} ---\n${child.logTail(30)}` : '';
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}${tail}`);
     }
-    await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, deadline - Date.now()))));
+    await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
   }
 }
 
@@ -221,47 +266,11 @@ function readTail(file: string, lines: number): string {
  * so a recycled PID of an unrelated process is never touched.
  */
 export async function stopLeftover(pidFile: string): Promise<void> {
-  let pid = 0;
-  let argv = '';
-  try {
-    const [first, second] = fs.readFileSync(pidFile, 'utf8').split('\n');
-    pid = Number.parseInt(first ?? '', 10);
-    argv = (JSON.parse(second ?? '[]') as string[]).join('\0');
-  } catch {
-    return; // no (readable) PID file
-  }
+  const leftover = runningRecorded(pidFile);
   fs.rmSync(pidFile, { force: true });
-  if (!(pid > 0) || !argv || procCmdline(pid) !== argv) return;
-  log.warn({ childPid: pid, pidFile }, 'stopping a leftover child from an earlier run');
-  signal(pid, 'SIGTERM');
-  const deadline = Date.now() + 20_000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(pid)) signal(pid, 'SIGKILL');
-}
-
-function procCmdline(pid: number): string | undefined {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '');
-  } catch {
-    return undefined; // gone, or no /proc (then we cannot prove it is ours)
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
+  if (!leftover) return;
+  log.warn({ childPid: leftover.pid, pidFile }, 'stopping a leftover child from an earlier run');
+  await stopPid(leftover.pid, 20_000);
 }
 
 // ---------------------------------------------------------------- registry ---

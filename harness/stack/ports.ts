@@ -1,4 +1,5 @@
 import { createServer, connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A port that was free a moment ago on 127.0.0.1 (the OS picks it). There is an
@@ -41,6 +42,6 @@ export async function waitForPort(
   for (;;) {
     if (await isPortOpen(host, port)) return;
     if (Date.now() >= deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }

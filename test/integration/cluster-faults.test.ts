@@ -7,18 +7,20 @@
 // other while lenses run: no request fails.
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, ClickHouseLogLevel } from '@clickhouse/client';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { configEnv, PROJECT_ROOT } from '../../lib/config/config';
 import type { LensResult } from '../../lib/lens/query';
 import { ManagedProcess, waitFor } from '../../harness/stack/child';
-import { clusterDown, clusterUp, serverUrl, stopClusterMember, type ClusterUpResult } from '../../harness/stack/cluster';
+import { clusterDown, clusterUp, stopClusterMember, type ClusterUpResult } from '../../harness/stack/cluster';
+import { serverUrl } from '../../harness/stack/cluster-state';
 import { ensureClusterPackages } from '../../harness/stack/cluster-packages';
 import { Harness } from '../../harness/stack/harness';
 import { startHaproxy } from '../../harness/stack/haproxy';
 import { freePort } from '../../harness/stack/ports';
 import { checkRandomLenses, lensDifferences } from '../../harness/verify/lens-check';
-import { expectExactRun, ingestThrough, sleep, tempStateDir } from '../support/ingest-run';
+import { expectExactRun, ingestThrough, tempStateDir } from '../support/ingest-run';
 
 const OUTAGE_MS = 60_000;
 const SENSORS = 8;

@@ -18,14 +18,10 @@ import type { ClusterServer } from '../../harness/stack/clickhouse-config';
 import { shardOf, TOPOLOGY } from '../../lib/clickhouse/topology';
 import { allocatePoints, type PointColumns } from '../../lib/model/points';
 import { waitFor } from '../../harness/stack/child';
-import {
-  applySchemaOnCluster,
-  clusterDown,
-  pidAlive,
-  readClusterState,
-  type ClusterState,
-  type ClusterStatus,
-} from '../../harness/stack/cluster';
+import { clusterDown, type ClusterStatus } from '../../harness/stack/cluster';
+import { applySchemaOnCluster } from '../../harness/stack/cluster-schema';
+import { readClusterState, type ClusterState } from '../../harness/stack/cluster-state';
+import { pidAlive } from '../../harness/stack/pid-file';
 import { ensureClusterPackages } from '../../harness/stack/cluster-packages';
 import { isPortOpen } from '../../harness/stack/ports';
 

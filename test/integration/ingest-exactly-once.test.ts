@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Harness } from '../../harness/stack/harness';
 import { outage } from '../../harness/scenario/faults';
-import { expectExactRun, ingestThrough, sleep, tempStateDir, type FaultRun } from '../support/ingest-run';
+import { expectExactRun, ingestThrough, tempStateDir, type FaultRun } from '../support/ingest-run';
 
 /**
  * Exactly-once ingestion through an unreliable upstream, and through the

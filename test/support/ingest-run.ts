@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import type { FaultRun } from '../../harness/scenario/faults';
 
-export { ingestThrough, sleep, type FaultRun } from '../../harness/scenario/faults';
+export { ingestThrough, type FaultRun } from '../../harness/scenario/faults';
 
 export function tempStateDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `herodotus-${name}-`));
