@@ -13,7 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'publish synthetic sensor batches to Kafka, simulating an unreliable upstream',
     load: async () => (await import('./generate')).generate,
   },
-  verify: { summary: 'compare what is stored with a generator ledger', load: async () => (await import('./verify')).verify },
+  verify: { summary: 'compare what is stored with a generator manifest', load: async () => (await import('./verify')).verify },
   backfill: {
     summary: 'generate, import or recompact history through a backfill workflow',
     load: async () => (await import('./backfill')).backfill,
