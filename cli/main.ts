@@ -48,7 +48,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   'bench-ingest': {
     summary: 'measure sustained end-to-end ingest at stepped rates (JSON)',
-    load: async () => (await import('../bench/ingest')).benchIngest,
+    load: async () => (await import('../bench/ingest-bench')).benchIngest,
   },
 };
 

@@ -5,7 +5,7 @@ import { loadConfig } from '../lib/config/config';
 import { createLogger } from '../lib/log/logger';
 import { backfillMonth } from '../harness/scenario/backfill-month';
 import type { Outcome, ScenarioContext, ScenarioResult } from '../harness/scenario/common';
-import { burst, duplicates, lateData, outages, steady } from '../harness/scenario/ingest';
+import { burst, duplicates, lateData, outages, steady } from '../harness/scenario/live';
 import { stopAllChildren } from '../harness/stack/child';
 import { clusterDown, clusterUp } from '../harness/stack/cluster';
 import { Harness } from '../harness/stack/harness';
