@@ -7,7 +7,7 @@ import { waitFor, stopAllChildren } from '../harness/stack/child';
 import { Harness } from '../harness/stack/harness';
 import { drainCompaction } from '../harness/scenario/common';
 import type { LensResult } from '../lib/lens/query';
-import { percentile } from './latency';
+import { percentile } from '../harness/verify/latency';
 
 const HELP = `usage: herodotus bench-lens [--sensors 2] [--days 30] [--rate 1000] [--seconds 10] [--reuse] [--state DIR]
 

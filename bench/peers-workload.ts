@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { RegularBatch } from '../lib/batch/types';
 import { niceStep } from '../lib/model/ladder';
 import { sensorValues } from '../generator/signal';
-import { percentile } from './latency';
+import { percentile } from '../harness/verify/latency';
 
 /** The data: sensors 1..sensors at rate Hz over [from, to). */
 export interface PeerData {

@@ -1,3 +1,4 @@
+import { percentile } from '../verify/latency';
 /**
  * The tally of a user load while it runs (per request, per second) and the
  * report made of it at the end.
@@ -110,11 +111,6 @@ export class HttpError extends Error {
   ) {
     super(`HTTP ${status}: ${body.slice(0, 200)}`);
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1));
 }
 
 function errorKind(err: unknown): string {

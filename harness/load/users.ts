@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LensResult } from '../../lib/lens/query';
 import { lensDifferences } from '../verify/lens-check';
+import { Rng } from '../../generator/rng';
 import {
   buildReport,
   closeSecond,
@@ -54,11 +55,6 @@ interface Sensor {
   first: number;
   last: number;
   points: number;
-}
-
-function rng(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
 export async function fetchSensors(baseUrl: string, headers: Record<string, string>): Promise<Sensor[]> {
@@ -151,7 +147,8 @@ const more = (run: Run) => performance.now() < run.deadline && run.tally.issued 
 
 async function user(run: Run, index: number): Promise<void> {
   const { opts } = run;
-  const next = rng((opts.seed ?? 1) * 7919 + index * 104_729);
+  const random = new Rng((opts.seed ?? 1) * 7919 + index * 104_729);
+  const next = () => random.next();
   const think = () => sleep(Math.min(opts.thinkMs * 10, -Math.log(1 - next()) * opts.thinkMs));
   // Users do not all arrive in the same millisecond.
   await sleep(next() * Math.min(1000, opts.thinkMs));

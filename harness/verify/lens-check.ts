@@ -1,3 +1,5 @@
+import { Rng } from '../../generator/rng';
+import { percentile } from './latency';
 import type { LensResult } from '../../lib/lens/query';
 
 export const LENS_PRESETS_MS = { '10s': 10_000, '1min': 60_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
@@ -30,10 +32,6 @@ export interface LensCheckReport {
   examples: string[];
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
-}
-
 /**
  * Random lenses over the presets (random sensors and position within the
  * data), each compared with the same buckets aggregated from raw.
@@ -42,8 +40,8 @@ export async function checkRandomLenses(
   baseUrl: string,
   opts: { sensors: number[]; dataFrom: number; dataTo: number; count: number; seed: number },
 ): Promise<LensCheckReport> {
-  let state = opts.seed >>> 0;
-  const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+  const random = new Rng(opts.seed);
+  const next = () => random.next();
   const presets = Object.values(LENS_PRESETS_MS);
   const latencies: number[] = [];
   let mismatches = 0;
@@ -72,8 +70,8 @@ export async function checkRandomLenses(
   return {
     lens_checks: opts.count,
     lens_mismatches: mismatches,
-    lens_p50_ms: Number(percentile(latencies, 0.5).toFixed(1)),
-    lens_p99_ms: Number(percentile(latencies, 0.99).toFixed(1)),
+    lens_p50_ms: percentile(latencies, 0.5),
+    lens_p99_ms: percentile(latencies, 0.99),
     rows_read_per_point: Number((rowsRead / points).toFixed(3)),
     examples: examples.slice(0, 5),
   };

@@ -1,3 +1,4 @@
+import { Rng } from '../../generator/rng';
 import { expect } from 'vitest';
 import type { LensResult } from '../../lib/lens/query';
 
@@ -69,14 +70,8 @@ export function expectExact(lens: LensBody, raw: Map<number, Points>): { buckets
   return { buckets };
 }
 
-/** Small deterministic PRNG for reproducible random lenses. */
+/** The generator's deterministic PRNG, for reproducible random lenses. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Rng(seed);
+  return () => random.next();
 }
