@@ -14,7 +14,7 @@ reports the points/s visible in ClickHouse at the end of the window, the
 backlog left then, how long ingest took to catch up, CPU (cores) and RSS of
 Kafka, Temporal, Herodotus and this process (which runs the generator), and a
 per-second series. Finally it checks what is stored against the generator's
-ledgers (no point lost, none stored twice).
+manifests (no point lost, none stored twice).
 Progress goes to stderr; the last line of stdout is the report as JSON.
 
   --steps R,…              offered points/s per step (multiples of 1000),
@@ -27,7 +27,7 @@ Progress goes to stderr; the last line of stdout is the report as JSON.
                            interval, 1 s for reading and storing the chunk
   --catch-up-timeout-s T   give up waiting for catch-up after T s, default 300
   --verify MODE            how stored data is checked against the generator's
-                           ledgers at the end: audit (/v1/audit, a full scan
+                           manifests at the end: audit (/v1/audit, a full scan
                            of raw: points, distinct points and checksum per
                            sensor) | extents (points per sensor from the
                            sensor-extent view, which counts every row inserted

@@ -5,7 +5,7 @@
  * up with Kafka, and becomes one entry of the report. A step that does not
  * catch up ends the run.
  */
-import type { ExpectedSensor } from '../harness/verify/ledger-check';
+import type { ExpectedSensor } from '../harness/verify/manifest-check';
 import type { Harness } from '../harness/stack/harness';
 import { runGenerator, type GenerateReport } from '../generator/run';
 import type { ProfileSummary } from './cpu-profile';
@@ -27,7 +27,7 @@ export interface StepDriver {
   t0: number;
 }
 
-/** Every step of --steps in turn; the steps run and what the generator's ledgers say was published. */
+/** Every step of --steps in turn; the steps run and what the generator's manifests say was published. */
 export async function runSteps(d: StepDriver): Promise<{ steps: StepResult[]; expected: Map<number, ExpectedSensor> }> {
   const expected = new Map<number, ExpectedSensor>();
   const steps: StepResult[] = [];
@@ -71,10 +71,10 @@ async function runStep(
   const visible = await visiblePoints(harness.api, firstSensor, sensors);
   const visibleAt = performance.now() - d.t0;
   const profile = await d.toggleProfiler();
-  for (const [id, s] of Object.entries(gen.ledger.toJSON().sensors)) expected.set(Number(id), s);
+  for (const [id, s] of Object.entries(gen.manifest.toJSON().sensors)) expected.set(Number(id), s);
 
   log(
-    `  generation done; ${visible.toLocaleString('en')} of ${gen.ledger.totals.generated_points.toLocaleString('en')} points visible; waiting for catch-up…`,
+    `  generation done; ${visible.toLocaleString('en')} of ${gen.manifest.totals.generated_points.toLocaleString('en')} points visible; waiting for catch-up…`,
   );
   const catchUp = await waitCaughtUp(harness, args['catch-up-timeout-s']);
   const caughtUp = sampler.tick().t;
@@ -85,7 +85,7 @@ async function runStep(
       offered,
       sensors,
       firstSensor,
-      generated: gen.ledger.totals.generated_points,
+      generated: gen.manifest.totals.generated_points,
       generatorMs: gen.elapsedMs,
       from,
       genEnd,

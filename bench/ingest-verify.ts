@@ -1,11 +1,11 @@
 /**
  * The end of bench-ingest: what is stored checked against the generator's
- * ledgers (a full audit of raw, or the per-sensor counts of the
+ * manifests (a full audit of raw, or the per-sensor counts of the
  * sensor-extent view), timed and with the service's peak RSS meanwhile.
  */
 import type { SensorAudit } from '../lib/clickhouse/raw';
 import type { HerodotusApi } from '../harness/verify/api-client';
-import { AUDIT_MAX_POINTS, checkExtents, checkStorage, type ExpectedSensor, type StorageCheck } from '../harness/verify/ledger-check';
+import { AUDIT_MAX_POINTS, checkExtents, checkStorage, type ExpectedSensor, type StorageCheck } from '../harness/verify/manifest-check';
 import { summarize } from './ingest-cpu';
 import { getJson } from './ingest-http';
 import type { IngestOptions } from './ingest-options';
@@ -13,7 +13,7 @@ import { log } from './ingest-log';
 import type { Sampler } from './ingest-sampler';
 import { round } from './round';
 
-/** The stored points against the ledgers, by `mode`; stops the sampler once done. */
+/** The stored points against the manifests, by `mode`; stops the sampler once done. */
 export async function verifyStored(
   api: HerodotusApi,
   sampler: Sampler,
@@ -43,7 +43,7 @@ async function verify(
 ): Promise<Record<string, unknown>> {
   if (method === 'none') return { method };
   if (method === 'audit') {
-    log('verifying: full audit of raw against the generator ledgers…');
+    log('verifying: full audit of raw against the generator manifests…');
     try {
       const { sensors } = await getJson<{ sensors: SensorAudit[] }>(api, '/v1/audit', 30 * 60_000);
       return summary(method, checkStorage(expected, sensors));
@@ -51,7 +51,7 @@ async function verify(
       log(`  audit failed (${(err as Error).message}); checking the sensor extents instead`);
     }
   }
-  log('verifying: points per sensor (sensor extents) against the generator ledgers…');
+  log('verifying: points per sensor (sensor extents) against the generator manifests…');
   return summary('extents', checkExtents(expected, await getJson<{ sensor: number; points: number }[]>(api, '/v1/sensors', 5 * 60_000)));
 }
 

@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../lib/log/logger';
 import { stopAllChildren } from '../harness/stack/child';
 import { Harness } from '../harness/stack/harness';
 import { checkRandomLenses, type LensCheckReport } from '../harness/verify/lens-check';
-import { verifyAgainstLedger, type VerificationReport } from '../harness/verify/report';
+import { verifyAgainstManifest, type VerificationReport } from '../harness/verify/report';
 import { summarizeLenses, summarizeStorage, type LensSummary, type StorageSummary } from '../harness/verify/summary';
 import { parseOptions } from '../lib/config/args';
 
@@ -15,7 +15,7 @@ const HELP = `usage: herodotus demo [--json] [--sensors N] [--duration S]
 Starts a fresh embedded stack (Kafka, Temporal, Herodotus with chdb) under
 <state dir>/demo, generates a minute of 100 sensors at 1 kHz through an
 unreliable upstream (1% late batches up to 10 min, 1% re-sent, 0.1% garbage),
-waits for ingestion, verifies storage against the generator's ledger and the
+waits for ingestion, verifies storage against the generator's manifest and the
 dead-letter topic, and prints a report. Exit code 1 if anything is lost or
 duplicated.
 
@@ -86,8 +86,8 @@ async function ingestAndCheck(harness: Harness, args: DemoArgs, log: Logger): Pr
   step('waiting for ingestion to catch up with Kafka…');
   await harness.waitCaughtUp();
   const ingestSeconds = (performance.now() - genStart) / 1000;
-  step('verifying storage against the ledger…');
-  const check = await verifyAgainstLedger(harness.api, harness.kafka, harness.config.kafka.dlqTopic, gen.ledger, log);
+  step('verifying storage against the manifest…');
+  const check = await verifyAgainstManifest(harness.api, harness.kafka, harness.config.kafka.dlqTopic, gen.manifest, log);
   step('checking 200 random lenses (10 s, 1 min, 1 h, 1 day) against raw aggregates…');
   const sensorIds = Array.from({ length: args.sensors }, (_, i) => i + 1);
   const lenses = await checkRandomLenses(harness.api.baseUrl, {
@@ -114,7 +114,7 @@ interface DemoReport extends StorageSummary, LensSummary {
 }
 
 function demoReport({ gen, check, lenses, ingestSeconds }: DemoRun): DemoReport {
-  const t = gen.ledger.totals;
+  const t = gen.manifest.totals;
   return {
     ok: check.ok && check.dlq_records === t.garbage && lenses.lens_mismatches === 0,
     ...summarizeStorage(check),
@@ -131,7 +131,7 @@ function demoReport({ gen, check, lenses, ingestSeconds }: DemoRun): DemoReport 
 }
 
 function formatDemo(report: DemoReport, { gen, check, lenses }: DemoRun, args: DemoArgs): string {
-  const t = gen.ledger.totals;
+  const t = gen.manifest.totals;
   return [
     '',
     'Herodotus demo — exactly-once ingestion through an unreliable upstream',
@@ -140,7 +140,7 @@ function formatDemo(report: DemoReport, { gen, check, lenses }: DemoRun, args: D
     `  stored      ${report.stored_points.toLocaleString('en')} points`,
     `  lost        ${report.lost_points}`,
     `  duplicates  ${report.duplicate_points}`,
-    `  checksums   ${report.mismatched_sensors === 0 ? `all ${args.sensors} sensors match the ledger` : `${report.mismatched_sensors} sensors differ`}`,
+    `  checksums   ${report.mismatched_sensors === 0 ? `all ${args.sensors} sensors match the manifest` : `${report.mismatched_sensors} sensors differ`}`,
     `  dead letter ${report.dlq_records} records (${report.garbage_records} garbage sent) ${JSON.stringify(check.dlq_by_code)}`,
     `  throughput  ${report.ingest_points_per_s.toLocaleString('en')} points/s end to end (${report.ingest_seconds} s from first publish to stored)`,
     `  lenses      ${report.lens_checks} random lenses, ${report.lens_mismatches} differ from raw; p50 ${report.lens_p50_ms} ms, p99 ${report.lens_p99_ms} ms; ${report.rows_read_per_point} rows read per point`,

@@ -20,7 +20,7 @@ to Kafka (key = sensor), simulating an unreliable upstream.
   --dup-fraction F       fraction of batches re-sent identically (default 0)
   --reorder              shuffle batches within the upstream's 3-4 s buffer
   --corrupt-fraction F   garbage records per batch (default 0)
-  --ledger FILE          write the ledger (distinct points and checksum per sensor)
+  --manifest FILE        write the manifest (distinct points and checksum per sensor)
   --realtime             pace at the sensors' own rate (default: as fast as Kafka accepts)
   --json                 print the report as one JSON line
 
@@ -57,7 +57,7 @@ const schema = z.object({
   'dup-fraction': fraction.default(0),
   reorder: z.boolean().default(false),
   'corrupt-fraction': fraction.default(0),
-  ledger: z.string().optional(),
+  manifest: z.string().optional(),
   realtime: z.boolean().default(false),
   json: z.boolean().default(false),
 });
@@ -74,7 +74,7 @@ const OPTIONS = {
   'dup-fraction': { type: 'string' },
   reorder: { type: 'boolean' },
   'corrupt-fraction': { type: 'string' },
-  ledger: { type: 'string' },
+  manifest: { type: 'string' },
   realtime: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -114,8 +114,8 @@ export async function generate(argv: string[]): Promise<number> {
     onProgress: (p) => process.stderr.write(`${progressLine(p, args.duration)}\n`),
     onRetry: (err, attempt) => process.stderr.write(`generate: Kafka refused a request (${err.message}); re-sending, attempt ${attempt}\n`),
   });
-  if (args.ledger) await report.ledger.writeFile(args.ledger);
-  const totals = report.ledger.totals;
+  if (args.manifest) await report.manifest.writeFile(args.manifest);
+  const totals = report.manifest.totals;
   const summary = {
     start_ms: start,
     records: report.records,
@@ -129,7 +129,7 @@ export async function generate(argv: string[]): Promise<number> {
     process.stdout.write(
       `published ${summary.records} records (${totals.generated_points} distinct points, ${totals.resent} re-sent, ${totals.late} late, ${totals.garbage} garbage) in ${summary.elapsed_s} s — ${summary.points_per_s} points/s\n`,
     );
-    if (args.ledger) process.stdout.write(`ledger written to ${args.ledger}\n`);
+    if (args.manifest) process.stdout.write(`manifest written to ${args.manifest}\n`);
   }
   return 0;
 }

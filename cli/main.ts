@@ -13,7 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'publish synthetic sensor batches to Kafka, simulating an unreliable upstream',
     load: async () => (await import('./generate')).generate,
   },
-  verify: { summary: 'compare what is stored with a generator ledger', load: async () => (await import('./verify')).verify },
+  verify: { summary: 'compare what is stored with a generator manifest', load: async () => (await import('./verify')).verify },
   backfill: {
     summary: 'generate, import or recompact history through a backfill workflow',
     load: async () => (await import('./backfill')).backfill,
@@ -48,7 +48,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   'bench-ingest': {
     summary: 'measure sustained end-to-end ingest at stepped rates (JSON)',
-    load: async () => (await import('../bench/ingest')).benchIngest,
+    load: async () => (await import('../bench/ingest-bench')).benchIngest,
   },
 };
 

@@ -5,7 +5,7 @@ import { loadConfig } from '../lib/config/config';
 import { createLogger } from '../lib/log/logger';
 import { backfillMonth } from '../harness/scenario/backfill-month';
 import type { Outcome, ScenarioContext, ScenarioResult } from '../harness/scenario/common';
-import { burst, duplicates, lateData, outages, steady } from '../harness/scenario/ingest';
+import { burst, duplicates, lateData, outages, steady } from '../harness/scenario/live';
 import { stopAllChildren } from '../harness/stack/child';
 import { clusterDown, clusterUp } from '../harness/stack/cluster';
 import { Harness } from '../harness/stack/harness';
@@ -32,7 +32,7 @@ const HELP = `usage: herodotus scenario <name> [--json] [--cluster] [--minutes N
 
 Starts a fresh stack under <state dir>/scenarios/<name>, runs the scenario,
 checks it and prints a report ending with lost and duplicate points (against
-the generator's ledger) and lens exactness (random lenses vs raw). Exit code 1
+the generator's manifest) and lens exactness (random lenses vs raw). Exit code 1
 if anything was lost, duplicated or inexact.
 
 scenarios:
@@ -170,7 +170,7 @@ function formatScenario(title: string, r: ScenarioResult, ok: boolean, failed: s
     }`,
     `  generated   ${o.generated_points.toLocaleString('en')} distinct points; stored ${o.stored_points.toLocaleString('en')} (${o.storage_check === 'audit' ? 'full audit of raw' : 'points per sensor: too many points for a full audit'})`,
     `  lost        ${o.lost_points}`,
-    `  duplicates  ${o.duplicate_points}${o.unexpected_points ? `; ${o.unexpected_points} unexpected` : ''}${o.mismatched_sensors ? `; ${o.mismatched_sensors} sensors differ from the ledger` : ''}`,
+    `  duplicates  ${o.duplicate_points}${o.unexpected_points ? `; ${o.unexpected_points} unexpected` : ''}${o.mismatched_sensors ? `; ${o.mismatched_sensors} sensors differ from the manifest` : ''}`,
     `  lenses      ${o.lens_checks} random lenses vs raw: ${o.lens_mismatches} differ; p50 ${o.lens_p50_ms} ms, p99 ${o.lens_p99_ms} ms; ${o.rows_read_per_point} rows read per point`,
     ...o.lens_examples.map((e) => `              ${e}`),
     ok ? '  result      OK' : `  result      FAILED${failed.length ? ` (${failed.join(', ')})` : ''}`,

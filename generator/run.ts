@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { BatchPublisher, type KeyedRecord } from '../lib/kafka/batch-publisher';
-import { Ledger } from './ledger';
+import { Manifest } from './manifest';
 import { publicationPlan, type PlannedRecord, type UpstreamOptions } from './upstream';
 
 export interface GenerateOptions extends UpstreamOptions {
@@ -23,7 +23,7 @@ export interface GenerateProgress {
 }
 
 export interface GenerateReport {
-  ledger: Ledger;
+  manifest: Manifest;
   records: number;
   bytes: number;
   elapsedMs: number;
@@ -55,12 +55,12 @@ async function publishPatiently(publisher: BatchPublisher, records: KeyedRecord[
 }
 
 /**
- * Publishes the upstream's plan to Kafka and keeps the ledger of what it
+ * Publishes the upstream's plan to Kafka and keeps the manifest of what it
  * published. The next request is built while the previous one is in flight.
  */
 export async function runGenerator(kafka: Kafka, opts: GenerateOptions): Promise<GenerateReport> {
   const publisher = new BatchPublisher(kafka, opts.topic);
-  const ledger = new Ledger(opts.seed);
+  const manifest = new Manifest(opts.seed);
   const started = performance.now();
   let inFlight: Promise<void> = Promise.resolve();
   let pending: KeyedRecord[] = [];
@@ -88,7 +88,7 @@ export async function runGenerator(kafka: Kafka, opts: GenerateOptions): Promise
           await new Promise((r) => setTimeout(r, wait));
         }
       }
-      ledger.record(record);
+      manifest.record(record);
       pending.push({ key: record.key, value: record.value });
       records++;
       bytes += record.value.length;
@@ -107,5 +107,5 @@ export async function runGenerator(kafka: Kafka, opts: GenerateOptions): Promise
   }
   const elapsedMs = performance.now() - started;
   opts.onProgress?.({ seconds, records, bytes, elapsedMs });
-  return { ledger, records, bytes, elapsedMs };
+  return { manifest, records, bytes, elapsedMs };
 }

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { createBackfillActivities } from '../activities/backfill';
 import { createCompactionActivities } from '../activities/compaction';
-import { createIngestActivities } from '../activities/ingest';
+import { createIngestActivities } from '../activities/partition-ingest';
 import type { BatchLimits } from '../lib/batch/types';
 import type { Shards } from '../lib/clickhouse/shards';
 import { temporalAddress, type Config } from '../lib/config/config';

@@ -1,7 +1,7 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../lib/config/config';
 import type { PartitionOffsets } from '../lib/kafka/topics';
-import { EMPTY_TOTALS, ingestWorkflowId, progressQuery, type IngestProgress } from '../workflows/ingest';
+import { EMPTY_TOTALS, ingestWorkflowId, progressQuery, type IngestProgress } from '../workflows/partition-ingest';
 
 /** Starts one ingest workflow per partition, or leaves the running ones alone. */
 export async function startIngestWorkflows(client: Client, config: Config): Promise<void> {

@@ -1,3 +1,3 @@
-export { ingestPartition } from './ingest';
+export { ingestPartition } from './partition-ingest';
 export { compactor, compactGroupWorkflow, compactionSweep } from './compaction';
 export { backfillWorkflow } from './backfill';

@@ -3,7 +3,7 @@ import { auditRaw, sensorExtents } from '../../lib/clickhouse/raw';
 import { onEveryPart, type Shards } from '../../lib/clickhouse/shards';
 import { compactionBacklog } from '../../lib/rollup/compactor';
 import type { PartitionOffsets } from '../../lib/kafka/topics';
-import type { IngestProgress } from '../../workflows/ingest';
+import type { IngestProgress } from '../../workflows/partition-ingest';
 import { partitionStatus } from '../../workers/ingest-control';
 import { apiError, sendError } from '../errors';
 import { clickhouseOpen } from '../middleware/clickhouse-open';

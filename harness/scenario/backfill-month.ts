@@ -1,7 +1,7 @@
 import { sensorValues } from '../../generator/signal';
 import { waitFor } from '../stack/child';
 import { SensorChecksum } from '../../lib/model/checksum';
-import type { ExpectedSensor } from '../verify/ledger-check';
+import type { ExpectedSensor } from '../verify/manifest-check';
 import { drainCompaction, finalCheck, seconds, type ScenarioContext, type ScenarioResult } from './common';
 
 const DAY = 86_400_000;

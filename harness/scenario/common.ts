@@ -1,9 +1,9 @@
 import type { Harness } from '../stack/harness';
 import { waitFor } from '../stack/child';
-import type { Ledger } from '../../generator/ledger';
-import { AUDIT_MAX_POINTS, checkExtents, checkStorage, type ExpectedSensor, type StorageCheck } from '../verify/ledger-check';
+import type { Manifest } from '../../generator/manifest';
+import { AUDIT_MAX_POINTS, checkExtents, checkStorage, type ExpectedSensor, type StorageCheck } from '../verify/manifest-check';
 import { checkRandomLenses, type LensCheckReport } from '../verify/lens-check';
-import { expectedFromLedger } from '../verify/report';
+import { expectedFromManifest } from '../verify/report';
 import { summarizeLenses, summarizeStorage, type LensSummary, type StorageSummary } from '../verify/summary';
 
 export interface ScenarioOptions {
@@ -21,7 +21,7 @@ export interface ScenarioContext {
   step: (line: string) => void;
 }
 
-/** What every scenario ends with: lost and duplicate points from the ledger, and lens exactness. */
+/** What every scenario ends with: lost and duplicate points from the manifest, and lens exactness. */
 export interface Outcome extends StorageSummary, LensSummary {
   /** How storage was checked: a full audit of raw (distinct points, checksums) or, for large runs, the points per sensor. */
   storage_check: 'audit' | 'extents';
@@ -37,11 +37,11 @@ export interface ScenarioResult {
   lines: string[];
 }
 
-/** Sums expected points and checksums (wrapping 32-bit) of ledgers over disjoint data. */
-export function mergeExpected(...ledgers: Ledger[]): Map<number, ExpectedSensor> {
+/** Sums expected points and checksums (wrapping 32-bit) of manifests over disjoint data. */
+export function mergeExpected(...manifests: Manifest[]): Map<number, ExpectedSensor> {
   const out = new Map<number, ExpectedSensor>();
-  for (const l of ledgers) {
-    for (const [s, e] of expectedFromLedger(l)) {
+  for (const l of manifests) {
+    for (const [s, e] of expectedFromManifest(l)) {
       const prev = out.get(s) ?? { points: 0, checksum: 0 };
       out.set(s, { points: prev.points + e.points, checksum: (prev.checksum + e.checksum) >>> 0 });
     }

@@ -3,7 +3,7 @@ import { runGenerator, type GenerateOptions, type GenerateReport } from '../../g
 import { createLogger } from '../../lib/log/logger';
 import { clusterUp, stopClusterMember } from '../stack/cluster';
 import type { Harness } from '../stack/harness';
-import { verifyAgainstLedger, type VerificationReport } from '../verify/report';
+import { verifyAgainstManifest, type VerificationReport } from '../verify/report';
 
 /**
  * Faults and fault runs shared by the scenarios and the integration tests:
@@ -54,7 +54,7 @@ export type UpstreamRun = { sensors: number; durationS: number; seed: number; re
  * Publishes `durationS` seconds of `sensors` at 1 kHz through an unreliable
  * upstream (by default 2 % late up to an hour, 2 % re-sent, reordered, 1 %
  * garbage), runs `fault` while that goes on, then waits for ingest to catch up
- * and verifies storage and the dead-letter topic against the generator's ledger.
+ * and verifies storage and the dead-letter topic against the generator's manifest.
  */
 export async function ingestThrough(
   harness: Harness,
@@ -77,6 +77,6 @@ export async function ingestThrough(
     fault(harness),
   ]);
   await harness.waitCaughtUp(300_000);
-  const report = await verifyAgainstLedger(harness.api, harness.kafka, harness.config.kafka.dlqTopic, generated.ledger, log);
+  const report = await verifyAgainstManifest(harness.api, harness.kafka, harness.config.kafka.dlqTopic, generated.manifest, log);
   return { harness, generated, report };
 }

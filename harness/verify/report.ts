@@ -1,9 +1,9 @@
 import type { Kafka } from 'kafkajs';
-import type { Ledger } from '../../generator/ledger';
+import type { Manifest } from '../../generator/manifest';
 import type { Logger } from '../../lib/log/logger';
 import type { HerodotusApi } from './api-client';
 import { summarizeDeadLetters } from './dead-letters';
-import { checkStorage, type ExpectedSensor, type StorageCheck } from './ledger-check';
+import { checkStorage, type ExpectedSensor, type StorageCheck } from './manifest-check';
 
 export interface VerificationReport extends StorageCheck {
   dlq_records: number;
@@ -11,20 +11,20 @@ export interface VerificationReport extends StorageCheck {
   garbage_records: number;
 }
 
-export function expectedFromLedger(ledger: Ledger): Map<number, ExpectedSensor> {
-  const json = ledger.toJSON();
+export function expectedFromManifest(manifest: Manifest): Map<number, ExpectedSensor> {
+  const json = manifest.toJSON();
   return new Map(Object.entries(json.sensors).map(([id, s]) => [Number(id), s]));
 }
 
-/** Stored data against the ledger, and the dead-letter topic against the garbage the generator sent. */
-export async function verifyAgainstLedger(
+/** Stored data against the manifest, and the dead-letter topic against the garbage the generator sent. */
+export async function verifyAgainstManifest(
   api: HerodotusApi,
   kafka: Kafka,
   dlqTopic: string,
-  ledger: Ledger,
+  manifest: Manifest,
   log: Logger,
 ): Promise<VerificationReport> {
-  const storage = checkStorage(expectedFromLedger(ledger), await api.audit());
+  const storage = checkStorage(expectedFromManifest(manifest), await api.audit());
   const dlq = await summarizeDeadLetters(kafka, dlqTopic, log);
-  return { ...storage, dlq_records: dlq.records, dlq_by_code: dlq.byCode, garbage_records: ledger.totals.garbage };
+  return { ...storage, dlq_records: dlq.records, dlq_by_code: dlq.byCode, garbage_records: manifest.totals.garbage };
 }

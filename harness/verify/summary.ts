@@ -1,4 +1,4 @@
-import type { StorageCheck } from './ledger-check';
+import type { StorageCheck } from './manifest-check';
 import type { LensCheckReport } from './lens-check';
 
 /**
@@ -12,7 +12,7 @@ export interface StorageSummary {
   lost_points: number;
   duplicate_points: number;
   unexpected_points: number;
-  /** How many sensors differ from the ledger (the check itself lists them). */
+  /** How many sensors differ from the manifest (the check itself lists them). */
   mismatched_sensors: number;
 }
 

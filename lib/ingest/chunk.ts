@@ -1,52 +1,75 @@
-import { decodeBatch } from '../batch/decode';
-import type { DeadLetter } from '../batch/dead-letter';
-import { firstTimestamp, lastTimestamp, type BatchLimits, type SensorBatch } from '../batch/types';
-import type { SensorInterval } from '../model/interval';
-import type { RangeRecord } from '../kafka/range-reader';
+import type { BatchLimits } from '../batch/types';
+import type { Shards } from '../clickhouse/shards';
+import type { DeadLetterPublisher } from '../kafka/dead-letters';
+import type { PartitionReader } from '../kafka/range-reader';
+import { decodeChunk } from './decode';
+import { mergeBatches } from './merge';
+import { storeOnShards } from './store-points';
 
-export interface OffsetBatch {
-  offset: number;
-  batch: SensorBatch;
+export interface ChunkRange {
+  topic: string;
+  partition: number;
+  from: number;
+  to: number;
+  /** Ledger version of this chunk, chosen by the ingest workflow; larger than any earlier chunk's. */
+  version: number;
 }
 
-export interface DecodedChunk {
-  batches: OffsetBatch[];
-  deadLetters: DeadLetter[];
+export interface ChunkStats {
+  records: number;
+  batches: number;
+  deadLetters: number;
+  /** Distinct points in the chunk. */
+  points: number;
+  /** Points already stored (re-sent or retried), dropped before the insert. */
+  alreadyStored: number;
+  inserted: number;
+  readMs: number;
+  insertMs: number;
+}
+
+export interface ChunkDeps {
+  reader: PartitionReader;
+  shards: Shards;
+  deadLetters: DeadLetterPublisher;
+  limits: BatchLimits;
+  readTimeoutMs: number;
+  windowMs: number;
 }
 
 /**
- * Decodes the records of one offset range. A record that does not decode, or
- * whose key is not its sensor (it would sit in the wrong partition, outside
- * the per-sensor ordering ingest relies on), becomes a dead letter alone.
+ * Ingests exactly the records [from, to) of a partition: invalid records go
+ * to the dead-letter topic, valid points are stored once (see storePoints).
+ * Running it again for the same range stores nothing new.
  */
-export function decodeChunk(records: RangeRecord[], limits: BatchLimits): DecodedChunk {
-  const batches: OffsetBatch[] = [];
-  const deadLetters: DeadLetter[] = [];
-  for (const r of records) {
-    const decoded = decodeBatch(r.value, limits);
-    if (!decoded.ok) {
-      deadLetters.push({ offset: r.offset, key: r.key, value: r.value, error: decoded.error });
-      continue;
-    }
-    const key = r.key?.toString('utf8') ?? null;
-    if (key !== String(decoded.value.sensor)) {
-      deadLetters.push({
-        offset: r.offset,
-        key: r.key,
-        value: r.value,
-        error: {
-          code: 'key_mismatch',
-          message: `record key ${JSON.stringify(key)} is not the batch's sensor ${decoded.value.sensor}`,
-          field: 'key',
-        },
-      });
-      continue;
-    }
-    batches.push({ offset: r.offset, batch: decoded.value });
-  }
-  return { batches, deadLetters };
-}
+export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: (stage: string) => void): Promise<ChunkStats> {
+  const t0 = performance.now();
+  progress('reading');
+  const records = await deps.reader.read(range.from, range.to, deps.readTimeoutMs);
+  const { batches, deadLetters } = decodeChunk(records, deps.limits);
+  const readMs = performance.now() - t0;
 
-export function batchInterval(batch: SensorBatch): SensorInterval {
-  return { sensor: batch.sensor, from: firstTimestamp(batch), to: lastTimestamp(batch) };
+  progress('dead-letters');
+  await deps.deadLetters.publish(range.topic, range.partition, deadLetters);
+
+  progress('storing');
+  const t1 = performance.now();
+  const points = mergeBatches(batches);
+  const distinct = points.length;
+  const result = await storeOnShards(deps.shards, {
+    points,
+    version: range.version,
+    windowMs: deps.windowMs,
+    name: `p${range.partition}-${range.from}-${range.to}`,
+  });
+  return {
+    records: records.length,
+    batches: batches.length,
+    deadLetters: deadLetters.length,
+    points: distinct,
+    alreadyStored: result.alreadyStored,
+    inserted: result.inserted,
+    readMs: Math.round(readMs),
+    insertMs: Math.round(performance.now() - t1),
+  };
 }

@@ -1,6 +1,6 @@
 import { timestampAt, type SensorBatch } from '../batch/types';
 import { allocatePoints, type PointColumns } from '../model/points';
-import type { OffsetBatch } from './chunk';
+import type { OffsetBatch } from './decode';
 
 /**
  * Turns a chunk's batches into points sorted by (sensor, ts) with each

@@ -66,7 +66,7 @@ async function ingestThroughOutage(name: string, seed: number, member: string, h
 /**
  * Kafka, Temporal and Herodotus of their own for each test, on a database of
  * its own in the cluster (created ON CLUSTER by the service), so that each
- * test's ledger is the whole truth about its database.
+ * test's manifest is the whole truth about its database.
  */
 async function start(name: string): Promise<Harness> {
   harnessDir = tempStateDir(`cluster-${name}`);
@@ -159,7 +159,7 @@ describe('cluster mode (2 shards × 2 replicas, ClickHouse 18.16)', () => {
           })
         ).json<{ sensor: number; n: string }>();
         expect(rows.map((r) => r.sensor)).toEqual(server.shard === 1 ? SHARD1_SENSORS : SHARD2_SENSORS);
-        for (const r of rows) expect(Number(r.n)).toBe(run.generated.ledger.totals.generated_points / SENSORS);
+        for (const r of rows) expect(Number(r.n)).toBe(run.generated.manifest.totals.generated_points / SENSORS);
       } finally {
         await client.close();
       }

@@ -26,7 +26,7 @@ describe('exactly-once ingest', () => {
   }
 
   function expectExact(run: FaultRun): void {
-    expect(run.generated.ledger.totals.garbage).toBeGreaterThan(0);
+    expect(run.generated.manifest.totals.garbage).toBeGreaterThan(0);
     expectExactRun(run);
   }
 

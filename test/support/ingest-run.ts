@@ -13,7 +13,7 @@ export function tempStateDir(name: string): string {
 /** A fault run stored every generated point once (late and re-sent ones included) and dead-lettered exactly the garbage. */
 export function expectExactRun(run: FaultRun): void {
   const { report, generated } = run;
-  const t = generated.ledger.totals;
+  const t = generated.manifest.totals;
   expect(t.late).toBeGreaterThan(0);
   expect(t.resent).toBeGreaterThan(0);
   expect(report.mismatched_sensors).toEqual([]);

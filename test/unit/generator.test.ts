@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeBatch } from '../../lib/batch/decode';
 import { encodeBatch } from '../../lib/batch/encode';
 import type { RegularBatch } from '../../lib/batch/types';
-import { Ledger } from '../../generator/ledger';
+import { Manifest } from '../../generator/manifest';
 import { ADC_MAX, regularBatch, sensorParams, sensorValue, sensorValues } from '../../generator/signal';
 import {
   GARBAGE_SPREAD_S,
@@ -274,22 +274,22 @@ describe('publicationPlan', () => {
 
 // ---------------------------------------------------------------------------
 
-describe('Ledger', () => {
+describe('Manifest', () => {
   const batchOf = (opts: UpstreamOptions, r: PlannedRecord): RegularBatch =>
     regularBatch(opts.seed, r.sensor, opts.startMs + r.second * 1000, opts.rateHz);
 
   it('counts each (sensor, second) once however often it is re-sent', () => {
     const opts: UpstreamOptions = { ...base, dupFraction: 0.3 };
-    const ledger = new Ledger(opts.seed);
+    const manifest = new Manifest(opts.seed);
     const n = { batch: 0, resend: 0, garbage: 0, late: 0 };
     for (const r of publicationPlan(opts)) {
       n[r.kind]++;
       if (r.late) n.late++;
-      ledger.record(r); // decodes the frame itself, as generator/run.ts relies on
+      manifest.record(r); // decodes the frame itself, as generator/run.ts relies on
     }
     expect(n.resend).toBeGreaterThan(0);
     const perSensor = opts.durationS * opts.rateHz;
-    const json = ledger.toJSON();
+    const json = manifest.toJSON();
     expect(json.totals).toEqual({
       batches: n.batch,
       resent: n.resend,
@@ -310,7 +310,7 @@ describe('Ledger', () => {
 
   it('takes a given batch or decodes the frame, and round-trips through a file', () => {
     const opts = { ...base, sensors: 2, durationS: 2 };
-    const ledger = new Ledger(7);
+    const manifest = new Manifest(7);
     const rec = (kind: PlannedRecord['kind'], second: number, value: Buffer = Buffer.alloc(0)): PlannedRecord => ({
       key: '1',
       value,
@@ -320,20 +320,20 @@ describe('Ledger', () => {
       late: false,
     });
     const frame = (second: number): Buffer => encodeBatch(batchOf(opts, rec('batch', second)));
-    expect(() => ledger.record(rec('batch', 0))).toThrow(/does not decode/); // no batch, empty frame
-    ledger.record(rec('resend', 0), batchOf(opts, rec('batch', 0))); // a resend may arrive first
-    ledger.record(rec('batch', 0)); // already seen: nothing to decode
-    ledger.record(rec('batch', 1, frame(1)));
-    ledger.record(rec('garbage', 1, Buffer.from('junk')));
-    expect(ledger.sensor(1)?.points).toBe(2 * opts.rateHz);
-    expect(ledger.totals).toMatchObject({ batches: 2, resent: 1, garbage: 1, generated_points: 2 * opts.rateHz });
+    expect(() => manifest.record(rec('batch', 0))).toThrow(/does not decode/); // no batch, empty frame
+    manifest.record(rec('resend', 0), batchOf(opts, rec('batch', 0))); // a resend may arrive first
+    manifest.record(rec('batch', 0)); // already seen: nothing to decode
+    manifest.record(rec('batch', 1, frame(1)));
+    manifest.record(rec('garbage', 1, Buffer.from('junk')));
+    expect(manifest.sensor(1)?.points).toBe(2 * opts.rateHz);
+    expect(manifest.totals).toMatchObject({ batches: 2, resent: 1, garbage: 1, generated_points: 2 * opts.rateHz });
 
-    const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+    const dir = mkdtempSync(join(tmpdir(), 'manifest-'));
     try {
-      const path = join(dir, 'sub', 'ledger.json');
-      ledger.writeFile(path);
-      const back = Ledger.readFile(path);
-      expect(back.toJSON()).toEqual(ledger.toJSON());
+      const path = join(dir, 'sub', 'manifest.json');
+      manifest.writeFile(path);
+      const back = Manifest.readFile(path);
+      expect(back.toJSON()).toEqual(manifest.toJSON());
       expect(back.toJSON()).toMatchObject({ version: 1, seed: 7 });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkExtents } from '../../harness/verify/ledger-check';
+import { checkExtents } from '../../harness/verify/manifest-check';
 
 describe('checkExtents (points per sensor, for runs too large to audit)', () => {
   const expected = new Map([

@@ -1,6 +1,6 @@
 import type { SensorAudit } from '../../lib/clickhouse/raw';
 
-/** What a generator ledger says one sensor should have. */
+/** What a generator manifest says one sensor should have. */
 export interface ExpectedSensor {
   points: number;
   checksum: number;
@@ -21,13 +21,13 @@ export interface StorageCheck {
   stored_points: number;
   lost_points: number;
   duplicate_points: number;
-  /** Distinct points stored for sensors or timestamps the ledger does not know. */
+  /** Distinct points stored for sensors or timestamps the manifest does not know. */
   unexpected_points: number;
   mismatched_sensors: SensorMismatch[];
 }
 
 /**
- * Compares stored raw data with a ledger, sensor by sensor: distinct points
+ * Compares stored raw data with a manifest, sensor by sensor: distinct points
  * and the checksum of (ts, value) must match, and no point may be stored twice.
  */
 export function checkStorage(expected: Map<number, ExpectedSensor>, audit: SensorAudit[]): StorageCheck {
@@ -87,7 +87,7 @@ export const AUDIT_MAX_POINTS = 50_000_000;
 
 /**
  * The quick check for large runs: points per sensor from the sensor extents
- * (a count of every row inserted into raw) against the ledger. A lost point
+ * (a count of every row inserted into raw) against the manifest. A lost point
  * shows as too few, a point stored twice as too many; values are not compared.
  */
 export function checkExtents(expected: Map<number, ExpectedSensor>, extents: { sensor: number; points: number }[]): StorageCheck {

@@ -65,8 +65,8 @@ export async function steady({ harness, opts, step }: ScenarioContext): Promise<
   sampling = false;
   await lagP;
   const catchUpS = seconds(performance.now() - published);
-  const { outcome } = await finalCheck(harness, mergeExpected(gen.ledger), { from: startMs, to: startMs + durationS * 1000 });
-  const pps = Math.round(gen.ledger.totals.generated_points / (gen.elapsedMs / 1000 + catchUpS));
+  const { outcome } = await finalCheck(harness, mergeExpected(gen.manifest), { from: startMs, to: startMs + durationS * 1000 });
+  const pps = Math.round(gen.manifest.totals.generated_points / (gen.elapsedMs / 1000 + catchUpS));
   return {
     details: {
       sensors,
@@ -81,7 +81,7 @@ export async function steady({ harness, opts, step }: ScenarioContext): Promise<
     checks: { users_no_errors: users.errors === 0, users_no_mismatches: users.mismatches === 0 },
     outcome,
     lines: [
-      `  ingest      ${gen.ledger.totals.generated_points.toLocaleString('en')} points in ${seconds(gen.elapsedMs)} s publishing + ${catchUpS} s catch-up = ${pps.toLocaleString('en')} points/s (target ${(sensors * 1000).toLocaleString('en')}); max lag ${Math.max(0, ...lagSamples)} records`,
+      `  ingest      ${gen.manifest.totals.generated_points.toLocaleString('en')} points in ${seconds(gen.elapsedMs)} s publishing + ${catchUpS} s catch-up = ${pps.toLocaleString('en')} points/s (target ${(sensors * 1000).toLocaleString('en')}); max lag ${Math.max(0, ...lagSamples)} records`,
       formatUserLoad(users),
     ],
   };
@@ -132,31 +132,31 @@ export async function lateData({ harness, step }: ScenarioContext): Promise<Scen
     seed: 2,
   });
   const recompactS = await drainCompaction(harness);
-  const { outcome } = await finalCheck(harness, mergeExpected(first.ledger, second.ledger), { from: startMs, to: dataTo });
+  const { outcome } = await finalCheck(harness, mergeExpected(first.manifest, second.manifest), { from: startMs, to: dataTo });
   const dlq = await summarizeDeadLetters(harness.kafka, harness.config.kafka.dlqTopic, quiet);
   return {
     details: {
       sensors,
       duration_s: durationS,
-      held_back_batches: second.ledger.totals.batches,
-      late_in_first_run: first.ledger.totals.late,
+      held_back_batches: second.manifest.totals.batches,
+      late_in_first_run: first.manifest.totals.late,
       compaction_s: compactS,
       recompaction_s: recompactS,
       lenses_before: before,
       lenses_while_dirty: dirty,
       dlq_records: dlq.records,
-      garbage_records: first.ledger.totals.garbage,
+      garbage_records: first.manifest.totals.garbage,
     },
     checks: {
       before_exact: before.lens_mismatches === 0,
       dirty_exact: dirty.lens_mismatches === 0,
-      dlq_matches_garbage: dlq.records === first.ledger.totals.garbage,
+      dlq_matches_garbage: dlq.records === first.manifest.totals.garbage,
     },
     outcome,
     lines: [
-      `  late        ${second.ledger.totals.batches} batches delivered after their windows were compacted (plus ${first.ledger.totals.late} late ≤ 2 min in the first run)`,
+      `  late        ${second.manifest.totals.batches} batches delivered after their windows were compacted (plus ${first.manifest.totals.late} late ≤ 2 min in the first run)`,
       `  lenses      before: ${before.lens_mismatches}/${before.lens_checks} differ; while dirty: ${dirty.lens_mismatches}/${dirty.lens_checks} differ; re-compaction took ${recompactS} s`,
-      `  dead letter ${dlq.records} records for ${first.ledger.totals.garbage} garbage`,
+      `  dead letter ${dlq.records} records for ${first.manifest.totals.garbage} garbage`,
     ],
   };
 }
@@ -186,19 +186,19 @@ export async function duplicates({ harness, step }: ScenarioContext): Promise<Sc
   const replay = await runGenerator(harness.kafka, base);
   await harness.waitCaughtUp();
   await drainCompaction(harness);
-  const { outcome } = await finalCheck(harness, mergeExpected(first.ledger), { from: startMs, to: startMs + durationS * 1000 });
+  const { outcome } = await finalCheck(harness, mergeExpected(first.manifest), { from: startMs, to: startMs + durationS * 1000 });
   return {
     details: {
       sensors,
       duration_s: durationS,
       records_published: first.records + replay.records,
-      resent_batches: first.ledger.totals.resent,
+      resent_batches: first.manifest.totals.resent,
       replayed_records: replay.records,
     },
-    checks: { replay_same_ledger: replay.ledger.toJSON().sensors['1']?.checksum === first.ledger.toJSON().sensors['1']?.checksum },
+    checks: { replay_same_manifest: replay.manifest.toJSON().sensors['1']?.checksum === first.manifest.toJSON().sensors['1']?.checksum },
     outcome,
     lines: [
-      `  upstream    ${first.records} records with ${first.ledger.totals.resent} re-sent, then ${replay.records} replayed: each point sent ${((first.records + replay.records) / first.ledger.totals.batches).toFixed(2)}× on average`,
+      `  upstream    ${first.records} records with ${first.manifest.totals.resent} re-sent, then ${replay.records} replayed: each point sent ${((first.records + replay.records) / first.manifest.totals.batches).toFixed(2)}× on average`,
     ],
   };
 }
@@ -229,7 +229,7 @@ export async function outages({ harness, step, clusterStateDir }: ScenarioContex
   );
   const caughtUpS = seconds(performance.now() - t0);
   await drainCompaction(harness);
-  const { outcome } = await finalCheck(harness, mergeExpected(run.generated.ledger), { from: startMs, to: startMs + durationS * 1000 });
+  const { outcome } = await finalCheck(harness, mergeExpected(run.generated.manifest), { from: startMs, to: startMs + durationS * 1000 });
   return {
     details: {
       sensors: 20,
@@ -284,11 +284,11 @@ export async function burst({ harness, step }: ScenarioContext): Promise<Scenari
   await harness.waitCaughtUp();
   const drainS = seconds(performance.now() - f0);
   await drainCompaction(harness);
-  const { outcome } = await finalCheck(harness, mergeExpected(live.ledger, flood.ledger), {
+  const { outcome } = await finalCheck(harness, mergeExpected(live.manifest, flood.manifest), {
     from: startMs,
     to: startMs + (liveS + silentS) * 1000,
   });
-  const backlog = flood.ledger.totals.generated_points;
+  const backlog = flood.manifest.totals.generated_points;
   return {
     details: {
       sensors,

@@ -6,7 +6,7 @@ import type { DeadLetterPublisher } from '../lib/kafka/dead-letters';
 import type { OffsetWatcher } from '../lib/kafka/offsets';
 import type { PartitionReader } from '../lib/kafka/range-reader';
 import type { PartitionOffsets } from '../lib/kafka/topics';
-import { ingestChunk, type ChunkRange, type ChunkStats } from '../lib/ingest/ingest-chunk';
+import { ingestChunk, type ChunkRange, type ChunkStats } from '../lib/ingest/chunk';
 import type { Logger } from '../lib/log/logger';
 
 export interface IngestDeps {

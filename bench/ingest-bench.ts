@@ -18,7 +18,7 @@
  * shows as other_cpu_cores) and /v1/ingest/status for the partitions'
  * checkpoints and inserted totals, which give the throughput-over-time series.
  *
- * At the end the stored points are checked against the generator's ledgers:
+ * At the end the stored points are checked against the generator's manifests:
  * /v1/audit (a full scan of raw: every point once, checksums equal) for
  * small runs, the per-sensor counts of the sensor-extent view for large ones.
  *

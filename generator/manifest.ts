@@ -1,11 +1,11 @@
 /**
- * The ledger of what the generator published: per sensor, how many distinct
+ * The manifest of what the generator published: per sensor, how many distinct
  * points and their order-independent checksum (lib/model/checksum.ts), plus
  * totals. The verifier compares it with what ClickHouse ended up storing.
  *
  * Each (sensor, second) batch is counted once however often it is re-sent.
  * "Seen" is a per-sensor bitset over seconds (450 bytes per sensor-hour), so
- * 1000 sensors × 3600 s stays small. The bitsets are not serialized: a ledger
+ * 1000 sensors × 3600 s stays small. The bitsets are not serialized: a manifest
  * read back from disk is a result to compare against, not one to keep feeding.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import type { RegularBatch } from '../lib/batch/types';
 import { SensorChecksum } from '../lib/model/checksum';
 import type { PlannedRecord } from './upstream';
 
-export interface LedgerTotals {
+export interface ManifestTotals {
   /** Distinct (sensor, second) batches. */
   batches: number;
   /** 'resend' records (identical copies of a batch). */
@@ -28,11 +28,11 @@ export interface LedgerTotals {
   generated_points: number;
 }
 
-export interface LedgerJSON {
+export interface ManifestJSON {
   version: 1;
   seed: number;
   sensors: Record<string, { points: number; checksum: number }>;
-  totals: LedgerTotals;
+  totals: ManifestTotals;
 }
 
 interface SensorEntry {
@@ -40,8 +40,8 @@ interface SensorEntry {
   seen: Uint8Array;
 }
 
-export class Ledger {
-  readonly totals: LedgerTotals = { batches: 0, resent: 0, late: 0, garbage: 0, generated_points: 0 };
+export class Manifest {
+  readonly totals: ManifestTotals = { batches: 0, resent: 0, late: 0, garbage: 0, generated_points: 0 };
   private readonly sensors = new Map<number, SensorEntry>();
 
   constructor(readonly seed: number) {}
@@ -62,7 +62,7 @@ export class Ledger {
     const e = this.entry(r.sensor);
     if (isSeen(e, r.second)) return;
     batch ??= decodeRegular(r);
-    if (batch.sensor !== r.sensor) throw new Error(`Ledger.record: batch is for sensor ${batch.sensor}, record for ${r.sensor}`);
+    if (batch.sensor !== r.sensor) throw new Error(`Manifest.record: batch is for sensor ${batch.sensor}, record for ${r.sensor}`);
     markSeen(e, r.second);
     const { start, periodMs, values } = batch;
     for (let i = 0; i < values.length; i++) e.sum.add(start + i * periodMs, values[i]!);
@@ -76,8 +76,8 @@ export class Ledger {
     return e && { points: e.sum.points, checksum: e.sum.checksum };
   }
 
-  toJSON(): LedgerJSON {
-    const sensors: LedgerJSON['sensors'] = {};
+  toJSON(): ManifestJSON {
+    const sensors: ManifestJSON['sensors'] = {};
     for (const id of [...this.sensors.keys()].sort((a, b) => a - b)) {
       const { points, checksum } = this.sensors.get(id)!.sum;
       sensors[String(id)] = { points, checksum };
@@ -85,19 +85,19 @@ export class Ledger {
     return { version: 1, seed: this.seed, sensors, totals: { ...this.totals } };
   }
 
-  static fromJSON(json: LedgerJSON): Ledger {
-    if (json.version !== 1) throw new Error(`unsupported ledger version ${String(json.version)}`);
-    const ledger = new Ledger(json.seed);
-    Object.assign(ledger.totals, json.totals);
+  static fromJSON(json: ManifestJSON): Manifest {
+    if (json.version !== 1) throw new Error(`unsupported manifest version ${String(json.version)}`);
+    const manifest = new Manifest(json.seed);
+    Object.assign(manifest.totals, json.totals);
     for (const [id, s] of Object.entries(json.sensors)) {
-      const e = ledger.entry(Number(id));
+      const e = manifest.entry(Number(id));
       e.sum.points = s.points;
       e.sum.checksum = s.checksum;
     }
-    return ledger;
+    return manifest;
   }
 
-  /** Write atomically (temp file + rename) so a reader never sees half a ledger. */
+  /** Write atomically (temp file + rename) so a reader never sees half a manifest. */
   writeFile(path: string): void {
     mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.${process.pid}.tmp`;
@@ -105,8 +105,8 @@ export class Ledger {
     renameSync(tmp, path);
   }
 
-  static readFile(path: string): Ledger {
-    return Ledger.fromJSON(JSON.parse(readFileSync(path, 'utf8')) as LedgerJSON);
+  static readFile(path: string): Manifest {
+    return Manifest.fromJSON(JSON.parse(readFileSync(path, 'utf8')) as ManifestJSON);
   }
 
   private entry(id: number): SensorEntry {
@@ -121,8 +121,8 @@ export class Ledger {
 
 function decodeRegular(r: PlannedRecord): RegularBatch {
   const d = decodeBatch(r.value);
-  if (!d.ok) throw new Error(`Ledger.record: ${r.kind} for sensor ${r.sensor} second ${r.second} does not decode: ${d.error.code}`);
-  if (d.value.kind !== 'regular') throw new Error(`Ledger.record: expected a regular batch for sensor ${r.sensor}`);
+  if (!d.ok) throw new Error(`Manifest.record: ${r.kind} for sensor ${r.sensor} second ${r.second} does not decode: ${d.error.code}`);
+  if (d.value.kind !== 'regular') throw new Error(`Manifest.record: expected a regular batch for sensor ${r.sensor}`);
   return d.value;
 }
 

@@ -1,5 +1,5 @@
 import { continueAsNew, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { IngestActivities } from '../activities/ingest';
+import type { IngestActivities } from '../activities/partition-ingest';
 
 export interface IngestInput {
   topic: string;
