@@ -27,8 +27,9 @@
  * ingest-cpu (/proc and status sampling, CPU and RSS over a stretch),
  * ingest-backlog (visible points, backlog, catch-up), ingest-timeline and
  * ingest-chunks (per-second series, the service's chunk log), ingest-verify,
- * ingest-profiler (--cpu-prof), ingest-result (the JSON document) and
- * ingest-print (stderr and the last line of stdout).
+ * ingest-profiler (--cpu-prof), ingest-result (the JSON document),
+ * ingest-log (progress on stderr) and ingest-print (the outcome on stderr and
+ * the report as the last line of stdout).
  */
 import path from 'node:path';
 import { loadConfig } from '../lib/config/config';
@@ -38,7 +39,8 @@ import { Harness } from '../harness/stack/harness';
 import { waitCaughtUp } from './ingest-backlog';
 import { summarize, waitIdle, type CpuSummary } from './ingest-cpu';
 import { parseIngestOptions, type IngestOptions } from './ingest-options';
-import { log, printReport } from './ingest-print';
+import { log } from './ingest-log';
+import { printReport } from './ingest-print';
 import { createProfiler, withProfilerHook } from './ingest-profiler';
 import { ingestReport } from './ingest-result';
 import { Sampler } from './ingest-sampler';

@@ -3,7 +3,7 @@
  * RSS per process, busy cores of the machine and what of them was not the
  * stack's, cores per thread group of the Herodotus process.
  */
-import { log } from './ingest-print';
+import { log } from './ingest-log';
 import { PROCS, type ProcName, type Sample } from './ingest-sampler';
 import { coresBetween, machineCoresBetween, readMachine, threadCoresBetween } from './process-stats';
 import { round } from './round';

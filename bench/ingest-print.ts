@@ -1,7 +1,6 @@
-/** bench-ingest's progress lines on stderr; stdout holds only the JSON report. */
+/** A step's and the run's outcome, in words on stderr; the report itself on stdout. */
+import { log } from './ingest-log';
 import type { IngestReport, StepResult } from './ingest-result';
-
-export const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 /** A step's outcome in one line: rates, backlog, catch-up, and the cores of every process. */
 export function logStep(step: StepResult): void {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../lib/config/config';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile';
-import { log } from './ingest-print';
+import { log } from './ingest-log';
 
 /** Runs `start` with the hook in the environment when `enabled`; our own environment is restored afterwards. */
 export async function withProfilerHook<T>(enabled: boolean, profileDir: string, start: () => Promise<T>): Promise<T> {

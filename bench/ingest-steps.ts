@@ -11,7 +11,8 @@ import { runGenerator, type GenerateReport } from '../generator/run';
 import type { ProfileSummary } from './cpu-profile';
 import { backlogSeconds, visiblePoints, waitCaughtUp } from './ingest-backlog';
 import { RATE_HZ, type IngestOptions } from './ingest-options';
-import { log, logStep } from './ingest-print';
+import { log } from './ingest-log';
+import { logStep } from './ingest-print';
 import { stepResult, type StepResult } from './ingest-result';
 import type { Sampler } from './ingest-sampler';
 

@@ -9,7 +9,7 @@ import { AUDIT_MAX_POINTS, checkExtents, checkStorage, type ExpectedSensor, type
 import { summarize } from './ingest-cpu';
 import { getJson } from './ingest-http';
 import type { IngestOptions } from './ingest-options';
-import { log } from './ingest-print';
+import { log } from './ingest-log';
 import type { Sampler } from './ingest-sampler';
 import { round } from './round';
 

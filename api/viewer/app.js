@@ -8,20 +8,28 @@
 // (the sensor list and picking), range.js (the time range and live mode),
 // lens.js (querying), chart.js and gestures.js (drawing and the mouse),
 // controls.js (the toolbar and forms). A range change queries the lens, a
-// lens redraws the chart, a gesture on the chart changes the range: so some
-// modules import each other. None calls into another while the modules load;
-// everything starts from init() below.
+// lens redraws the chart, a gesture on the chart changes the range; yet the
+// imports go one way: message.js and range.js sit below lens.js and
+// sensors.js, and the chart hands its view to the gestures. The two calls
+// that go back up, a new range re-querying the lens and a 503 trying again,
+// are hooks (onRangeChange, onRetry) that init() below wires before anything
+// runs. None calls into another while the modules load; everything starts
+// from init().
 //
 // For tests and debugging, the last lens is on window.__lens
 // ({seq, query, url, response, ms}) and the controls on window.__viewer.
 import { view } from './chart.js';
 import { attachControls } from './controls.js';
-import { highlightPreset, preset, setLive, setRange } from './range.js';
+import { requery } from './lens.js';
+import { onRetry } from './message.js';
+import { highlightPreset, onRangeChange, preset, setLive, setRange } from './range.js';
 import { loadSensors, pick, renderList } from './sensors.js';
 import { state } from './state.js';
 import { restoreHash } from './url.js';
 
 function init() {
+  onRangeChange(requery);
+  onRetry(() => (state.picked.length ? requery() : loadSensors()));
   attachControls();
   restoreHash();
   renderList();

@@ -50,7 +50,7 @@ function chartOptions(sensors) {
     hooks: {
       setScale: [(u, key) => key === 'x' && userScale(u)],
       setCursor: [(u) => renderLegend(u.cursor.idx)],
-      ready: [(u) => attachGestures(u)],
+      ready: [(u) => attachGestures(u, view)],
     },
   };
 }

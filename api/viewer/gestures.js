@@ -1,17 +1,17 @@
 // Shift-drag pans, the wheel zooms around the cursor, a double click zooms out.
 // While a gesture runs the chart moves at once and the lens follows at its end.
-import { view } from './chart.js';
 import { setRange, zoomBy } from './range.js';
 import { state } from './state.js';
 
 let wheelTimer = null;
 
-export function attachGestures(u) {
+/** `view` is the chart's (chart.js): the range it shows and a pan under way. */
+export function attachGestures(u, view) {
   const over = u.over;
   // Listening on the parent while capturing comes before uPlot's own handlers on the plot area.
   const wrap = over.parentNode;
   const timeAt = (clientX) => u.posToVal(clientX - over.getBoundingClientRect().left, 'x');
-  wrap.addEventListener('mousedown', (e) => startPan(u, e), true);
+  wrap.addEventListener('mousedown', (e) => startPan(u, view, e), true);
   over.addEventListener(
     'wheel',
     (e) => {
@@ -39,7 +39,7 @@ export function attachGestures(u) {
 }
 
 /** A shift-press on the plot area: the chart follows the mouse, the range is set when it is released. */
-function startPan(u, e) {
+function startPan(u, view, e) {
   const over = u.over;
   if (!e.shiftKey || !over.contains(e.target)) return;
   e.stopPropagation();

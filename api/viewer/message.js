@@ -1,9 +1,13 @@
 // The message line above the chart: errors in words a person can act on,
 // the token form when the server wants one, and a retry when it is not ready.
 import { els } from './elements.js';
-import { requery } from './lens.js';
-import { loadSensors } from './sensors.js';
-import { state } from './state.js';
+
+/** What a server that is not ready yet (503) gets tried with again after 3 s; app.js wires it. */
+let retry = () => {};
+
+export function onRetry(fn) {
+  retry = fn;
+}
 
 /** An error as a sentence a person can act on. */
 function plainWords(err) {
@@ -27,5 +31,5 @@ export function showError(err) {
   showMessage(plainWords(err));
   els.tokenForm.hidden = err.status !== 401;
   if (err.status === 401) els.token.focus();
-  if (err.status === 503) setTimeout(() => (state.picked.length ? requery() : loadSensors()), 3000);
+  if (err.status === 503) setTimeout(retry, 3000);
 }

@@ -2,7 +2,6 @@
 // and zooming, and live mode, which keeps the range ending now.
 import { els } from './elements.js';
 import { toInput } from './format.js';
-import { requery } from './lens.js';
 import { showMessage } from './message.js';
 import { latestData, state } from './state.js';
 import { updateHash } from './url.js';
@@ -10,6 +9,13 @@ import { updateHash } from './url.js';
 const MIN_SPAN_MS = 10;
 
 let liveTimer = null;
+
+/** What a new range sets off (the lens re-query); app.js wires it, so the range needs no lens. */
+let rangeChanged = () => {};
+
+export function onRangeChange(fn) {
+  rangeChanged = fn;
+}
 
 export function setRange(from, to, { keepLive = false } = {}) {
   from = Math.round(from);
@@ -29,7 +35,7 @@ export function setRange(from, to, { keepLive = false } = {}) {
   els.from.value = toInput(from);
   els.to.value = toInput(to);
   highlightPreset();
-  requery();
+  rangeChanged();
 }
 
 /** A preset span ending now (live) or where the view ends (else at the data's end). */
