@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * End-to-end ingest benchmark: generator → Kafka → Temporal ingest worker →
  * visible in ClickHouse, at stepped offered rates, with CPU and RSS of every
@@ -117,7 +118,7 @@ async function measureIdle(harness: Harness, sampler: Sampler, cores: number): P
   // and see what the idle stack and everything else on the machine cost.
   await waitCaughtUp(harness, 60);
   const idleFrom = sampler.tick().t;
-  await new Promise((r) => setTimeout(r, 5000));
+  await sleep(5000);
   const idle = summarize(sampler.samples, idleFrom, sampler.tick().t, cores);
   log(`idle: machine ${idle.machine_cpu_cores} cores busy, of which ${idle.other_cpu_cores} outside the stack`);
   if ((idle.other_cpu_cores ?? 0) > 0.2) log('  warning: other work is using the machine; results will be lower than on an idle machine');

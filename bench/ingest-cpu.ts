@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * CPU and RSS over a stretch of bench-ingest's samples: mean cores and peak
  * RSS per process, busy cores of the machine and what of them was not the
@@ -46,7 +47,7 @@ export async function waitIdle(maxS: number, cores: number): Promise<number | nu
   let busy: number | null = null;
   while (performance.now() < deadline) {
     const a = readMachine();
-    await new Promise((r) => setTimeout(r, 5000));
+    await sleep(5000);
     busy = machineCoresBetween(a, readMachine(), cores);
     if (busy !== null && busy < 0.25) return busy;
     log(`  machine busy (${busy?.toFixed(2)} cores); waiting for it to be idle…`);

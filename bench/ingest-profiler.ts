@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * bench-ingest --cpu-prof: the profiler hook (cpu-profile-hook.mjs) loaded
  * into the Herodotus process, toggled by SIGUSR2 around each step's window,
@@ -55,8 +56,8 @@ export function createProfiler(enabled: boolean, profileDir: string, pid: () => 
 /** Waits for the profile the service writes on being stopped, and summarizes it with its chdb query times. */
 async function readProfile(file: string): Promise<ProfileSummary | null> {
   const deadline = performance.now() + 30_000;
-  while (!fs.existsSync(file) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  await new Promise((r) => setTimeout(r, 500)); // written synchronously, but let it finish
+  while (!fs.existsSync(file) && performance.now() < deadline) await sleep(200);
+  await sleep(500); // written synchronously, but let it finish
   try {
     const summary: ProfileSummary & { chdb?: unknown } = summarizeProfile(file);
     const chdbFile = file.replace(/\.cpuprofile$/, '.chdb.json');

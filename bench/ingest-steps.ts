@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * The stepped load of bench-ingest. Each step publishes `sensors × 1 kHz` in
  * realtime on a sensor range of its own for --step-seconds of wall time,
@@ -42,7 +43,7 @@ export async function runSteps(d: StepDriver): Promise<{ steps: StepResult[]; ex
       log(`  ingest did not catch up within ${d.args['catch-up-timeout-s']} s; skipping the remaining steps`);
       break;
     }
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
   }
   return { steps, expected };
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * InfluxDB 1.x in bench-peers: Debian's influxd, started here on loopback
  * with its own config and data dir and stopped by PID, fed line protocol
@@ -30,7 +31,7 @@ export async function measureInflux(dir: string, run: PeerRun): Promise<{ result
     await pool(chunks(run.data), 2, (batches) => influx.write(lineProtocol(batches)));
     const ingestS = (performance.now() - t0) / 1000;
     log(`influx: ${Math.round(points / ingestS).toLocaleString('en')} points/s; waiting for its cache snapshot and compaction…`);
-    await new Promise((r) => setTimeout(r, 15_000));
+    await sleep(15_000);
     const { latency, counts } = await lensLatency(
       run.workload,
       (q) => influx.query(lensQuery(q)),

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { BatchPublisher, type KeyedRecord } from '../lib/kafka/batch-publisher';
 import { Manifest } from './manifest';
@@ -49,7 +50,7 @@ async function publishPatiently(publisher: BatchPublisher, records: KeyedRecord[
     } catch (err) {
       if (Date.now() > deadline) throw err;
       onRetry?.(err as Error, attempt);
-      await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)));
+      await sleep(Math.min(500 * attempt, 5000));
     }
   }
 }
@@ -85,7 +86,7 @@ export async function runGenerator(kafka: Kafka, opts: GenerateOptions): Promise
         const wait = due - performance.now();
         if (wait > 0) {
           await flush();
-          await new Promise((r) => setTimeout(r, wait));
+          await sleep(wait);
         }
       }
       manifest.record(record);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../lib/log/logger';
 
 /** Retries a start-up step until it succeeds: a dependency may still be starting or briefly down. */
@@ -9,7 +10,7 @@ export async function untilDone<T>(what: string, log: Logger, signal: AbortSigna
     } catch (err) {
       if (signal.aborted) throw err;
       log.warn({ err: (err as Error).message, retryInMs: delay }, `${what} not available yet`);
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
       delay = Math.min(delay * 2, 5000);
     }
   }

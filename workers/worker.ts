@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   DefaultLogger,
@@ -84,7 +85,7 @@ export async function superviseWorker(opts: WorkerOptions, signal: AbortSignal):
       if (signal.aborted) break;
       opts.log.warn({ err: (err as Error).message }, 'temporal worker stopped; reconnecting');
       opts.onState('reconnecting', (err as Error).message);
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
       delay = Math.min(delay * 2, 5000);
     } finally {
       await connection?.close().catch(() => undefined);
