@@ -1,26 +1,13 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { join } from 'node:path';
 import { createApp, type AppDeps } from '../api/app';
-import type { BatchLimits } from '../lib/batch/types';
-import type { Config } from '../lib/config/config';
-import type { Logger } from '../lib/log/logger';
-import type { Ladder } from '../lib/model/ladder';
 import { compactionBacklog } from '../lib/rollup/compactor';
-import type { Health } from '../lib/telemetry/health';
-import type { Metrics } from '../lib/telemetry/metrics';
 import { ingestProgress, partitionStatus } from '../workers/ingest-control';
 import type { ClickHouseConnections } from './clickhouse';
-import type { KafkaClients } from './kafka';
+import type { ProcessContext } from './process-context';
 import type { TemporalConnection } from './temporal';
 
-export interface ServingDeps {
-  config: Config;
-  log: Logger;
-  health: Health;
-  metrics: Metrics;
-  limits: BatchLimits;
-  ladder: Ladder;
-  kafka: KafkaClients;
+export interface ServingDeps extends ProcessContext {
   /** Read per request: the API answers before ClickHouse and Temporal are open. */
   clickhouse: ClickHouseConnections;
   temporal: TemporalConnection;
