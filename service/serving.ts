@@ -1,5 +1,4 @@
 import { serve, type ServerType } from '@hono/node-server';
-import { join } from 'node:path';
 import { createApp, type AppDeps } from '../api/app';
 import { compactionBacklog } from '../lib/rollup/compactor';
 import { ingestProgress, partitionStatus } from '../workers/ingest-control';
@@ -27,11 +26,18 @@ function apiDeps(deps: ServingDeps): AppDeps {
     apiTokens: config.http.apiTokens,
     queryTimeoutMs: config.limits.lensTimeoutMs,
     ingest: { publisher: kafka.publisher, limits: deps.limits, maxBodyBytes: config.limits.maxBodyBytes },
-    lens: { shards: clickhouse.nextQuery, ladder: deps.ladder, maxSensorId: config.limits.maxSensorId },
+    lens: {
+      shards: clickhouse.nextQuery,
+      ladder: deps.ladder,
+      maxSensorId: config.limits.maxSensorId,
+      lensMaxRows: config.limits.lensMaxRows,
+      rawLensMaxRows: config.limits.rawLensMaxRows,
+    },
     backfill: {
       client: () => temporal.client,
       taskQueue: config.temporal.taskQueue,
-      uploadDir: join(config.stateDir, 'uploads'),
+      uploadDir: config.backfill.uploadDir,
+      importDir: config.backfill.importDir,
       maxSensorId: config.limits.maxSensorId,
       maxUploadBytes: config.limits.maxUploadBytes,
     },
@@ -60,6 +66,9 @@ function apiDeps(deps: ServingDeps): AppDeps {
     },
     ops: {
       shards: () => clickhouse.ops,
+      // An audit scans raw: on the query pool, under its time limit.
+      auditShards: clickhouse.nextQuery,
+      auditMaxRows: config.limits.auditMaxRows,
       offsets: () => kafka.offsets.offsets(config.kafka.topic),
       progress: () => (temporal.client ? ingestProgress(temporal.client, config) : Promise.reject(new Error('not connected yet'))),
     },

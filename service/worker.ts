@@ -40,7 +40,13 @@ export function startWorker(deps: WorkerDeps): StartedWorker {
     windowMs: WINDOW_MS,
     reader: kafka.reader,
   });
-  const backfill = createBackfillActivities({ shards: deps.compactShards, limits: deps.limits, windowMs: WINDOW_MS });
+  const backfill = createBackfillActivities({
+    shards: deps.compactShards,
+    limits: deps.limits,
+    windowMs: WINDOW_MS,
+    importDirs: [config.backfill.importDir, config.backfill.uploadDir],
+    uploadDir: config.backfill.uploadDir,
+  });
   const compaction = createCompactionActivities({
     shards: deps.compactShards,
     policy: { ladder: deps.ladder, graceMs: 2000, idleMs: 10_000 },

@@ -7,6 +7,7 @@ import { batchesFromJson, IrregularBatchJson, RegularBatchJson } from '../../lib
 import type { BatchLimits, Decoded, SensorBatch } from '../../lib/batch/types';
 import type { BatchPublisher } from '../../lib/kafka/batch-publisher';
 import { apiError, sendError } from '../errors';
+import { needs } from '../middleware/scope';
 
 export interface IngestRouteDeps {
   publisher: BatchPublisher;
@@ -73,6 +74,7 @@ async function parseBody(contentType: string, req: Request, limits: BatchLimits)
 export function ingestRoutes(deps: IngestRouteDeps) {
   return new Hono().post(
     '/v1/ingest',
+    needs('write'),
     bodyLimit({
       maxSize: deps.maxBodyBytes,
       onError: async (c) => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { configEnv, kafkaBrokers, loadConfig, PROJECT_ROOT, type Config } from '../../lib/config/config';
+import { tokenFor } from '../../lib/config/tokens';
 import { createKafka } from '../../lib/kafka/client';
 import { createLogger, type Logger } from '../../lib/log/logger';
 import { HerodotusApi } from '../verify/api-client';
@@ -37,7 +38,10 @@ export class Harness {
     readonly infra: LocalInfrastructure,
     private readonly log: Logger,
   ) {
-    this.api = new HerodotusApi(`http://${config.http.host}:${config.http.port}`, config.http.apiTokens[0]);
+    this.api = new HerodotusApi(
+      `http://${config.http.host}:${config.http.port}`,
+      tokenFor(config.http.apiTokens, 'admin') ?? config.http.apiTokens[0]?.secret,
+    );
   }
 
   static async start(opts: HarnessOptions): Promise<Harness> {

@@ -52,6 +52,16 @@ function isQueryTimeout(err: unknown): boolean {
 /** ClickHouse error codes that mean "too busy or too big right now", not a bug: 503 with a hint. */
 const BUSY_CODES = new Set(['202', '241', '158', '396']); // too many queries, memory limit, too many rows, too many rows or bytes
 
+/**
+ * True when ClickHouse stopped a query at a row limit the query itself set
+ * (`max_rows_to_read`: code 158 TOO_MANY_ROWS, or 396 TOO_MANY_ROWS_OR_BYTES):
+ * the request asked for too much, asking again will not help.
+ */
+export function isRowLimit(err: unknown): boolean {
+  const code = clickHouseCode(err);
+  return code === '158' || code === '396' || /TOO_MANY_ROWS|Limit for rows/.test(String((err as Error | null)?.message ?? ''));
+}
+
 function clickHouseCode(err: unknown): string {
   const e = err as { clickhouseCode?: unknown; code?: unknown } | null;
   // A server's error carries the ClickHouse code in `code`, chdb's in `clickhouseCode`.

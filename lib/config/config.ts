@@ -1,6 +1,7 @@
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { formatApiTokens, parseApiTokens, type ApiToken } from './tokens';
 
 /** The checkout this module lives in; default home of state and tools. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,10 +64,12 @@ const schema = z.object({
     .min(1024)
     .default(1024 * 1024 * 1024),
   HERODOTUS_LENS_TIMEOUT_MS: z.coerce.number().int().min(1).max(3_600_000).default(30_000),
+  // 10000 buckets × 10 sensors × 10 rows: twice what the costliest 1-2-5 lens reads (5 rows a bucket).
+  HERODOTUS_LENS_MAX_ROWS: z.coerce.number().int().min(1000).default(1_000_000),
+  HERODOTUS_RAW_LENS_MAX_ROWS: z.coerce.number().int().min(1000).default(100_000_000),
+  HERODOTUS_AUDIT_MAX_ROWS: z.coerce.number().int().min(1000).default(20_000_000),
+  HERODOTUS_IMPORT_DIR: optionalString,
 });
-
-/** Tokens are opaque strings; these bounds only keep typos (a stray space, an empty entry) out. */
-const token = z.string().regex(/^[\x21-\x7e]{16,512}$/, 'an API token is 16 to 512 printable ASCII characters without spaces');
 
 export type Config = {
   stateDir: string;
@@ -74,8 +77,8 @@ export type Config = {
   http: {
     host: string;
     port: number;
-    /** Bearer tokens every /v1 route but /v1/health requires; empty: no authentication (loopback only). */
-    apiTokens: string[];
+    /** Bearer tokens every /v1 route but /v1/health requires, with their scopes; empty: no authentication (loopback only). */
+    apiTokens: ApiToken[];
   };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   kafka: {
@@ -122,8 +125,20 @@ export type Config = {
     maxBodyBytes: number;
     /** Largest file a backfill upload (CSV, line protocol) may send. */
     maxUploadBytes: number;
-    /** ClickHouse `max_execution_time` of lens and raw queries. */
+    /** ClickHouse `max_execution_time` of lens, raw and audit queries. */
     lensTimeoutMs: number;
+    /** Rows a planned lens may read where its step decides what is read (clean data, or raw when no rollup level tiles the step). */
+    lensMaxRows: number;
+    /** Rows a `source=raw` lens may read (ClickHouse `max_rows_to_read`). */
+    rawLensMaxRows: number;
+    /** Raw rows one page of `/v1/audit` covers. */
+    auditMaxRows: number;
+  };
+  backfill: {
+    /** The only directory server-side backfill imports read from. */
+    importDir: string;
+    /** Where uploaded backfill files wait for their backfill (deleted when it ends). */
+    uploadDir: string;
   };
 };
 
@@ -137,19 +152,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  const apiTokens = (e.HERODOTUS_API_TOKENS ?? '')
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
+  const apiTokens = parseApiTokens(e.HERODOTUS_API_TOKENS ?? '');
+  if ('error' in apiTokens) throw new ConfigError(`invalid configuration:\n  HERODOTUS_API_TOKENS: ${apiTokens.error}`);
   const shards = e.CLICKHOUSE_SHARDS ? parseShards(e.CLICKHOUSE_SHARDS) : undefined;
   if (shards && e.CLICKHOUSE_URL)
     throw new ConfigError(
       "invalid configuration:\n  CLICKHOUSE_SHARDS and CLICKHOUSE_URL exclude each other: name the cluster's servers in CLICKHOUSE_SHARDS only",
     );
-  const badToken = apiTokens.map((t) => token.safeParse(t)).find((r) => !r.success);
-  if (badToken) throw new ConfigError(`invalid configuration:\n  HERODOTUS_API_TOKENS: ${badToken.error!.issues[0]!.message}`);
+  const stateDir = resolve(e.HERODOTUS_STATE_DIR);
   return {
-    stateDir: resolve(e.HERODOTUS_STATE_DIR),
+    stateDir,
     toolsDir: resolve(e.HERODOTUS_TOOLS_DIR),
     http: { host: e.HERODOTUS_HOST, port: e.HERODOTUS_PORT, apiTokens },
     logLevel: e.LOG_LEVEL,
@@ -190,7 +202,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBodyBytes: e.HERODOTUS_MAX_BODY_BYTES,
       maxUploadBytes: e.HERODOTUS_MAX_UPLOAD_BYTES,
       lensTimeoutMs: e.HERODOTUS_LENS_TIMEOUT_MS,
+      lensMaxRows: e.HERODOTUS_LENS_MAX_ROWS,
+      rawLensMaxRows: e.HERODOTUS_RAW_LENS_MAX_ROWS,
+      auditMaxRows: e.HERODOTUS_AUDIT_MAX_ROWS,
     },
+    backfill: { importDir: resolve(e.HERODOTUS_IMPORT_DIR ?? resolve(stateDir, 'imports')), uploadDir: resolve(stateDir, 'uploads') },
   };
 }
 
@@ -252,7 +268,7 @@ export function configEnv(config: Config): Record<string, string> {
     HERODOTUS_TOOLS_DIR: config.toolsDir,
     HERODOTUS_HOST: config.http.host,
     HERODOTUS_PORT: String(config.http.port),
-    ...(config.http.apiTokens.length > 0 ? { HERODOTUS_API_TOKENS: config.http.apiTokens.join(',') } : {}),
+    ...(config.http.apiTokens.length > 0 ? { HERODOTUS_API_TOKENS: formatApiTokens(config.http.apiTokens) } : {}),
     LOG_LEVEL: config.logLevel,
     KAFKA_BROKERS: kafkaBrokers(config).join(','),
     HERODOTUS_TOPIC: config.kafka.topic,
@@ -277,5 +293,9 @@ export function configEnv(config: Config): Record<string, string> {
     HERODOTUS_MAX_BODY_BYTES: String(config.limits.maxBodyBytes),
     HERODOTUS_MAX_UPLOAD_BYTES: String(config.limits.maxUploadBytes),
     HERODOTUS_LENS_TIMEOUT_MS: String(config.limits.lensTimeoutMs),
+    HERODOTUS_LENS_MAX_ROWS: String(config.limits.lensMaxRows),
+    HERODOTUS_RAW_LENS_MAX_ROWS: String(config.limits.rawLensMaxRows),
+    HERODOTUS_AUDIT_MAX_ROWS: String(config.limits.auditMaxRows),
+    HERODOTUS_IMPORT_DIR: config.backfill.importDir,
   };
 }
