@@ -50,6 +50,12 @@ const schema = z.object({
 
   HERODOTUS_CHUNK_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   HERODOTUS_CHUNK_MAX_RECORDS: z.coerce.number().int().min(1).max(100_000).default(5000),
+  HERODOTUS_CHUNK_MAX_POINTS: z.coerce.number().int().min(1).default(2_000_000),
+  HERODOTUS_CHUNK_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
   HERODOTUS_CHUNKS_PER_RUN: z.coerce.number().int().min(1).max(2000).default(200),
   HERODOTUS_MAX_SENSOR_ID: z.coerce.number().int().min(0).max(4_294_967_295).default(999_999),
   // At most ClickHouse's max_partitions_per_insert_block (100): one batch must fit one insert block.
@@ -124,7 +130,11 @@ export type Config = {
   };
   ingest: {
     chunkIntervalMs: number;
+    /** Records the workflow plans per chunk; the activity may stop earlier at the points or bytes budget. */
     chunkMaxRecords: number;
+    chunkMaxPoints: number;
+    /** Bytes of Kafka record values per chunk. */
+    chunkMaxBytes: number;
     chunksPerRun: number;
   };
   limits: {
@@ -199,6 +209,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ingest: {
       chunkIntervalMs: e.HERODOTUS_CHUNK_INTERVAL_MS,
       chunkMaxRecords: e.HERODOTUS_CHUNK_MAX_RECORDS,
+      chunkMaxPoints: e.HERODOTUS_CHUNK_MAX_POINTS,
+      chunkMaxBytes: e.HERODOTUS_CHUNK_MAX_BYTES,
       chunksPerRun: e.HERODOTUS_CHUNKS_PER_RUN,
     },
     limits: {
@@ -291,6 +303,8 @@ export function configEnv(config: Config): Record<string, string> {
       : {}),
     HERODOTUS_CHUNK_INTERVAL_MS: String(config.ingest.chunkIntervalMs),
     HERODOTUS_CHUNK_MAX_RECORDS: String(config.ingest.chunkMaxRecords),
+    HERODOTUS_CHUNK_MAX_POINTS: String(config.ingest.chunkMaxPoints),
+    HERODOTUS_CHUNK_MAX_BYTES: String(config.ingest.chunkMaxBytes),
     HERODOTUS_CHUNKS_PER_RUN: String(config.ingest.chunksPerRun),
     HERODOTUS_MAX_SENSOR_ID: String(config.limits.maxSensorId),
     HERODOTUS_MAX_BATCH_DAYS: String(config.limits.maxBatchDays),
