@@ -63,8 +63,11 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
   const totals = { ...input.totals };
   setHandler(progressQuery, () => ({ topic, partition, next, ...totals }));
 
+  // A chunk its budget cut short leaves records waiting: the next one need not wait for more.
+  let backlog = false;
   for (let i = 0; i < input.chunksPerRun; i++) {
-    const { low, high } = await awaitRecords({ topic, partition, from: next, minRecords: maxRecords, maxWaitMs: intervalMs });
+    const maxWaitMs = backlog ? 0 : intervalMs;
+    const { low, high } = await awaitRecords({ topic, partition, from: next, minRecords: maxRecords, maxWaitMs });
     if (low > next) {
       totals.expired += low - next;
       next = low;
@@ -82,6 +85,7 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
     // ran out, at an offset the records alone decide. Results recorded before
     // it reported `next` stored the whole range.
     next = stats.next ?? to;
+    backlog = next < to;
     totals.chunks += 1;
     totals.records += stats.records;
     totals.points += stats.points;
