@@ -6,7 +6,7 @@ import type { DeadLetterPublisher } from '../lib/kafka/dead-letters';
 import type { OffsetWatcher } from '../lib/kafka/offsets';
 import type { PartitionReader } from '../lib/kafka/range-reader';
 import type { PartitionOffsets } from '../lib/kafka/topics';
-import { ingestChunk, type ChunkRange, type ChunkStats } from '../lib/ingest/chunk';
+import { ingestChunk, type ChunkBudget, type ChunkRange, type ChunkStats } from '../lib/ingest/chunk';
 import type { Logger } from '../lib/log/logger';
 
 export interface IngestDeps {
@@ -15,6 +15,8 @@ export interface IngestDeps {
   deadLetters: DeadLetterPublisher;
   reader(topic: string, partition: number): PartitionReader;
   limits: BatchLimits;
+  /** Points and bytes one chunk may hold; the activity stops a planned range early where they run out. */
+  budget: ChunkBudget;
   log: Logger;
   /** Compaction window: the ledger's unit. */
   windowMs: number;
@@ -61,7 +63,7 @@ export function createIngestActivities(deps: IngestDeps) {
       }
     },
 
-    /** Reads, validates and stores exactly the records [from, to) of a partition. */
+    /** Reads, validates and stores the records [from, to) of a partition, up to the budget; returns where it stopped. */
     async ingestRange(range: ChunkRange): Promise<ChunkStats> {
       const ctx = Context.current();
       const log = deps.log.child({ partition: range.partition, from: range.from, to: range.to, attempt: ctx.info.attempt });
@@ -73,6 +75,7 @@ export function createIngestActivities(deps: IngestDeps) {
             shards: deps.shards,
             deadLetters: deps.deadLetters,
             limits: deps.limits,
+            budget: deps.budget,
             readTimeoutMs: 60_000,
             windowMs: deps.windowMs,
           },

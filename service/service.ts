@@ -27,7 +27,11 @@ export async function startService(config: Config, log: Logger): Promise<Service
   checkExposure(config);
   const metrics = new Metrics();
   const health = new Health(['clickhouse', 'kafka', 'temporal', 'worker']);
-  const limits: BatchLimits = { ...DEFAULT_BATCH_LIMITS, maxSensorId: config.limits.maxSensorId };
+  const limits: BatchLimits = {
+    ...DEFAULT_BATCH_LIMITS,
+    maxSensorId: config.limits.maxSensorId,
+    ingest: { maxDays: config.limits.maxBatchDays, maxBytes: config.limits.maxBatchBytes, futureSkewMs: config.limits.futureSkewMs },
+  };
   const abort = new AbortController();
   const ladder = makeLadder();
   const kafka = kafkaClients(config, log);

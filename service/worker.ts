@@ -34,6 +34,7 @@ export function startWorker(deps: WorkerDeps): StartedWorker {
     offsets: kafka.offsets,
     deadLetters: kafka.deadLetters,
     limits: deps.limits,
+    budget: { maxPoints: config.ingest.chunkMaxPoints, maxBytes: config.ingest.chunkMaxBytes },
     log: log.child({ component: 'ingest' }),
     shutdown: deps.shutdown,
     metrics: deps.metrics,

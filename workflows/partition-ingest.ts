@@ -63,8 +63,11 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
   const totals = { ...input.totals };
   setHandler(progressQuery, () => ({ topic, partition, next, ...totals }));
 
+  // A chunk its budget cut short leaves records waiting: the next one need not wait for more.
+  let backlog = false;
   for (let i = 0; i < input.chunksPerRun; i++) {
-    const { low, high } = await awaitRecords({ topic, partition, from: next, minRecords: maxRecords, maxWaitMs: intervalMs });
+    const maxWaitMs = backlog ? 0 : intervalMs;
+    const { low, high } = await awaitRecords({ topic, partition, from: next, minRecords: maxRecords, maxWaitMs });
     if (low > next) {
       totals.expired += low - next;
       next = low;
@@ -72,11 +75,17 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
     if (high <= next) continue;
     const to = Math.min(high, next + maxRecords);
     // Workflow time is replayed identically, so a retried chunk keeps its
-    // version; microseconds leave room for many chunks per millisecond.
-    const version = Math.max(Date.now() * 1000, lastVersion + 1);
+    // version and judges future timestamps against the same instant;
+    // microseconds leave room for many chunks per millisecond.
+    const now = Date.now();
+    const version = Math.max(now * 1000, lastVersion + 1);
     lastVersion = version;
-    const stats = await ingestRange({ topic, partition, from: next, to, version });
-    next = to;
+    const stats = await ingestRange({ topic, partition, from: next, to, version, now });
+    // The activity may stop early where the chunk's points or bytes budget
+    // ran out, at an offset the records alone decide. Results recorded before
+    // it reported `next` stored the whole range.
+    next = stats.next ?? to;
+    backlog = next < to;
     totals.chunks += 1;
     totals.records += stats.records;
     totals.points += stats.points;

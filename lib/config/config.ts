@@ -51,8 +51,24 @@ const schema = z.object({
 
   HERODOTUS_CHUNK_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   HERODOTUS_CHUNK_MAX_RECORDS: z.coerce.number().int().min(1).max(100_000).default(5000),
+  HERODOTUS_CHUNK_MAX_POINTS: z.coerce.number().int().min(1).default(2_000_000),
+  HERODOTUS_CHUNK_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
   HERODOTUS_CHUNKS_PER_RUN: z.coerce.number().int().min(1).max(2000).default(200),
   HERODOTUS_MAX_SENSOR_ID: z.coerce.number().int().min(0).max(4_294_967_295).default(999_999),
+  // At most ClickHouse's max_partitions_per_insert_block (100): one batch must fit one insert block.
+  HERODOTUS_MAX_BATCH_DAYS: z.coerce.number().int().min(1).max(100).default(100),
+  // At most the batches topic's max.message.bytes (16 MiB, lib/kafka/topics.ts).
+  HERODOTUS_MAX_BATCH_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64)
+    .max(16 * 1024 * 1024)
+    .default(1024 * 1024),
+  HERODOTUS_MAX_FUTURE_SKEW_MS: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(86_400_000),
   HERODOTUS_MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -117,11 +133,21 @@ export type Config = {
   };
   ingest: {
     chunkIntervalMs: number;
+    /** Records the workflow plans per chunk; the activity may stop earlier at the points or bytes budget. */
     chunkMaxRecords: number;
+    chunkMaxPoints: number;
+    /** Bytes of Kafka record values per chunk. */
+    chunkMaxBytes: number;
     chunksPerRun: number;
   };
   limits: {
     maxSensorId: number;
+    /** UTC days one batch may touch. */
+    maxBatchDays: number;
+    /** Bytes of one batch as a binary frame (its Kafka record). */
+    maxBatchBytes: number;
+    /** How far after now a timestamp may lie. */
+    futureSkewMs: number;
     maxBodyBytes: number;
     /** Largest file a backfill upload (CSV, line protocol) may send. */
     maxUploadBytes: number;
@@ -195,10 +221,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ingest: {
       chunkIntervalMs: e.HERODOTUS_CHUNK_INTERVAL_MS,
       chunkMaxRecords: e.HERODOTUS_CHUNK_MAX_RECORDS,
+      chunkMaxPoints: e.HERODOTUS_CHUNK_MAX_POINTS,
+      chunkMaxBytes: e.HERODOTUS_CHUNK_MAX_BYTES,
       chunksPerRun: e.HERODOTUS_CHUNKS_PER_RUN,
     },
     limits: {
       maxSensorId: e.HERODOTUS_MAX_SENSOR_ID,
+      maxBatchDays: e.HERODOTUS_MAX_BATCH_DAYS,
+      maxBatchBytes: e.HERODOTUS_MAX_BATCH_BYTES,
+      futureSkewMs: e.HERODOTUS_MAX_FUTURE_SKEW_MS,
       maxBodyBytes: e.HERODOTUS_MAX_BODY_BYTES,
       maxUploadBytes: e.HERODOTUS_MAX_UPLOAD_BYTES,
       lensTimeoutMs: e.HERODOTUS_LENS_TIMEOUT_MS,
@@ -288,8 +319,13 @@ export function configEnv(config: Config): Record<string, string> {
       : {}),
     HERODOTUS_CHUNK_INTERVAL_MS: String(config.ingest.chunkIntervalMs),
     HERODOTUS_CHUNK_MAX_RECORDS: String(config.ingest.chunkMaxRecords),
+    HERODOTUS_CHUNK_MAX_POINTS: String(config.ingest.chunkMaxPoints),
+    HERODOTUS_CHUNK_MAX_BYTES: String(config.ingest.chunkMaxBytes),
     HERODOTUS_CHUNKS_PER_RUN: String(config.ingest.chunksPerRun),
     HERODOTUS_MAX_SENSOR_ID: String(config.limits.maxSensorId),
+    HERODOTUS_MAX_BATCH_DAYS: String(config.limits.maxBatchDays),
+    HERODOTUS_MAX_BATCH_BYTES: String(config.limits.maxBatchBytes),
+    HERODOTUS_MAX_FUTURE_SKEW_MS: String(config.limits.futureSkewMs),
     HERODOTUS_MAX_BODY_BYTES: String(config.limits.maxBodyBytes),
     HERODOTUS_MAX_UPLOAD_BYTES: String(config.limits.maxUploadBytes),
     HERODOTUS_LENS_TIMEOUT_MS: String(config.limits.lensTimeoutMs),

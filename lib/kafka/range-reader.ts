@@ -41,11 +41,19 @@ function textHeaders(headers: IHeaders | undefined): Record<string, string> {
   return out;
 }
 
+/** Records read from a range, and the offset where reading stopped (the range's end, or where the byte budget ran out). */
+export interface RangeRead {
+  records: RangeRecord[];
+  end: number;
+}
+
 interface Pending {
   next: number;
   to: number;
+  maxBytes: number;
+  bytes: number;
   records: RangeRecord[];
-  resolve: (records: RangeRecord[]) => void;
+  resolve: (read: RangeRead) => void;
   reject: (err: Error) => void;
 }
 
@@ -66,13 +74,23 @@ export class PartitionReader {
     private readonly log: Logger,
   ) {}
 
+  /** The records [from, to). */
   async read(from: number, to: number, timeoutMs: number): Promise<RangeRecord[]> {
-    if (to <= from) return [];
+    return (await this.readWithin(from, to, timeoutMs, Number.POSITIVE_INFINITY)).records;
+  }
+
+  /**
+   * The records [from, to), or fewer: reading stops before the first record
+   * that would take the values read past `maxBytes` (at least one record is
+   * read). Records never change, so the same call stops at the same offset.
+   */
+  async readWithin(from: number, to: number, timeoutMs: number, maxBytes: number): Promise<RangeRead> {
+    if (to <= from) return { records: [], end: to };
     if (this.pending) throw new Error(`partition ${this.partition}: a read is already in progress`);
     const consumer = await this.start();
     const target = [{ topic: this.topic, partitions: [this.partition] }];
-    const records = new Promise<RangeRecord[]>((resolve, reject) => {
-      this.pending = { next: from, to, records: [], resolve, reject };
+    const records = new Promise<RangeRead>((resolve, reject) => {
+      this.pending = { next: from, to, maxBytes, bytes: 0, records: [], resolve, reject };
     });
     const timer = setTimeout(
       () => this.fail(new Error(`partition ${this.partition}: range [${from}, ${to}) not read within ${timeoutMs} ms`)),
@@ -144,9 +162,15 @@ export class PartitionReader {
       const offset = Number(m.offset);
       // Fetches in flight before a seek can deliver other offsets: keep only the range, once.
       if (offset < p.next || offset >= p.to) continue;
-      p.records.push({ offset, key: m.key, value: m.value ?? Buffer.alloc(0), headers: textHeaders(m.headers) });
+      const value = m.value ?? Buffer.alloc(0);
+      if (p.records.length > 0 && p.bytes + value.length > p.maxBytes) {
+        p.to = offset;
+        break;
+      }
+      p.bytes += value.length;
+      p.records.push({ offset, key: m.key, value, headers: textHeaders(m.headers) });
       p.next = offset + 1;
     }
-    if (p.next >= p.to) p.resolve(p.records);
+    if (p.next >= p.to) p.resolve({ records: p.records, end: p.to });
   }
 }
