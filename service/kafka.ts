@@ -35,7 +35,7 @@ export function kafkaClients(config: Config, log: Logger): KafkaClients {
     deadLetters,
     reader: (topic, partition) => {
       let r = readers.get(partition);
-      if (!r) readers.set(partition, (r = new PartitionReader(kafka, topic, partition, log)));
+      if (!r) readers.set(partition, (r = new PartitionReader(kafka, topic, partition, offsets, log)));
       return r;
     },
     async close() {

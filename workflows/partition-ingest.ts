@@ -65,12 +65,11 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
 
   for (let i = 0; i < input.chunksPerRun; i++) {
     const { low, high } = await awaitRecords({ topic, partition, from: next, minRecords: maxRecords, maxWaitMs: intervalMs });
-    if (low > next) {
-      totals.expired += low - next;
-      next = low;
-    }
     if (high <= next) continue;
-    const to = Math.min(high, next + maxRecords);
+    // Offsets below `low` are gone (retention). The range still starts at the
+    // checkpoint, so that ingestRange counts and logs them as expired (as it
+    // does when retention passes a range later), plus up to maxRecords that remain.
+    const to = Math.min(high, Math.max(next, low) + maxRecords);
     // Workflow time is replayed identically, so a retried chunk keeps its
     // version; microseconds leave room for many chunks per millisecond.
     const version = Math.max(Date.now() * 1000, lastVersion + 1);
@@ -82,6 +81,7 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
     totals.points += stats.points;
     totals.inserted += stats.inserted;
     totals.deadLetters += stats.deadLetters;
+    totals.expired += stats.expired;
   }
   await continueAsNew<typeof ingestPartition>({ ...input, next, lastVersion, totals });
 }

@@ -19,6 +19,8 @@ export interface ChunkStats {
   records: number;
   batches: number;
   deadLetters: number;
+  /** Offsets of the range removed by Kafka retention before they were read (skipped). */
+  expired: number;
   /** Distinct points in the chunk. */
   points: number;
   /** Points already stored (re-sent or retried), dropped before the insert. */
@@ -39,13 +41,14 @@ export interface ChunkDeps {
 
 /**
  * Ingests exactly the records [from, to) of a partition: invalid records go
- * to the dead-letter topic, valid points are stored once (see storePoints).
- * Running it again for the same range stores nothing new.
+ * to the dead-letter topic, valid points are stored once (see storePoints),
+ * offsets retention removed first are counted as expired. Running it again
+ * for the same range stores nothing new.
  */
 export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: (stage: string) => void): Promise<ChunkStats> {
   const t0 = performance.now();
   progress('reading');
-  const records = await deps.reader.read(range.from, range.to, deps.readTimeoutMs);
+  const { records, expired } = await deps.reader.read(range.from, range.to, deps.readTimeoutMs);
   const { batches, deadLetters } = decodeChunk(records, deps.limits);
   const readMs = performance.now() - t0;
 
@@ -66,6 +69,7 @@ export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: 
     records: records.length,
     batches: batches.length,
     deadLetters: deadLetters.length,
+    expired,
     points: distinct,
     alreadyStored: result.alreadyStored,
     inserted: result.inserted,
