@@ -44,6 +44,7 @@ export function startWorker(deps: WorkerDeps): StartedWorker {
     shards: deps.ingestShards,
     offsets: kafka.offsets,
     deadLetters: kafka.deadLetters,
+    checkpoints: kafka.checkpoints,
     limits: deps.limits,
     log: log.child({ component: 'ingest' }),
     shutdown: deps.shutdown,

@@ -3,10 +3,13 @@ import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { type Admin, ConfigResourceTypes } from 'kafkajs';
 import { afterEach, describe, expect, test } from 'vitest';
+import { runGenerator } from '../../generator/run';
 import { regularBatch } from '../../generator/signal';
 import { waitFor } from '../../harness/stack/child';
 import { Harness, type HarnessOptions } from '../../harness/stack/harness';
 import { summarizeDeadLetters } from '../../harness/verify/dead-letters';
+import { checkStorage } from '../../harness/verify/manifest-check';
+import { expectedFromManifest } from '../../harness/verify/report';
 import { encodeBatch } from '../../lib/batch/encode';
 import { temporalAddress } from '../../lib/config/config';
 import { topicOffsets } from '../../lib/kafka/topics';
@@ -18,7 +21,8 @@ import { tempStateDir } from '../support/ingest-run';
 
 /**
  * The offsets a partition's ingest works through, at their edges: records
- * that Kafka's retention removed before they were read.
+ * that Kafka's retention removed before they were read, and an ingest
+ * workflow that is terminated and started again.
  */
 describe('ingest offsets', () => {
   let harness: Harness | null = null;
@@ -61,6 +65,11 @@ describe('ingest offsets', () => {
         },
       ],
     });
+  }
+
+  /** Partition → high watermark (Kafka lists partitions in no particular order). */
+  async function highWatermarks(topic: string): Promise<Map<number, number>> {
+    return new Map((await topicOffsets(harness!.kafka, topic)).map((o) => [o.partition, o.high]));
   }
 
   /** The ingestRange ranges the partition's workflow has scheduled so far, in order. */
@@ -143,5 +152,63 @@ describe('ingest offsets', () => {
     expect(audit.map((a) => a.sensor)).toEqual([2]);
     expect(audit[0]).toMatchObject({ points: 5000, distinct_points: 5000, checksum: kept.checksum });
     expect((await summarizeDeadLetters(h.kafka, dlqTopic, log)).records).toBe(0);
+  }, 300_000);
+
+  test('a terminated ingest workflow is started again from its durable checkpoint, not offset 0', async () => {
+    const h = await start('checkpoint');
+    const { topic, dlqTopic, partitions } = h.config.kafka;
+    const upstream = {
+      topic,
+      rateHz: 1000,
+      startMs: Date.UTC(2026, 0, 1),
+      lateFraction: 0.02,
+      maxLateMs: 60_000,
+      dupFraction: 0.02,
+      reorder: true,
+      corruptFraction: 0.01,
+      realtime: false,
+      sensors: 10,
+      durationS: 10,
+    };
+    const first = await runGenerator(h.kafka, { ...upstream, firstSensor: 1, seed: 21 });
+    await h.waitCaughtUp();
+    const before = await highWatermarks(topic);
+
+    const handles = Array.from({ length: partitions }, (_, p) => client!.workflow.getHandle(ingestWorkflowId(topic, p)));
+    const oldRuns = await Promise.all(handles.map(async (hd) => (await hd.describe()).runId));
+    for (const hd of handles) await hd.terminate('test: the ingest workflow is lost');
+
+    // The service notices and starts each partition again, at its checkpoint: the high watermark it had stored up to.
+    for (const [p, hd] of handles.entries()) {
+      await waitFor(
+        async () => {
+          const d = await hd.describe();
+          return d.status.name === 'RUNNING' && d.runId !== oldRuns[p];
+        },
+        { what: `a new ingest workflow for partition ${p}`, timeoutMs: 60_000 },
+      );
+      const started = (await hd.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
+      const input = JSON.parse(Buffer.from(started.input!.payloads![0]!.data!).toString()) as { next: number };
+      expect(before.get(p)).toBeGreaterThan(0);
+      expect(input.next).toBe(before.get(p));
+    }
+
+    const second = await runGenerator(h.kafka, { ...upstream, firstSensor: 11, seed: 22 });
+    await h.waitCaughtUp();
+    const after = await highWatermarks(topic);
+    for (const [p, hd] of handles.entries()) {
+      // The new workflows read only what came after their checkpoint.
+      const progress = await hd.query(progressQuery);
+      expect(progress).toMatchObject({ next: after.get(p), records: after.get(p)! - before.get(p)!, expired: 0 });
+    }
+
+    const expected = new Map([...expectedFromManifest(first.manifest), ...expectedFromManifest(second.manifest)]);
+    const storage = checkStorage(expected, await h.api.audit());
+    expect(storage.mismatched_sensors).toEqual([]);
+    expect(storage).toMatchObject({ lost_points: 0, duplicate_points: 0, unexpected_points: 0 });
+    expect(storage.stored_points).toBe(first.manifest.totals.generated_points + second.manifest.totals.generated_points);
+    const garbage = first.manifest.totals.garbage + second.manifest.totals.garbage;
+    expect(garbage).toBeGreaterThan(0);
+    expect((await summarizeDeadLetters(h.kafka, dlqTopic, log)).records).toBe(garbage);
   }, 300_000);
 });
