@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { BatchLimits } from '../lib/batch/types';
 import type { Shards } from '../lib/clickhouse/shards';
+import type { CheckpointStore } from '../lib/kafka/checkpoints';
 import type { DeadLetterPublisher } from '../lib/kafka/dead-letters';
 import type { OffsetWatcher } from '../lib/kafka/offsets';
 import type { PartitionReader } from '../lib/kafka/range-reader';
@@ -13,6 +14,8 @@ export interface IngestDeps {
   shards: Shards;
   offsets: OffsetWatcher;
   deadLetters: DeadLetterPublisher;
+  /** Durable copy of each partition's checkpoint, outside Temporal. */
+  checkpoints: Pick<CheckpointStore, 'commit'>;
   reader(topic: string, partition: number): PartitionReader;
   limits: BatchLimits;
   /** Points and bytes one chunk may hold; the activity stops a planned range early where they run out. */
@@ -82,8 +85,11 @@ export function createIngestActivities(deps: IngestDeps) {
           range,
           (stage) => ctx.heartbeat({ stage }),
         );
-        log.info(stats, 'chunk ingested');
+        // Counted once stored: a retry after a failed checkpoint finds the points already stored.
         deps.metrics?.chunkIngested(range.partition, stats);
+        // Only now, with the range stored: the durable checkpoint never runs ahead of stored data.
+        await deps.checkpoints.commit(range.topic, range.partition, stats.next);
+        log.info(stats, 'chunk ingested');
         return stats;
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'chunk failed; Temporal will retry it');

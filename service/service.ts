@@ -43,7 +43,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const ready = (async () => {
     const { ingest, compact } = await openClickHouse(clickhouse, config, log, abort.signal, health);
     await ensureKafka(kafka, config, log, abort.signal, health);
-    const client = await connectTemporal(temporal, config, log, abort.signal, health);
+    const client = await connectTemporal(temporal, config, log, abort.signal, health, kafka);
     const worker = startWorker({
       config,
       log,

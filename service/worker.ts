@@ -33,6 +33,7 @@ export function startWorker(deps: WorkerDeps): StartedWorker {
     shards: deps.ingestShards,
     offsets: kafka.offsets,
     deadLetters: kafka.deadLetters,
+    checkpoints: kafka.checkpoints,
     limits: deps.limits,
     budget: { maxPoints: config.ingest.chunkMaxPoints, maxBytes: config.ingest.chunkMaxBytes },
     log: log.child({ component: 'ingest' }),

@@ -68,12 +68,11 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
   for (let i = 0; i < input.chunksPerRun; i++) {
     const maxWaitMs = backlog ? 0 : intervalMs;
     const { low, high } = await awaitRecords({ topic, partition, from: next, minRecords: maxRecords, maxWaitMs });
-    if (low > next) {
-      totals.expired += low - next;
-      next = low;
-    }
     if (high <= next) continue;
-    const to = Math.min(high, next + maxRecords);
+    // Offsets below `low` are gone (retention). The range still starts at the
+    // checkpoint, so that ingestRange counts and logs them as expired (as it
+    // does when retention passes a range later), plus up to maxRecords that remain.
+    const to = Math.min(high, Math.max(next, low) + maxRecords);
     // Workflow time is replayed identically, so a retried chunk keeps its
     // version and judges future timestamps against the same instant;
     // microseconds leave room for many chunks per millisecond.
@@ -83,7 +82,7 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
     const stats = await ingestRange({ topic, partition, from: next, to, version, now });
     // The activity may stop early where the chunk's points or bytes budget
     // ran out, at an offset the records alone decide. Results recorded before
-    // it reported `next` stored the whole range.
+    // it reported `next` (and `expired`) stored the whole range.
     next = stats.next ?? to;
     backlog = next < to;
     totals.chunks += 1;
@@ -91,6 +90,7 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
     totals.points += stats.points;
     totals.inserted += stats.inserted;
     totals.deadLetters += stats.deadLetters;
+    totals.expired += stats.expired ?? 0;
   }
   await continueAsNew<typeof ingestPartition>({ ...input, next, lastVersion, totals });
 }

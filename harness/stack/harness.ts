@@ -18,6 +18,8 @@ export interface HarnessOptions {
   freePorts?: boolean;
   /** Serve the Temporal Web UI. */
   ui?: boolean;
+  /** How often the local Kafka broker applies retention (tests of expired offsets). */
+  kafkaRetentionCheckMs?: number;
   /** Extra settings for the Herodotus process, as environment variables. */
   env?: Record<string, string>;
   log?: Logger;
@@ -79,7 +81,11 @@ export class Harness {
     }
     const config = loadConfig(env);
     const log = opts.log ?? createLogger('harness', config.logLevel);
-    const harness = new Harness(config, new LocalInfrastructure(config, { ui: opts.ui ?? false }), log);
+    const harness = new Harness(
+      config,
+      new LocalInfrastructure(config, { ui: opts.ui ?? false, kafkaRetentionCheckMs: opts.kafkaRetentionCheckMs }),
+      log,
+    );
     try {
       await harness.infra.start();
       await harness.startService();

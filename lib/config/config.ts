@@ -26,6 +26,7 @@ const schema = z.object({
   HERODOTUS_KAFKA_CONTROLLER_PORT: port.default(9093),
   HERODOTUS_TOPIC: z.string().default('herodotus.batches'),
   HERODOTUS_DLQ_TOPIC: z.string().default('herodotus.dead-letters'),
+  HERODOTUS_CHECKPOINT_TOPIC: z.string().default('herodotus.checkpoints'),
   HERODOTUS_PARTITIONS: z.coerce.number().int().min(1).max(64).default(2),
 
   TEMPORAL_ADDRESS: optionalString,
@@ -104,6 +105,8 @@ export type Config = {
     controllerPort: number;
     topic: string;
     dlqTopic: string;
+    /** Compacted topic of durable ingest checkpoints (lib/kafka/checkpoints.ts). */
+    checkpointTopic: string;
     partitions: number;
   };
   temporal: {
@@ -199,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       controllerPort: e.HERODOTUS_KAFKA_CONTROLLER_PORT,
       topic: e.HERODOTUS_TOPIC,
       dlqTopic: e.HERODOTUS_DLQ_TOPIC,
+      checkpointTopic: e.HERODOTUS_CHECKPOINT_TOPIC,
       partitions: e.HERODOTUS_PARTITIONS,
     },
     temporal: {
@@ -304,6 +308,7 @@ export function configEnv(config: Config): Record<string, string> {
     KAFKA_BROKERS: kafkaBrokers(config).join(','),
     HERODOTUS_TOPIC: config.kafka.topic,
     HERODOTUS_DLQ_TOPIC: config.kafka.dlqTopic,
+    HERODOTUS_CHECKPOINT_TOPIC: config.kafka.checkpointTopic,
     HERODOTUS_PARTITIONS: String(config.kafka.partitions),
     TEMPORAL_ADDRESS: temporalAddress(config),
     TEMPORAL_NAMESPACE: config.temporal.namespace,

@@ -27,6 +27,8 @@ export interface ChunkStats {
   records: number;
   batches: number;
   deadLetters: number;
+  /** Offsets of the range removed by Kafka retention before they were read (skipped). */
+  expired: number;
   /** Distinct points in the chunk. */
   points: number;
   /** Points already stored (re-sent or retried), dropped before the insert. */
@@ -64,10 +66,14 @@ export interface ChunkDeps {
 export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: (stage: string) => void): Promise<ChunkStats> {
   const t0 = performance.now();
   progress('reading');
-  const read = await deps.reader.readWithin(range.from, range.to, deps.readTimeoutMs, deps.budget.maxBytes);
+  const read = await deps.reader.read(range.from, range.to, deps.readTimeoutMs, deps.budget.maxBytes);
   const { batches, deadLetters, taken } = decodeChunk(read.records, limitsAt(deps.limits, range.now), deps.budget.maxPoints);
   const records = read.records.slice(0, taken);
   const next = taken < read.records.length ? read.records[taken]!.offset : read.end;
+  // Retention only removes a prefix of the log, so offsets it removed lie
+  // before the records read after them: a chunk cut short keeps the ones
+  // below its end, and the next chunk counts the rest.
+  const expired = next === read.end ? read.expired : Math.min(read.expired, next - range.from - records.length);
   const readMs = performance.now() - t0;
 
   progress('dead-letters');
@@ -81,6 +87,7 @@ export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: 
     records: records.length,
     batches: batches.length,
     deadLetters: deadLetters.length + stored.rejected.length,
+    expired,
     points: stored.points,
     alreadyStored: stored.result.alreadyStored,
     inserted: stored.result.inserted,

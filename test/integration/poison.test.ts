@@ -14,6 +14,7 @@ import { encodeBatch } from '../../lib/batch/encode';
 import { timestampAt, type SensorBatch } from '../../lib/batch/types';
 import { embeddedPath } from '../../lib/clickhouse/store-embedded';
 import { PROJECT_ROOT } from '../../lib/config/config';
+import { OffsetWatcher } from '../../lib/kafka/offsets';
 import { PartitionReader } from '../../lib/kafka/range-reader';
 import { topicOffsets } from '../../lib/kafka/topics';
 import { createLogger } from '../../lib/log/logger';
@@ -125,10 +126,11 @@ async function auditOf(sensors: number[]) {
 async function deadLetters(): Promise<Map<number, { code: string; clickhouseCode?: string }>> {
   const out = new Map<number, { code: string; clickhouseCode?: string }>();
   const topic = h().config.kafka.dlqTopic;
+  const offsets = new OffsetWatcher(h().kafka);
   for (const { partition, low, high } of await topicOffsets(h().kafka, topic)) {
-    const reader = new PartitionReader(h().kafka, topic, partition, log);
+    const reader = new PartitionReader(h().kafka, topic, partition, offsets, log);
     try {
-      for (const r of await reader.read(low, high, 60_000)) {
+      for (const r of (await reader.read(low, high, 60_000)).records) {
         if (r.headers['source-partition'] !== String(PARTITION)) continue;
         const code = r.headers['error-code'] ?? 'unknown';
         const clickhouseCode = r.headers['clickhouse-code'];
@@ -138,6 +140,7 @@ async function deadLetters(): Promise<Map<number, { code: string; clickhouseCode
       await reader.close();
     }
   }
+  await offsets.close();
   return out;
 }
 
