@@ -63,10 +63,24 @@ const schema = z.object({
     .min(1024)
     .default(1024 * 1024 * 1024),
   HERODOTUS_LENS_TIMEOUT_MS: z.coerce.number().int().min(1).max(3_600_000).default(30_000),
+  HERODOTUS_FAULT: z
+    .string()
+    .trim()
+    .regex(
+      /^(kill-after-raw-insert(:[1-9][0-9]{0,8})?)?$/,
+      "the only fault is 'kill-after-raw-insert' or 'kill-after-raw-insert:N' (N ≥ 1)",
+    )
+    .optional(),
 });
 
 /** Tokens are opaque strings; these bounds only keep typos (a stray space, an empty entry) out. */
 const token = z.string().regex(/^[\x21-\x7e]{16,512}$/, 'an API token is 16 to 512 printable ASCII characters without spaces');
+
+/**
+ * A crash a test places on purpose (HERODOTUS_FAULT, see lib/ingest/fault-hook.ts):
+ * SIGKILL right after the process's `afterRawInserts`-th raw insert committed.
+ */
+export type Fault = { kind: 'kill-after-raw-insert'; afterRawInserts: number };
 
 export type Config = {
   stateDir: string;
@@ -125,6 +139,8 @@ export type Config = {
     /** ClickHouse `max_execution_time` of lens and raw queries. */
     lensTimeoutMs: number;
   };
+  /** Tests only; undefined (no fault) unless HERODOTUS_FAULT is set. */
+  fault: Fault | undefined;
 };
 
 export class ConfigError extends Error {}
@@ -191,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxUploadBytes: e.HERODOTUS_MAX_UPLOAD_BYTES,
       lensTimeoutMs: e.HERODOTUS_LENS_TIMEOUT_MS,
     },
+    fault: e.HERODOTUS_FAULT ? { kind: 'kill-after-raw-insert', afterRawInserts: Number(e.HERODOTUS_FAULT.split(':')[1] ?? 1) } : undefined,
   };
 }
 
@@ -277,5 +294,6 @@ export function configEnv(config: Config): Record<string, string> {
     HERODOTUS_MAX_BODY_BYTES: String(config.limits.maxBodyBytes),
     HERODOTUS_MAX_UPLOAD_BYTES: String(config.limits.maxUploadBytes),
     HERODOTUS_LENS_TIMEOUT_MS: String(config.limits.lensTimeoutMs),
+    ...(config.fault ? { HERODOTUS_FAULT: `${config.fault.kind}:${config.fault.afterRawInserts}` } : {}),
   };
 }
