@@ -6,7 +6,7 @@ import { tokenFor } from '../../lib/config/tokens';
 import { createKafka } from '../../lib/kafka/client';
 import { createLogger, type Logger } from '../../lib/log/logger';
 import { HerodotusApi } from '../verify/api-client';
-import { ManagedProcess, waitFor } from './child';
+import { ManagedProcess, waitFor, type ExitInfo } from './child';
 import { LocalInfrastructure } from './local';
 import { freePort } from './ports';
 
@@ -101,13 +101,17 @@ export class Harness {
     return this.kafkaClient;
   }
 
-  /** Starts the Herodotus process and waits until /v1/health answers 200. */
-  async startService(timeoutMs = 120_000): Promise<void> {
+  /**
+   * Starts the Herodotus process and waits until /v1/health answers 200.
+   * `env` overrides settings for this start only (`HERODOTUS_FAULT: ''`
+   * restarts a process started with a fault hook without it).
+   */
+  async startService({ timeoutMs = 120_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<void> {
     const service = await ManagedProcess.start({
       name: 'herodotus',
       command: process.execPath,
       args: [path.join(PROJECT_ROOT, 'bin', 'herodotus.mjs'), 'serve'],
-      env: configEnv(this.config),
+      env: { ...configEnv(this.config), ...env },
       cwd: PROJECT_ROOT,
       logFile: path.join(this.infra.logDir, 'herodotus.log'),
     });
@@ -127,6 +131,15 @@ export class Harness {
     if (!s) return;
     s.kill9();
     await s.exited;
+  }
+
+  /** Waits until the Herodotus process ends by itself (a fault hook's self-kill) and tells how it ended. */
+  async serviceExit(): Promise<ExitInfo> {
+    const s = this.service;
+    if (!s) throw new Error('no Herodotus process is running');
+    const exit = await s.exited;
+    this.service = null;
+    return exit;
   }
 
   async stopService(): Promise<void> {

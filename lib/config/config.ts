@@ -86,7 +86,21 @@ const schema = z.object({
   HERODOTUS_RAW_LENS_MAX_ROWS: z.coerce.number().int().min(1000).default(100_000_000),
   HERODOTUS_AUDIT_MAX_ROWS: z.coerce.number().int().min(1000).default(20_000_000),
   HERODOTUS_IMPORT_DIR: optionalString,
+  HERODOTUS_FAULT: z
+    .string()
+    .trim()
+    .regex(
+      /^(kill-after-raw-insert(:[1-9][0-9]{0,8})?)?$/,
+      "the only fault is 'kill-after-raw-insert' or 'kill-after-raw-insert:N' (N ≥ 1)",
+    )
+    .optional(),
 });
+
+/**
+ * A crash a test places on purpose (HERODOTUS_FAULT, see lib/ingest/fault-hook.ts):
+ * SIGKILL right after the process's `afterRawInserts`-th raw insert committed.
+ */
+export type Fault = { kind: 'kill-after-raw-insert'; afterRawInserts: number };
 
 export type Config = {
   stateDir: string;
@@ -169,6 +183,8 @@ export type Config = {
     /** Where uploaded backfill files wait for their backfill (deleted when it ends). */
     uploadDir: string;
   };
+  /** Tests only; undefined (no fault) unless HERODOTUS_FAULT is set. */
+  fault: Fault | undefined;
 };
 
 export class ConfigError extends Error {}
@@ -242,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       auditMaxRows: e.HERODOTUS_AUDIT_MAX_ROWS,
     },
     backfill: { importDir: resolve(e.HERODOTUS_IMPORT_DIR ?? resolve(stateDir, 'imports')), uploadDir: resolve(stateDir, 'uploads') },
+    fault: e.HERODOTUS_FAULT ? { kind: 'kill-after-raw-insert', afterRawInserts: Number(e.HERODOTUS_FAULT.split(':')[1] ?? 1) } : undefined,
   };
 }
 
@@ -338,5 +355,6 @@ export function configEnv(config: Config): Record<string, string> {
     HERODOTUS_RAW_LENS_MAX_ROWS: String(config.limits.rawLensMaxRows),
     HERODOTUS_AUDIT_MAX_ROWS: String(config.limits.auditMaxRows),
     HERODOTUS_IMPORT_DIR: config.backfill.importDir,
+    ...(config.fault ? { HERODOTUS_FAULT: `${config.fault.kind}:${config.fault.afterRawInserts}` } : {}),
   };
 }

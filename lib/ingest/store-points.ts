@@ -7,6 +7,7 @@ import type { Store } from '../clickhouse/store';
 import { contentToken } from '../clickhouse/token';
 import { MS } from '../model/ladder';
 import type { SensorInterval } from '../model/interval';
+import { afterRawInsert } from './fault-hook';
 import { filterPoints, trimmed } from './merge';
 import { allocatePoints, type PointColumns } from '../model/points';
 
@@ -52,6 +53,8 @@ export async function storePoints(store: Store, req: StoreRequest): Promise<Stor
       throw classifyClickHouseError(err) === 'permanent' ? new PointsRefusedError(err) : err;
     });
   }
+  // A no-op unless a test armed HERODOTUS_FAULT: the crash between raw and ledger that a retry must repair.
+  afterRawInsert(rows.length);
   await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-ingested`);
   return { inserted: rows.length, alreadyStored: distinct - rows.length };
 }
