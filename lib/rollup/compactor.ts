@@ -1,8 +1,10 @@
-import { recordStage, uncleanDays, windowLedger, type LedgerRow, type UnitVersion } from '../clickhouse/ledger';
+import { dayLedgerIn, isClean, recordStage, repairMarks, windowLedger, type LedgerRow, type UnitVersion } from '../clickhouse/ledger';
+import { cancelMarks, coveredMarks, latestMarks, liveMarks, markKey, supersededMarks, type Mark } from '../clickhouse/marks';
 import { sensorExtents } from '../clickhouse/raw';
 import { writeCoarseLevels, writeFineLevels } from '../clickhouse/rollup';
 import { bySensorShard, onEveryPart, onReachableShards, type Shards } from '../clickhouse/shards';
 import type { Store } from '../clickhouse/store';
+import { unitRanges } from '../clickhouse/units';
 import { MS, type Ladder } from '../model/ladder';
 
 export interface CompactionPolicy {
@@ -22,34 +24,43 @@ export interface CompactionGroup {
 
 const dirty = (w: LedgerRow) => w.ingested > w.compacted;
 
-async function uncleanWindows(store: Store, ranges: { sensor: number; from: number; to: number }[]): Promise<LedgerRow[]> {
-  return (await windowLedger(store, ranges)).filter((w) => w.pending > w.compacted);
+/** Late windows are complete at once, the newest after the grace period or once idle. */
+function complete(policy: CompactionPolicy, watermark: number | undefined, start: number, touched: number, now: number): boolean {
+  return (
+    start + policy.ladder.windowMs + policy.graceMs <= (watermark ?? Number.NEGATIVE_INFINITY) || touched * 1000 <= now - policy.idleMs
+  );
 }
 
-/** Dirty windows that are complete: late windows at once, the newest after the grace period. */
+/** Dirty windows that are complete, by the ledger (the exact test, when compacting). */
 async function compactable(store: Store, policy: CompactionPolicy, windows: LedgerRow[], now: number): Promise<LedgerRow[]> {
   const candidates = windows.filter(dirty);
   const extents = await sensorExtents(store, [...new Set(candidates.map((w) => w.sensor))]);
-  return candidates.filter((w) => {
-    const watermark = extents.get(w.sensor)?.last ?? Number.NEGATIVE_INFINITY;
-    return w.start + policy.ladder.windowMs + policy.graceMs <= watermark || w.touched * 1000 <= now - policy.idleMs;
-  });
+  return candidates.filter((w) => complete(policy, extents.get(w.sensor)?.last, w.start, w.touched, now));
 }
 
 /** Compactable windows are grouped by the hour they fall in: one group is one child workflow. */
 const GROUP_MS = MS.hour;
 
-/** Every window of a store not clean yet, found through its unclean days. */
-async function allUncleanWindows(store: Store): Promise<LedgerRow[]> {
-  const days = await uncleanDays(store);
-  return uncleanWindows(
-    store,
-    days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
-  );
+/**
+ * Each marked window's latest mark: the windows that may need compaction,
+ * read from the marks (a few rows per dirty window), never from the history.
+ * With `prune`, marks below a window's latest are cancelled on the way.
+ */
+async function markedWindows(store: Store, prune: boolean): Promise<Mark[]> {
+  const marks = await liveMarks(store, 'window');
+  const old = prune ? supersededMarks(marks) : [];
+  if (old.length > 0) await cancelMarks(store, 'window', old, `supersede-${old.length}-${old[0]!.version}`);
+  return latestMarks(marks);
 }
 
-async function readyWindows(store: Store, policy: CompactionPolicy, now: number): Promise<LedgerRow[]> {
-  return compactable(store, policy, await allUncleanWindows(store), now);
+/**
+ * Marked windows that look complete. A superset of what compactGroup will
+ * compact: it tests each window again on the ledger, which stays the truth.
+ */
+async function readyWindows(store: Store, policy: CompactionPolicy, now: number): Promise<Mark[]> {
+  const marked = await markedWindows(store, true);
+  const extents = await sensorExtents(store, [...new Set(marked.map((w) => w.sensor))]);
+  return marked.filter((w) => complete(policy, extents.get(w.sensor)?.last, w.start, w.touched, now));
 }
 
 /** Groups of compactable windows, oldest first, over the shards that answer. */
@@ -100,7 +111,13 @@ async function compactOnShard(store: Store, policy: CompactionPolicy, group: Com
   );
   const ready = await compactable(store, policy, windows, now);
   const units: UnitVersion[] = ready.map((w) => ({ sensor: w.sensor, start: w.start, version: w.ingested }));
-  if (units.length === 0) return { windows: 0, sensors: 0 };
+  const sensors = await writeRollups(store, policy, group, units);
+  await cancelCovered(store, group, windows, units);
+  return { windows: units.length, sensors };
+}
+
+/** Rollups of the units from raw at every level, then their ledger mark; the number of sensors. */
+async function writeRollups(store: Store, policy: CompactionPolicy, group: CompactionGroup, units: UnitVersion[]): Promise<number> {
   // Slices of whole sensors keep statements small; a sensor's coarse buckets are rewritten after all its windows.
   const bySensor = new Map<number, UnitVersion[]>();
   for (const u of units) bySensor.set(u.sensor, [...(bySensor.get(u.sensor) ?? []), u]);
@@ -118,7 +135,25 @@ async function compactOnShard(store: Store, policy: CompactionPolicy, group: Com
     slice.push(...list);
   }
   await flush();
-  return { windows: units.length, sensors: bySensor.size };
+  return bySensor.size;
+}
+
+/**
+ * Cancels the group's window marks that the ledger covers: compacted at or
+ * past them as read before this compaction, or by it. Read after the ledger
+ * mark, so a mark of data that landed meanwhile (a higher version) stays.
+ * A mark planned but found clean is cancelled here too, so it is planned once.
+ */
+async function cancelCovered(store: Store, group: CompactionGroup, windows: LedgerRow[], compactedNow: UnitVersion[]) {
+  const compacted = new Map(windows.map((w) => [markKey(w), w.compacted]));
+  for (const u of compactedNow) compacted.set(markKey(u), Math.max(compacted.get(markKey(u)) ?? 0, u.version));
+  const marks = await liveMarks(
+    store,
+    'window',
+    group.sensors.map((sensor) => ({ sensor, from: group.from, to: group.to })),
+  );
+  const covered = coveredMarks(marks, compacted);
+  if (covered.length > 0) await cancelMarks(store, 'window', covered, `covered-${group.from}-${covered.length}`);
 }
 
 /**
@@ -130,29 +165,71 @@ export async function settleDays(shards: Shards): Promise<number> {
   return (await onReachableShards(shards, settleDaysOn)).reduce((a, n) => a + n, 0);
 }
 
+const dayOf = (t: number) => Math.floor(t / MS.day) * MS.day;
+
+/**
+ * Candidate days come from the day marks, minus days with a window still
+ * marked (today, whose newest window is always in its grace period): those
+ * cannot settle, and skipping them reads none of their windows. The rest are
+ * checked on the ledger, every window, as before.
+ */
 async function settleDaysOn(store: Store): Promise<number> {
-  const days = await uncleanDays(store);
-  if (days.length === 0) return 0;
-  const windows = await uncleanWindows(
+  const marks = await liveMarks(store, 'day');
+  if (marks.length === 0) return 0;
+  const busy = new Set((await markedWindows(store, false)).map((w) => markKey({ sensor: w.sensor, start: dayOf(w.start) })));
+  const days = await dayLedgerIn(
     store,
-    days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
+    unitRanges(
+      latestMarks(marks).filter((m) => !busy.has(markKey(m))),
+      MS.day,
+    ),
   );
-  const unclean = new Set(windows.map((w) => `${w.sensor}:${Math.floor(w.start / MS.day) * MS.day}`));
-  const settled = days.filter((d) => !unclean.has(`${d.sensor}:${d.start}`));
+  const candidates = days.filter((d) => !isClean(d));
+  const windows = await windowLedger(
+    store,
+    candidates.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
+  );
+  const unclean = new Set(windows.filter((w) => !isClean(w)).map((w) => markKey({ sensor: w.sensor, start: dayOf(w.start) })));
+  const settled = candidates.filter((d) => !unclean.has(markKey(d)));
   await recordStage(
     store,
     'compacted',
     [],
     settled.map((d) => ({ sensor: d.sensor, start: d.start, version: d.pending })),
-    `settle-${days.length}-${settled.reduce((m, d) => Math.max(m, d.pending), 0)}`,
+    `settle-${candidates.length}-${settled.reduce((m, d) => Math.max(m, d.pending), 0)}`,
   );
+  // Every day looked up is done with its marks: clean now, or left unclean
+  // only by windows with no mark, which a new write (it marks the day again)
+  // or the sweep's repair must change first. Busy days keep their latest.
+  const done = new Set(days.map(markKey));
+  const old = marks.filter((m) => done.has(markKey(m))).concat(supersededMarks(marks.filter((m) => !done.has(markKey(m)))));
+  if (old.length > 0) await cancelMarks(store, 'day', old, `settled-${old.length}-${old[0]!.version}`);
   return settled.length;
 }
 
-/** Windows waiting for compaction on the shards that answer: the backlog the sweep and /metrics report. */
+/** Windows waiting for compaction on the shards that answer, by their marks: what /metrics reports. */
 export async function compactionBacklog(shards: Shards): Promise<number> {
-  const counts = await onReachableShards(shards, async (store) => (await allUncleanWindows(store)).length);
+  const counts = await onReachableShards(shards, async (store) => (await markedWindows(store, false)).length);
   return counts.reduce((a, n) => a + n, 0);
+}
+
+export interface SweepResult {
+  /** Windows not clean, counted on the ledger itself. */
+  backlog: number;
+  /** Windows and days that had data to compact but no mark, marked now (0 unless a writer died between the two). */
+  repaired: { windows: number; days: number };
+}
+
+/** The safety net, run by the sweep: the ledger read in full on every shard that answers, and lost marks put back. */
+export async function sweepLedger(shards: Shards): Promise<SweepResult> {
+  const sweeps = await onReachableShards(shards, repairMarks);
+  return sweeps.reduce<SweepResult>(
+    (a, s) => ({
+      backlog: a.backlog + s.uncleanWindows.length,
+      repaired: { windows: a.repaired.windows + s.repaired.windows, days: a.repaired.days + s.repaired.days },
+    }),
+    { backlog: 0, repaired: { windows: 0, days: 0 } },
+  );
 }
 
 /**
@@ -192,8 +269,7 @@ async function reopenOnShard(
     const day = Math.floor(u.start / MS.day) * MS.day;
     days.set(`${u.sensor}:${day}`, { sensor: u.sensor, start: day, version });
   }
-  const token = `reopen-${version}`;
-  await recordStage(store, 'pending', units, [...days.values()], `${token}-p`);
-  await recordStage(store, 'ingested', units, [...days.values()], `${token}-i`);
+  // Nothing is inserted in between: pending and ingested go in one write.
+  await recordStage(store, ['pending', 'ingested'], units, [...days.values()], `reopen-${version}`);
   return units.length;
 }
