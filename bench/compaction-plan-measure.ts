@@ -4,6 +4,9 @@
  * process's CPU and RSS around a call, and the planner as main had it.
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runInNewContext } from 'node:vm';
 import type { ResponseJSON } from '@clickhouse/client';
 import { uncleanDays, windowLedger, type LedgerRow } from '../lib/clickhouse/ledger';
 import { sensorExtents } from '../lib/clickhouse/raw';
@@ -86,7 +89,14 @@ function peakMb(): number | null {
   return m ? Math.round(Number(m[1]) / 1024) : null;
 }
 
+v8.setFlagsFromString('--expose-gc');
+/** A full collection before each measurement: garbage of the round before (the old one parses millions of rows) is not this one's. */
+const gc = runInNewContext('gc') as () => void;
+
 export async function measured<T>(store: CountingStore, fn: () => Promise<T>): Promise<Measured<T>> {
+  gc();
+  // V8 finishes sweeping on helper threads after a full collection: let it, off the clock.
+  await sleep(500);
   const before = readProcess(process.pid)!;
   const canPeak = resetPeak();
   const counts = { rows: store.rowsRead, queries: store.queries, inserts: store.inserts };

@@ -1,5 +1,5 @@
 import { MS } from '../model/ladder';
-import { liveMarks, unmarked, writeMarks, type MarkKind } from './marks';
+import { latestMarks, markKey, unmarked, writeMarks, type MarkKind } from './marks';
 import { DAY_LEDGER_TABLE, WINDOW_LEDGER_TABLE } from './schema';
 import { int, rangesWhere } from './sql';
 import type { JsonInt64, Store } from './store';
@@ -34,8 +34,8 @@ export async function recordStage(
   await recordRows(store, stages, 'window', windows, touched, token);
   await recordRows(store, stages, 'day', days, touched, token);
   if (!stages.includes('ingested') || stages.includes('compacted')) return;
-  await writeMarks(store, 'window', windows, 1, touched, token);
-  await writeMarks(store, 'day', days, 1, touched, token);
+  await writeMarks(store, 'window', windows, touched, token);
+  await writeMarks(store, 'day', days, touched, token);
 }
 
 /**
@@ -168,8 +168,10 @@ export interface LedgerSweep {
 /**
  * The safety net of the marks: reads the ledger the long way (every window
  * of every unclean day, what compaction planning read before it had marks)
- * and marks each unit with ingested > compacted that has no live mark. Its
- * cost grows with the unclean days, so the sweep runs it, not every round.
+ * and marks each window with ingested > compacted that has no live mark, and
+ * each such day whose windows are all clean (a day with an unclean window
+ * cannot settle; once it can, the next sweep marks it). Its cost grows with
+ * the unclean days, so the sweep runs it, not every round.
  */
 export async function repairMarks(store: Store): Promise<LedgerSweep> {
   const days = await uncleanDays(store);
@@ -179,23 +181,25 @@ export async function repairMarks(store: Store): Promise<LedgerSweep> {
       days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
     )
   ).filter((w) => !isClean(w));
+  // A day waits for its windows: it needs a mark only once none is unclean.
+  const busy = new Set(windows.map((w) => markKey({ sensor: w.sensor, start: Math.floor(w.start / MS.day) * MS.day })));
   // Marks read after the ledger: a mark written for a row read above is seen.
   const lost = {
     window: unmarked(
       windows.filter((w) => w.ingested > w.compacted),
       (w) => w.compacted,
-      await liveMarks(store, 'window'),
+      await latestMarks(store, 'window'),
     ),
     day: unmarked(
-      days.filter((d) => d.ingested > d.compacted),
+      days.filter((d) => d.ingested > d.compacted && !busy.has(markKey(d))),
       (d) => d.compacted,
-      await liveMarks(store, 'day'),
+      await latestMarks(store, 'day'),
     ),
   };
   const touched = Math.floor(Date.now() / 1000);
   for (const kind of ['window', 'day'] as const) {
     const units = lost[kind].map((u) => ({ sensor: u.sensor, start: u.start, version: u.ingested }));
-    await writeMarks(store, kind, units, 1, touched, `repair-${kind}-${units.length}-${touched}`);
+    await writeMarks(store, kind, units, touched, `repair-${kind}-${units.length}-${touched}`);
   }
   return { uncleanWindows: windows, repaired: { windows: lost.window.length, days: lost.day.length } };
 }

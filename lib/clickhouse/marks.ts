@@ -1,4 +1,4 @@
-import { DAY_MARK_TABLE, WINDOW_MARK_TABLE } from './schema';
+import { DAY_LEDGER_TABLE, DAY_MARK_TABLE, SENSOR_EXTENT_TABLE, WINDOW_LEDGER_TABLE, WINDOW_MARK_TABLE } from './schema';
 import { int, rangesWhere } from './sql';
 import type { JsonInt64, Store } from './store';
 import { runSlices, runsSelect, unitRuns, type UnitVersion } from './units';
@@ -6,23 +6,33 @@ import { runSlices, runsSelect, unitRuns, type UnitVersion } from './units';
 /**
  * Dirty marks (see WINDOW_MARK_TABLE): the compactor's to-do list. A mark is
  * written after the ledger row that raised its unit's ingested version (so
- * every mark names data the ledger already holds), and cancelled only once
- * the ledger shows the unit compacted at or past it, or once a later mark of
- * the unit stands. So a unit with ingested > compacted keeps a live mark —
- * but for the moment between its ledger write and its mark, and for a writer
- * that dies in that moment and is never retried, which the sweep repairs.
+ * every mark names data the ledger already holds), and cancelled only
+ * - once the ledger shows its unit compacted at or past it (covered), or
+ * - once a later mark of its unit stands (superseded), the latest staying.
+ * So a unit with ingested > compacted keeps a live mark — but for the moment
+ * between its ledger row and its mark, and for a writer that dies in that
+ * moment and is never retried, which the sweep repairs (ledger.ts).
+ *
+ * Cancels are INSERT … SELECT over the marks themselves: each live mark
+ * cancelled as often as it was written (a retried write marks twice), with
+ * no literal per mark (a literal costs ClickHouse microseconds to parse).
+ * A retried cancel cancels again; it only ever touches marks that are
+ * covered or superseded for good, so that is harmless.
  */
 export type MarkKind = 'window' | 'day';
 
-const TABLES: Record<MarkKind, { table: string; key: string }> = {
-  window: { table: WINDOW_MARK_TABLE.name, key: 'window' },
-  day: { table: DAY_MARK_TABLE.name, key: 'day' },
+const KINDS: Record<MarkKind, { table: string; ledger: string; key: string }> = {
+  window: { table: WINDOW_MARK_TABLE.name, ledger: WINDOW_LEDGER_TABLE.name, key: 'window' },
+  day: { table: DAY_MARK_TABLE.name, ledger: DAY_LEDGER_TABLE.name, key: 'day' },
 };
 
-/** A live mark: a unit at a version, `count` times over (a repeated write marks twice). */
+type Ranges = readonly { sensor: number; from: number; to: number }[];
+
+/** A unit's latest live mark. */
 export interface Mark extends UnitVersion {
+  /** Live marks of the unit, the latest included. */
   count: number;
-  /** Unix seconds of the write that marked it. */
+  /** Unix seconds of the unit's latest marking write. */
   touched: number;
 }
 
@@ -30,99 +40,125 @@ export interface Mark extends UnitVersion {
 const RUNS_PER_STATEMENT = 4000;
 const UNITS_PER_STATEMENT = 250_000;
 
-/** Adds (+1) or cancels (−1) one mark per unit; a unit listed twice counts twice. */
-export async function writeMarks(store: Store, kind: MarkKind, units: UnitVersion[], sign: 1 | -1, touched: number, token: string) {
-  const { table } = TABLES[kind];
-  const slices = runSlices(unitRuns(units), RUNS_PER_STATEMENT, UNITS_PER_STATEMENT);
-  for (const [i, runs] of slices.entries()) {
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Marks the units dirty at their versions, `touched` being the write's time. */
+export async function writeMarks(store: Store, kind: MarkKind, units: UnitVersion[], touched: number, token: string) {
+  const { table } = KINDS[kind];
+  for (const [i, runs] of runSlices(unitRuns(units), RUNS_PER_STATEMENT, UNITS_PER_STATEMENT).entries()) {
     await store.insert(
       `INSERT INTO ${store.table(table)}
-       SELECT sensor, start, version, toInt8(${sign}), toUInt32(${int(touched)}) FROM (${runsSelect(runs)})`,
+       SELECT sensor, start, version, toInt8(1), toUInt32(${int(touched)}) FROM (${runsSelect(runs)})`,
       `${token}-${kind}-mark-${i}`,
     );
   }
 }
 
-/**
- * Cancels the given live marks, each as often as it was written. Replicated
- * tables drop a block identical to a recent one: the second of a cancel
- * (touched included) is a retry and is right to go; one that cancels a
- * re-marked unit a second later is not identical.
- */
-export function cancelMarks(store: Store, kind: MarkKind, marks: readonly Mark[], token: string): Promise<void> {
-  const units = marks.flatMap((m) => Array.from({ length: m.count }, () => ({ sensor: m.sensor, start: m.start, version: m.version })));
-  return writeMarks(store, kind, units, -1, Math.floor(Date.now() / 1000), token);
+/** Live (sensor, key, version) rows with their count `n`: written more often than cancelled. */
+function live(store: Store, kind: MarkKind, ranges?: Ranges): string {
+  const { table, key } = KINDS[kind];
+  return `SELECT sensor, ${key}, version, sum(sign) AS n, maxIf(touched, sign > 0) AS t
+    FROM ${store.table(table)} ${ranges ? `WHERE ${rangesWhere(key, ranges)}` : ''}
+    GROUP BY sensor, ${key}, version HAVING sum(sign) > 0`;
+}
+
+/** Cancels every live mark that `bound` (a subquery of sensor, key, bound) reaches: version <= bound, n times. */
+async function cancelWhere(store: Store, kind: MarkKind, marks: string, bound: string, token: string) {
+  const { table, key } = KINDS[kind];
+  await store.insert(
+    `INSERT INTO ${store.table(table)}
+     SELECT sensor, ${key}, version, toInt8(-1), toUInt32(${int(nowSeconds())}) FROM (
+       SELECT sensor, ${key}, version, n, bound FROM (${marks}) AS live ALL INNER JOIN (${bound}) AS bounds USING (sensor, ${key})
+       WHERE version <= bound
+     ) ARRAY JOIN range(toUInt64(n)) AS copy`,
+    token,
+  );
+}
+
+/** Cancels the marks below each unit's latest (superseded). */
+export function cancelSuperseded(store: Store, kind: MarkKind): Promise<void> {
+  const { key } = KINDS[kind];
+  const latest = `SELECT sensor, ${key}, max(version) - 1 AS bound FROM (${live(store, kind)}) GROUP BY sensor, ${key}`;
+  return cancelWhere(store, kind, live(store, kind), latest, `supersede-${kind}-${nowSeconds()}`);
+}
+
+/** Cancels the marks of units inside the ranges that their ledger shows compacted at or past them (covered). */
+export function cancelCovered(store: Store, kind: MarkKind, ranges: Ranges): Promise<void> {
+  if (ranges.length === 0) return Promise.resolve();
+  const { ledger, key } = KINDS[kind];
+  const compacted = `SELECT sensor, ${key}, maxMerge(compacted) AS bound FROM ${store.table(ledger)}
+    WHERE ${rangesWhere(key, ranges)} GROUP BY sensor, ${key}`;
+  return cancelWhere(store, kind, live(store, kind, ranges), compacted, `covered-${kind}-${nowSeconds()}`);
+}
+
+/** Cancels each unit's live marks at or below the version given for it. */
+export function cancelUpTo(store: Store, kind: MarkKind, units: UnitVersion[]): Promise<void> {
+  if (units.length === 0) return Promise.resolve();
+  const { key } = KINDS[kind];
+  const ranges = units.map((u) => ({ sensor: u.sensor, from: u.start, to: u.start + 1 }));
+  const bounds = `SELECT sensor, start AS ${key}, version AS bound FROM (${runsSelect(unitRuns(units))})`;
+  return cancelWhere(store, kind, live(store, kind, ranges), bounds, `cancel-${kind}-${units.length}-${nowSeconds()}`);
 }
 
 type MarkTuple = [sensor: number, start: JsonInt64, version: JsonInt64, count: JsonInt64, touched: number];
 
+const latestSql = (store: Store, kind: MarkKind, ranges?: Ranges) => {
+  const { key } = KINDS[kind];
+  return `SELECT sensor, ${key}, max(version) AS version, sum(n) AS n, max(t) AS t FROM (${live(store, kind, ranges)})
+    GROUP BY sensor, ${key}`;
+};
+
+const toMark = ([sensor, start, version, count, touched]: MarkTuple): Mark => ({
+  sensor: Number(sensor),
+  start: Number(start),
+  version: Number(version),
+  count: Number(count),
+  touched: Number(touched),
+});
+
 /**
- * Live marks (written more often than cancelled), of every unit or of the
- * units inside (sensor, [from, to)) ranges. The table holds about one row per
- * dirty unit, whatever the history.
+ * Each marked unit's latest live mark, of every unit or of the units inside
+ * (sensor, [from, to)) ranges. The table holds about one row per dirty unit,
+ * whatever the history.
  */
-export async function liveMarks(
-  store: Store,
-  kind: MarkKind,
-  ranges?: readonly { sensor: number; from: number; to: number }[],
-  stats?: { rowsRead: number },
-): Promise<Mark[]> {
+export async function latestMarks(store: Store, kind: MarkKind, ranges?: Ranges): Promise<Mark[]> {
   if (ranges && ranges.length === 0) return [];
-  const { table, key } = TABLES[kind];
-  const { rows, rowsRead } = await store.queryWithStats<MarkTuple>(
-    `SELECT sensor, ${key}, version, sum(sign) AS n, maxIf(touched, sign > 0)
-     FROM ${store.table(table)} ${ranges ? `WHERE ${rangesWhere(key, ranges)}` : ''}
-     GROUP BY sensor, ${key}, version HAVING sum(sign) > 0
-     ORDER BY sensor, ${key}, version`,
-  );
-  if (stats) stats.rowsRead += rowsRead;
-  return rows.map(([sensor, start, version, count, touched]) => ({
-    sensor: Number(sensor),
-    start: Number(start),
-    version: Number(version),
-    count: Number(count),
-    touched: Number(touched),
-  }));
+  const { rows } = await store.queryWithStats<MarkTuple>(`${latestSql(store, kind, ranges)} ORDER BY sensor, ${KINDS[kind].key}`);
+  return rows.map(toMark);
 }
 
-/** Key of a unit in the maps that the functions below take. */
+/** A marked window with its sensor's last stored timestamp (null: no data), the compactor's watermark. */
+export interface MarkedWindow extends Mark {
+  watermark: number | null;
+}
+
+/**
+ * The latest mark of every marked window with its sensor's watermark, in one
+ * read of the marks and the sensor extents: what a planning round needs.
+ */
+export async function markedWindows(store: Store): Promise<MarkedWindow[]> {
+  const { rows } = await store.queryWithStats<[...MarkTuple, last: JsonInt64, known: number]>(
+    `SELECT sensor, window, version, n, t, last, known FROM (${latestSql(store, 'window')}) AS marks
+     ALL LEFT JOIN (SELECT sensor, maxMerge(last_ts) AS last, toUInt8(1) AS known FROM ${store.table(SENSOR_EXTENT_TABLE.name)}
+                    GROUP BY sensor) AS extents USING (sensor)
+     ORDER BY sensor, window`,
+  );
+  return rows.map((r) => ({ ...toMark(r.slice(0, 5) as MarkTuple), watermark: Number(r[6]) === 1 ? Number(r[5]) : null }));
+}
+
+/** Key of a unit in maps and sets. */
 export const markKey = (u: { sensor: number; start: number }) => `${u.sensor}:${u.start}`;
 
-/** Each unit's latest live mark (the highest version; touched is the latest of its marks). */
-export function latestMarks(marks: readonly Mark[]): Mark[] {
-  const top = new Map<string, Mark>();
-  for (const m of marks) {
-    const t = top.get(markKey(m));
-    if (!t) top.set(markKey(m), { ...m });
-    else {
-      if (m.version > t.version) Object.assign(t, { version: m.version, count: m.count });
-      t.touched = Math.max(t.touched, m.touched);
-    }
-  }
-  return [...top.values()];
-}
-
-/** Marks below their unit's latest: cancelling them leaves every unit its latest mark. */
-export function supersededMarks(marks: readonly Mark[]): Mark[] {
-  const top = new Map(latestMarks(marks).map((m) => [markKey(m), m.version]));
-  return marks.filter((m) => m.version < top.get(markKey(m))!);
-}
-
-/** Marks at or below their unit's compacted version (units without one keep theirs). */
-export function coveredMarks(marks: readonly Mark[], compacted: ReadonlyMap<string, number>): Mark[] {
-  return marks.filter((m) => m.version <= (compacted.get(markKey(m)) ?? -1));
-}
-
 /**
- * Units whose latest live mark is not above `compacted(u)`: one the compactor
- * would not find (what the sweep repairs). A mark at or below the compacted
- * version is about to be cancelled and does not count.
+ * Units whose latest live mark is not above `compacted(u)`: ones the
+ * compactor would not find (what the sweep repairs). A mark at or below the
+ * compacted version is about to be cancelled and does not count.
  */
 export function unmarked<T extends { sensor: number; start: number }>(
   units: readonly T[],
   compacted: (u: T) => number,
-  marks: readonly Mark[],
+  latest: readonly Mark[],
 ): T[] {
-  const top = new Map(latestMarks(marks).map((m) => [markKey(m), m.version]));
+  const top = new Map(latest.map((m) => [markKey(m), m.version]));
   return units.filter((u) => (top.get(markKey(u)) ?? -1) <= compacted(u));
 }

@@ -78,7 +78,7 @@ export function runSlices(runs: readonly UnitRun[], maxRuns: number, maxUnits: n
  */
 export function runsSelect(runs: readonly UnitRun[]): string {
   const col = (f: (r: UnitRun) => number) => `[${runs.map((r) => int(f(r))).join(', ')}]`;
-  return `SELECT s AS sensor, toInt64(f) + toInt64(d) * toInt64(arrayJoin(range(toUInt64(n)))) AS start, toUInt64(v) AS version
+  return `SELECT toUInt32(s) AS sensor, toInt64(f) + toInt64(d) * toInt64(arrayJoin(range(toUInt64(n)))) AS start, toUInt64(v) AS version
      FROM system.one ARRAY JOIN ${col((r) => r.sensor)} AS s, ${col((r) => r.first)} AS f, ${col((r) => r.step)} AS d,
        ${col((r) => r.count)} AS n, ${col((r) => r.version)} AS v`;
 }

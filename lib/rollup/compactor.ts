@@ -1,5 +1,5 @@
 import { dayLedgerIn, isClean, recordStage, repairMarks, windowLedger, type LedgerRow, type UnitVersion } from '../clickhouse/ledger';
-import { cancelMarks, coveredMarks, latestMarks, liveMarks, markKey, supersededMarks, type Mark } from '../clickhouse/marks';
+import { cancelCovered, cancelSuperseded, cancelUpTo, latestMarks, markedWindows, markKey, type Mark } from '../clickhouse/marks';
 import { sensorExtents } from '../clickhouse/raw';
 import { writeCoarseLevels, writeFineLevels } from '../clickhouse/rollup';
 import { bySensorShard, onEveryPart, onReachableShards, type Shards } from '../clickhouse/shards';
@@ -42,25 +42,14 @@ async function compactable(store: Store, policy: CompactionPolicy, windows: Ledg
 const GROUP_MS = MS.hour;
 
 /**
- * Each marked window's latest mark: the windows that may need compaction,
- * read from the marks (a few rows per dirty window), never from the history.
- * With `prune`, marks below a window's latest are cancelled on the way.
- */
-async function markedWindows(store: Store, prune: boolean): Promise<Mark[]> {
-  const marks = await liveMarks(store, 'window');
-  const old = prune ? supersededMarks(marks) : [];
-  if (old.length > 0) await cancelMarks(store, 'window', old, `supersede-${old.length}-${old[0]!.version}`);
-  return latestMarks(marks);
-}
-
-/**
- * Marked windows that look complete. A superset of what compactGroup will
- * compact: it tests each window again on the ledger, which stays the truth.
+ * Marked windows that look complete: read from the marks (about a row per
+ * dirty window), never from the history, and nothing written. A superset of
+ * what compactGroup will compact: it tests each window again on the ledger,
+ * which stays the truth.
  */
 async function readyWindows(store: Store, policy: CompactionPolicy, now: number): Promise<Mark[]> {
-  const marked = await markedWindows(store, true);
-  const extents = await sensorExtents(store, [...new Set(marked.map((w) => w.sensor))]);
-  return marked.filter((w) => complete(policy, extents.get(w.sensor)?.last, w.start, w.touched, now));
+  const marked = await markedWindows(store);
+  return marked.filter((w) => complete(policy, w.watermark ?? undefined, w.start, w.touched, now));
 }
 
 /** Groups of compactable windows, oldest first, over the shards that answer. */
@@ -112,8 +101,30 @@ async function compactOnShard(store: Store, policy: CompactionPolicy, group: Com
   const ready = await compactable(store, policy, windows, now);
   const units: UnitVersion[] = ready.map((w) => ({ sensor: w.sensor, start: w.start, version: w.ingested }));
   const sensors = await writeRollups(store, policy, group, units);
-  await cancelCovered(store, group, windows, units);
+  await cancelCompacted(store, group, windows, units);
   return { windows: units.length, sensors };
+}
+
+/**
+ * After the ledger mark: cancels the marks of the group's windows that are
+ * compacted at or past their latest mark, as read before this compaction or
+ * by it (a window planned but found clean included, so it is planned once).
+ * A mark of data that landed meanwhile (a higher version) stays. The
+ * versions come from the rows read above: no second read of the ledger.
+ */
+async function cancelCompacted(store: Store, group: CompactionGroup, windows: LedgerRow[], compacted: UnitVersion[]) {
+  const bound = new Map(windows.map((w) => [markKey(w), w.compacted]));
+  for (const u of compacted) bound.set(markKey(u), Math.max(bound.get(markKey(u)) ?? 0, u.version));
+  const marked = await latestMarks(
+    store,
+    'window',
+    group.sensors.map((sensor) => ({ sensor, from: group.from, to: group.to })),
+  );
+  await cancelUpTo(
+    store,
+    'window',
+    marked.filter((m) => m.version <= (bound.get(markKey(m)) ?? -1)),
+  );
 }
 
 /** Rollups of the units from raw at every level, then their ledger mark; the number of sensors. */
@@ -139,24 +150,6 @@ async function writeRollups(store: Store, policy: CompactionPolicy, group: Compa
 }
 
 /**
- * Cancels the group's window marks that the ledger covers: compacted at or
- * past them as read before this compaction, or by it. Read after the ledger
- * mark, so a mark of data that landed meanwhile (a higher version) stays.
- * A mark planned but found clean is cancelled here too, so it is planned once.
- */
-async function cancelCovered(store: Store, group: CompactionGroup, windows: LedgerRow[], compactedNow: UnitVersion[]) {
-  const compacted = new Map(windows.map((w) => [markKey(w), w.compacted]));
-  for (const u of compactedNow) compacted.set(markKey(u), Math.max(compacted.get(markKey(u)) ?? 0, u.version));
-  const marks = await liveMarks(
-    store,
-    'window',
-    group.sensors.map((sensor) => ({ sensor, from: group.from, to: group.to })),
-  );
-  const covered = coveredMarks(marks, compacted);
-  if (covered.length > 0) await cancelMarks(store, 'window', covered, `covered-${group.from}-${covered.length}`);
-}
-
-/**
  * Marks days clean whose windows are all clean, at the day's pending version
  * read before its windows were: a window written later keeps the day dirty.
  * Shards that do not answer settle on a later round.
@@ -174,17 +167,14 @@ const dayOf = (t: number) => Math.floor(t / MS.day) * MS.day;
  * checked on the ledger, every window, as before.
  */
 async function settleDaysOn(store: Store): Promise<number> {
-  const marks = await liveMarks(store, 'day');
-  if (marks.length === 0) return 0;
-  const busy = new Set((await markedWindows(store, false)).map((w) => markKey({ sensor: w.sensor, start: dayOf(w.start) })));
-  const days = await dayLedgerIn(
-    store,
-    unitRanges(
-      latestMarks(marks).filter((m) => !busy.has(markKey(m))),
-      MS.day,
-    ),
-  );
-  const candidates = days.filter((d) => !isClean(d));
+  // The round's housekeeping: marks below their unit's latest go (planning only reads).
+  await cancelSuperseded(store, 'window');
+  await cancelSuperseded(store, 'day');
+  const busy = new Set((await latestMarks(store, 'window')).map((w) => markKey({ sensor: w.sensor, start: dayOf(w.start) })));
+  const marked = (await latestMarks(store, 'day')).filter((m) => !busy.has(markKey(m)));
+  if (marked.length === 0) return 0;
+  const ranges = unitRanges(marked, MS.day);
+  const candidates = (await dayLedgerIn(store, ranges)).filter((d) => !isClean(d));
   const windows = await windowLedger(
     store,
     candidates.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
@@ -198,18 +188,21 @@ async function settleDaysOn(store: Store): Promise<number> {
     settled.map((d) => ({ sensor: d.sensor, start: d.start, version: d.pending })),
     `settle-${candidates.length}-${settled.reduce((m, d) => Math.max(m, d.pending), 0)}`,
   );
-  // Every day looked up is done with its marks: clean now, or left unclean
-  // only by windows with no mark, which a new write (it marks the day again)
-  // or the sweep's repair must change first. Busy days keep their latest.
-  const done = new Set(days.map(markKey));
-  const old = marks.filter((m) => done.has(markKey(m))).concat(supersededMarks(marks.filter((m) => !done.has(markKey(m)))));
-  if (old.length > 0) await cancelMarks(store, 'day', old, `settled-${old.length}-${old[0]!.version}`);
+  // Every day looked up is done with the marks seen: clean (their ledger
+  // covers them), or unclean only through windows with no mark, which a new
+  // write (it marks the day again) or the sweep's repair must change first.
+  await cancelCovered(store, 'day', ranges);
+  await cancelUpTo(
+    store,
+    'day',
+    marked.filter((m) => unclean.has(markKey(m))),
+  );
   return settled.length;
 }
 
 /** Windows waiting for compaction on the shards that answer, by their marks: what /metrics reports. */
 export async function compactionBacklog(shards: Shards): Promise<number> {
-  const counts = await onReachableShards(shards, async (store) => (await markedWindows(store, false)).length);
+  const counts = await onReachableShards(shards, async (store) => (await latestMarks(store, 'window')).length);
   return counts.reduce((a, n) => a + n, 0);
 }
 

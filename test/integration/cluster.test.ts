@@ -25,7 +25,7 @@ import { ensureClusterPackages } from '../../harness/stack/cluster-packages';
 import { isPortOpen } from '../../harness/stack/ports';
 import { loadConfig, PROJECT_ROOT } from '../../lib/config/config';
 import { recordStage } from '../../lib/clickhouse/ledger';
-import { latestMarks, liveMarks } from '../../lib/clickhouse/marks';
+import { latestMarks } from '../../lib/clickhouse/marks';
 import { bySensorShard } from '../../lib/clickhouse/shards';
 import { openShards } from '../../lib/clickhouse/store-open';
 import { makeLadder, MS } from '../../lib/model/ladder';
@@ -304,7 +304,7 @@ describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
         const own = days.filter((d) => shards.of(d.sensor) === part.store);
         await recordStage(part.store, 'pending', part.items, own, 'cluster-test-p');
         await recordStage(part.store, 'ingested', part.items, own, 'cluster-test-i');
-        const marked = latestMarks(await liveMarks(part.store, 'window'));
+        const marked = await latestMarks(part.store, 'window');
         expect(marked.map((m) => [m.sensor, m.start, m.version])).toEqual(part.items.map((w) => [w.sensor, w.start, 10]));
       }
       expect(await compactionBacklog(shards)).toBe(windows.length);

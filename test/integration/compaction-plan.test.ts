@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../lib/config/config';
 import { recordStage } from '../../lib/clickhouse/ledger';
-import { cancelMarks, latestMarks, liveMarks } from '../../lib/clickhouse/marks';
+import { cancelUpTo, latestMarks } from '../../lib/clickhouse/marks';
 import { migrate } from '../../lib/clickhouse/migrate';
 import { DAY_LEDGER_TABLE, DAY_MARK_TABLE, WINDOW_LEDGER_TABLE, WINDOW_MARK_TABLE } from '../../lib/clickhouse/schema';
 import { singleShard, type Shards } from '../../lib/clickhouse/shards';
@@ -75,7 +75,7 @@ async function ledger(): Promise<{ dirtyWindows: Unit[]; dirtyDays: Unit[]; uncl
   };
 }
 
-const markedWindows = async () => latestMarks(await liveMarks(store, 'window'));
+const markedWindows = () => latestMarks(store, 'window');
 
 /** What the planner would hand to compaction, window by window: every marked window whose (hour, sensor) it plans. */
 async function plannedWindows(): Promise<Unit[]> {
@@ -101,8 +101,8 @@ async function expectSettled(): Promise<void> {
   const l = await ledger();
   expect(l.dirtyWindows).toEqual([]);
   expect(l.uncleanDays).toEqual([]);
-  expect(await liveMarks(store, 'window')).toEqual([]);
-  expect(await liveMarks(store, 'day')).toEqual([]);
+  expect(await latestMarks(store, 'window')).toEqual([]);
+  expect(await latestMarks(store, 'day')).toEqual([]);
   expect(await compactionBacklog(shards)).toBe(0);
 }
 
@@ -140,13 +140,14 @@ describe('compaction planning from dirty marks', () => {
     await expectSettled();
   });
 
-  test('repeated writes to one window keep one live mark after a planning round', async () => {
+  test('repeated writes to one window keep one live mark after a compactor round', async () => {
     const window = T0 + 10 * MS.minute;
     for (let k = 0; k < 5; k++) await write(1, every(window + k * 10_000, window + (k + 1) * 10_000, 1000));
-    expect(await liveMarks(store, 'window')).toHaveLength(5);
+    expect((await markedWindows()).map((m) => [m.sensor, m.start, m.version, m.count])).toEqual([[1, window, version, 5]]);
     expect(sorted(await plannedWindows())).toEqual([key({ sensor: 1, start: window })]);
-    const left = await liveMarks(store, 'window');
-    expect(left.map((m) => [m.sensor, m.start, m.version])).toEqual([[1, window, version]]);
+    // Planning only reads; the round's settling cancels the marks below the latest.
+    await settleDays(shards);
+    expect((await markedWindows()).map((m) => [m.sensor, m.start, m.version, m.count])).toEqual([[1, window, version, 1]]);
     expect(await compactAll()).toBe(1);
     await expectSettled();
   });
@@ -162,24 +163,27 @@ describe('compaction planning from dirty marks', () => {
     ];
     expect(sorted(l.dirtyWindows)).toEqual(sorted(want));
     expect(sorted(await plannedWindows())).toEqual(sorted(want));
-    expect(sorted(latestMarks(await liveMarks(store, 'day')))).toEqual(sorted(l.dirtyDays));
+    expect(sorted(await latestMarks(store, 'day'))).toEqual(sorted(l.dirtyDays));
     expect(l.dirtyDays).toHaveLength(2);
     expect(await compactAll()).toBe(3);
     await expectSettled();
   });
 
-  test('the sweep finds a dirty window whose mark was lost and marks it; compaction then covers it', async () => {
+  test('the sweep finds a dirty window whose mark was lost and marks it, then its day once the window is clean', async () => {
     const window = T0 + 3 * MS.minute;
     await write(1, [window + 777]);
-    // A writer that died between its ledger row and its mark (or a replica that lost the mark).
-    await cancelMarks(store, 'window', await liveMarks(store, 'window'), 'lose-window');
-    await cancelMarks(store, 'day', await liveMarks(store, 'day'), 'lose-day');
+    // A writer that died between its ledger rows and its marks (or a replica that lost them).
+    await cancelUpTo(store, 'window', await latestMarks(store, 'window'));
+    await cancelUpTo(store, 'day', await latestMarks(store, 'day'));
     expect(await plannedWindows()).toEqual([]);
-    const sweep = await sweepLedger(shards);
-    expect(sweep).toEqual({ backlog: 1, repaired: { windows: 1, days: 1 } });
+    expect(await sweepLedger(shards)).toEqual({ backlog: 1, repaired: { windows: 1, days: 0 } });
     expect(sorted(await plannedWindows())).toEqual([key({ sensor: 1, start: window })]);
     expect(await sweepLedger(shards)).toEqual({ backlog: 1, repaired: { windows: 0, days: 0 } });
     expect(await compactAll()).toBe(1);
+    // The window is clean; its day has data to settle and no mark: the next sweep marks it.
+    expect((await ledger()).uncleanDays).toEqual([{ sensor: 1, start: Math.floor(window / MS.day) * MS.day }]);
+    expect(await sweepLedger(shards)).toEqual({ backlog: 0, repaired: { windows: 0, days: 1 } });
+    expect(await compactAll()).toBe(0);
     await expectSettled();
   });
 
@@ -201,12 +205,15 @@ describe('compaction planning from dirty marks', () => {
     const l = await ledger();
     expect(l.dirtyWindows).toHaveLength(2);
     expect(sorted(await markedWindows())).toEqual(sorted(l.dirtyWindows));
-    expect(sorted(latestMarks(await liveMarks(store, 'day')))).toEqual(sorted(l.dirtyDays));
+    // Their days wait for their windows (a day with an unclean window cannot settle).
+    expect(await latestMarks(store, 'day')).toEqual([]);
     expect(await compactAll()).toBe(2);
+    expect(await sweepLedger(shards)).toEqual({ backlog: 1, repaired: { windows: 0, days: 2 } });
+    expect(await compactAll()).toBe(0);
     // The window pending only stays unclean (its writer may still commit) and keeps its day unclean.
     const after = await ledger();
     expect(after.dirtyWindows).toEqual([]);
     expect(after.uncleanDays).toEqual([{ sensor: 1, start: Math.floor(window / MS.day) * MS.day }]);
-    expect(await liveMarks(store, 'window')).toEqual([]);
+    expect(await latestMarks(store, 'window')).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { coveredMarks, latestMarks, markKey, supersededMarks, unmarked, type Mark } from '../../lib/clickhouse/marks';
+import { markKey, unmarked, type Mark } from '../../lib/clickhouse/marks';
 import { runSlices, unitRanges, unitRuns, type UnitRun, type UnitVersion } from '../../lib/clickhouse/units';
 
 const expand = (runs: UnitRun[]): UnitVersion[] =>
@@ -54,53 +54,17 @@ describe('unit runs', () => {
   });
 });
 
-const mark = (sensor: number, start: number, version: number, count = 1, touched = 100): Mark => ({
-  sensor,
-  start,
-  version,
-  count,
-  touched,
-});
+const mark = (sensor: number, start: number, version: number): Mark => ({ sensor, start, version, count: 1, touched: 100 });
 
 describe('marks', () => {
-  const marks = [mark(1, 0, 10), mark(1, 0, 20, 2, 90), mark(1, 60, 5), mark(2, 0, 7, 1, 300)];
-
-  test('latest: one per unit, its highest version, the latest touched of its marks', () => {
-    expect(latestMarks(marks)).toEqual([mark(1, 0, 20, 2, 100), mark(1, 60, 5), mark(2, 0, 7, 1, 300)]);
-  });
-
-  test('superseded: everything below a unit latest, so each unit keeps exactly its latest', () => {
-    expect(supersededMarks(marks)).toEqual([mark(1, 0, 10)]);
-    fc.assert(
-      fc.property(
-        fc.array(fc.record({ sensor: fc.integer({ min: 1, max: 3 }), start: fc.constant(0), version: fc.integer({ min: 1, max: 9 }) })),
-        (xs) => {
-          const live = xs.map((x) => mark(x.sensor, x.start, x.version));
-          const gone = new Set(supersededMarks(live));
-          const kept = live.filter((m) => !gone.has(m));
-          expect(new Set(kept.map(markKey))).toEqual(new Set(live.map(markKey)));
-          for (const top of latestMarks(live))
-            expect(kept.some((m) => markKey(m) === markKey(top) && m.version === top.version)).toBe(true);
-        },
-      ),
-    );
-  });
-
-  test('covered: at or below the compacted version; units without one keep their marks', () => {
-    const compacted = new Map([
-      ['1:0', 10],
-      ['1:60', 4],
-    ]);
-    expect(coveredMarks(marks, compacted)).toEqual([mark(1, 0, 10)]);
-  });
-
   test('unmarked: units whose latest live mark is not above their compacted version', () => {
+    const latest = [mark(1, 0, 20), mark(1, 60, 5), mark(2, 0, 7)];
     const units = [
       { sensor: 1, start: 0, compacted: 20 },
       { sensor: 1, start: 60, compacted: 4 },
       { sensor: 2, start: 0, compacted: 0 },
       { sensor: 3, start: 0, compacted: 0 },
     ];
-    expect(unmarked(units, (u) => u.compacted, marks).map(markKey)).toEqual(['1:0', '3:0']);
+    expect(unmarked(units, (u) => u.compacted, latest).map(markKey)).toEqual(['1:0', '3:0']);
   });
 });
