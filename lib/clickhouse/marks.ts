@@ -127,23 +127,31 @@ export async function latestMarks(store: Store, kind: MarkKind, ranges?: Ranges)
   return rows.map(toMark);
 }
 
-/** A marked window with its sensor's last stored timestamp (null: no data), the compactor's watermark. */
-export interface MarkedWindow extends Mark {
-  watermark: number | null;
+/** When a marked window counts as complete (the compactor's test, see `complete` in lib/rollup/compactor.ts). */
+export interface Completeness {
+  windowMs: number;
+  /** Complete once its sensor has data this far past its end (the sensor's last timestamp is its watermark)… */
+  graceMs: number;
+  /** …or once its latest marking write is at or before this (unix seconds). */
+  idleBefore: number;
 }
 
 /**
- * The latest mark of every marked window with its sensor's watermark, in one
- * read of the marks and the sensor extents: what a planning round needs.
+ * The (group start, sensor) pairs of marked windows that look complete, a
+ * group being `groupMs` of windows: what a planning round needs, in one read
+ * of the marks and the sensor extents, a row per group and sensor.
  */
-export async function markedWindows(store: Store): Promise<MarkedWindow[]> {
-  const { rows } = await store.queryWithStats<[...MarkTuple, last: JsonInt64, known: number]>(
-    `SELECT sensor, window, version, n, t, last, known FROM (${latestSql(store, 'window')}) AS marks
+export async function completeMarked(store: Store, groupMs: number, rule: Completeness): Promise<{ from: number; sensor: number }[]> {
+  const g = int(groupMs);
+  const { rows } = await store.queryWithStats<[from: JsonInt64, sensor: number]>(
+    `SELECT window - (window % ${g} + ${g}) % ${g} AS grp, sensor
+     FROM (${latestSql(store, 'window')}) AS marks
      ALL LEFT JOIN (SELECT sensor, maxMerge(last_ts) AS last, toUInt8(1) AS known FROM ${store.table(SENSOR_EXTENT_TABLE.name)}
                     GROUP BY sensor) AS extents USING (sensor)
-     ORDER BY sensor, window`,
+     WHERE (known = 1 AND window + ${int(rule.windowMs + rule.graceMs)} <= last) OR t <= ${int(rule.idleBefore)}
+     GROUP BY grp, sensor ORDER BY grp, sensor`,
   );
-  return rows.map((r) => ({ ...toMark(r.slice(0, 5) as MarkTuple), watermark: Number(r[6]) === 1 ? Number(r[5]) : null }));
+  return rows.map(([from, sensor]) => ({ from: Number(from), sensor: Number(sensor) }));
 }
 
 /** Key of a unit in maps and sets. */

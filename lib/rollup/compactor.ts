@@ -1,5 +1,5 @@
 import { dayLedgerIn, isClean, recordStage, repairMarks, windowLedger, type LedgerRow, type UnitVersion } from '../clickhouse/ledger';
-import { cancelCovered, cancelSuperseded, cancelUpTo, latestMarks, markedWindows, markKey, type Mark } from '../clickhouse/marks';
+import { cancelCovered, cancelSuperseded, cancelUpTo, completeMarked, latestMarks, markKey } from '../clickhouse/marks';
 import { sensorExtents } from '../clickhouse/raw';
 import { writeCoarseLevels, writeFineLevels } from '../clickhouse/rollup';
 import { bySensorShard, onEveryPart, onReachableShards, type Shards } from '../clickhouse/shards';
@@ -24,7 +24,11 @@ export interface CompactionGroup {
 
 const dirty = (w: LedgerRow) => w.ingested > w.compacted;
 
-/** Late windows are complete at once, the newest after the grace period or once idle. */
+/**
+ * Late windows are complete at once, the newest after the grace period or
+ * once idle. Planning applies the same test in SQL to the marks
+ * (completeMarked in lib/clickhouse/marks.ts).
+ */
 function complete(policy: CompactionPolicy, watermark: number | undefined, start: number, touched: number, now: number): boolean {
   return (
     start + policy.ladder.windowMs + policy.graceMs <= (watermark ?? Number.NEGATIVE_INFINITY) || touched * 1000 <= now - policy.idleMs
@@ -42,25 +46,20 @@ async function compactable(store: Store, policy: CompactionPolicy, windows: Ledg
 const GROUP_MS = MS.hour;
 
 /**
- * Marked windows that look complete: read from the marks (about a row per
- * dirty window), never from the history, and nothing written. A superset of
- * what compactGroup will compact: it tests each window again on the ledger,
- * which stays the truth.
+ * Groups of marked windows that look complete, oldest first, over the shards
+ * that answer: one read of the marks per shard (about a row per dirty
+ * window), never the history, and nothing written. A superset of what
+ * compactGroup will compact: it tests each window again on the ledger,
+ * which stays the truth, with the same completeness test.
  */
-async function readyWindows(store: Store, policy: CompactionPolicy, now: number): Promise<Mark[]> {
-  const marked = await markedWindows(store);
-  return marked.filter((w) => complete(policy, w.watermark ?? undefined, w.start, w.touched, now));
-}
-
-/** Groups of compactable windows, oldest first, over the shards that answer. */
 export async function planCompaction(shards: Shards, policy: CompactionPolicy, now: number, maxGroups: number): Promise<CompactionGroup[]> {
-  const ready = (await onReachableShards(shards, (store) => readyWindows(store, policy, now))).flat();
+  const rule = { windowMs: policy.ladder.windowMs, graceMs: policy.graceMs, idleBefore: Math.floor((now - policy.idleMs) / 1000) };
+  const ready = (await onReachableShards(shards, (store) => completeMarked(store, GROUP_MS, rule))).flat();
   const byGroup = new Map<number, Set<number>>();
-  for (const w of ready) {
-    const group = Math.floor(w.start / GROUP_MS) * GROUP_MS;
-    let set = byGroup.get(group);
-    if (!set) byGroup.set(group, (set = new Set()));
-    set.add(w.sensor);
+  for (const { from, sensor } of ready) {
+    let set = byGroup.get(from);
+    if (!set) byGroup.set(from, (set = new Set()));
+    set.add(sensor);
   }
   return [...byGroup.keys()]
     .sort((a, b) => a - b)
