@@ -91,13 +91,18 @@ export function cancelCovered(store: Store, kind: MarkKind, ranges: Ranges): Pro
   return cancelWhere(store, kind, live(store, kind, ranges), compacted, `covered-${kind}-${nowSeconds()}`);
 }
 
+/** Units per cancel statement when each carries its own bound: keeps the statement well under the query size limit. */
+const BOUNDS_PER_STATEMENT = 1000;
+
 /** Cancels each unit's live marks at or below the version given for it. */
-export function cancelUpTo(store: Store, kind: MarkKind, units: UnitVersion[]): Promise<void> {
-  if (units.length === 0) return Promise.resolve();
+export async function cancelUpTo(store: Store, kind: MarkKind, units: UnitVersion[]): Promise<void> {
   const { key } = KINDS[kind];
-  const ranges = units.map((u) => ({ sensor: u.sensor, from: u.start, to: u.start + 1 }));
-  const bounds = `SELECT sensor, start AS ${key}, version AS bound FROM (${runsSelect(unitRuns(units))})`;
-  return cancelWhere(store, kind, live(store, kind, ranges), bounds, `cancel-${kind}-${units.length}-${nowSeconds()}`);
+  for (let i = 0; i < units.length; i += BOUNDS_PER_STATEMENT) {
+    const part = units.slice(i, i + BOUNDS_PER_STATEMENT);
+    const ranges = part.map((u) => ({ sensor: u.sensor, from: u.start, to: u.start + 1 }));
+    const bounds = `SELECT sensor, start AS ${key}, version AS bound FROM (${runsSelect(unitRuns(part))})`;
+    await cancelWhere(store, kind, live(store, kind, ranges), bounds, `cancel-${kind}-${part.length}-${i}-${nowSeconds()}`);
+  }
 }
 
 type MarkTuple = [sensor: number, start: JsonInt64, version: JsonInt64, count: JsonInt64, touched: number];
