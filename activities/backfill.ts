@@ -1,16 +1,35 @@
-import { Context } from '@temporalio/activity';
+import { rm } from 'node:fs/promises';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { BatchLimits } from '../lib/batch/types';
 import { windowLedger } from '../lib/clickhouse/ledger';
 import { bySensorShard, onEveryPart, type Shards } from '../lib/clickhouse/shards';
 import { generateSpan, type GenerateSpan } from '../lib/backfill/generate';
 import { importChunk, planImport, type ImportChunk, type ImportChunkResult, type ImportPlan } from '../lib/backfill/import';
-import type { ImportFormat } from '../lib/backfill/import-formats';
+import { ImportFileError, type ImportFormat } from '../lib/backfill/import-formats';
+import { checkImportPath } from '../lib/backfill/import-path';
 import type { StoreResult } from '../lib/ingest/store-points';
 
 export interface BackfillDeps {
   shards: Shards;
   limits: BatchLimits;
   windowMs: number;
+  /** Server-side imports read only below these: the import directory and the upload directory. */
+  importDirs: string[];
+  /** Where uploads are written; removeUpload deletes only there. */
+  uploadDir: string;
+}
+
+/**
+ * A file that cannot be imported fails its backfill at once with the reason
+ * (a non-retryable failure); anything else (ClickHouse down) is retried.
+ */
+async function failingFast<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ImportFileError) throw ApplicationFailure.nonRetryable(err.message, err.name);
+    throw err;
+  }
 }
 
 export function createBackfillActivities(deps: BackfillDeps) {
@@ -21,17 +40,33 @@ export function createBackfillActivities(deps: BackfillDeps) {
     },
 
     async planImport(input: { path: string; format: ImportFormat }): Promise<ImportPlan> {
-      return planImport(input.path, input.format);
+      return failingFast(async () => {
+        await checkImportPath(deps.importDirs, input.path);
+        return planImport(input.path, input.format);
+      });
     },
 
     async importChunk(chunk: Omit<ImportChunk, 'windowMs'>): Promise<ImportChunkResult> {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
       try {
-        return await importChunk(deps.shards, { ...chunk, windowMs: deps.windowMs }, deps.limits);
+        return await failingFast(async () => {
+          await checkImportPath(deps.importDirs, chunk.path);
+          return importChunk(deps.shards, { ...chunk, windowMs: deps.windowMs }, deps.limits);
+        });
       } finally {
         clearInterval(heartbeat);
       }
+    },
+
+    /** Deletes an uploaded file once its backfill has ended; a path outside the upload directory is left alone. */
+    async removeUpload(input: { path: string }): Promise<boolean> {
+      const inUploads = await checkImportPath([deps.uploadDir], input.path).then(
+        () => true,
+        () => false,
+      );
+      if (inUploads) await rm(input.path, { force: true });
+      return inUploads;
     },
 
     /** How many windows with data in the range are not yet clean. */

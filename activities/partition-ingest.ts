@@ -2,19 +2,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { BatchLimits } from '../lib/batch/types';
 import type { Shards } from '../lib/clickhouse/shards';
+import type { CheckpointStore } from '../lib/kafka/checkpoints';
 import type { DeadLetterPublisher } from '../lib/kafka/dead-letters';
 import type { OffsetWatcher } from '../lib/kafka/offsets';
 import type { PartitionReader } from '../lib/kafka/range-reader';
 import type { PartitionOffsets } from '../lib/kafka/topics';
-import { ingestChunk, type ChunkRange, type ChunkStats } from '../lib/ingest/chunk';
+import { ingestChunk, type ChunkBudget, type ChunkRange, type ChunkStats } from '../lib/ingest/chunk';
 import type { Logger } from '../lib/log/logger';
 
 export interface IngestDeps {
   shards: Shards;
   offsets: OffsetWatcher;
   deadLetters: DeadLetterPublisher;
+  /** Durable copy of each partition's checkpoint, outside Temporal. */
+  checkpoints: Pick<CheckpointStore, 'commit'>;
   reader(topic: string, partition: number): PartitionReader;
   limits: BatchLimits;
+  /** Points and bytes one chunk may hold; the activity stops a planned range early where they run out. */
+  budget: ChunkBudget;
   log: Logger;
   /** Compaction window: the ledger's unit. */
   windowMs: number;
@@ -61,7 +66,7 @@ export function createIngestActivities(deps: IngestDeps) {
       }
     },
 
-    /** Reads, validates and stores exactly the records [from, to) of a partition. */
+    /** Reads, validates and stores the records [from, to) of a partition, up to the budget; returns where it stopped. */
     async ingestRange(range: ChunkRange): Promise<ChunkStats> {
       const ctx = Context.current();
       const log = deps.log.child({ partition: range.partition, from: range.from, to: range.to, attempt: ctx.info.attempt });
@@ -73,14 +78,18 @@ export function createIngestActivities(deps: IngestDeps) {
             shards: deps.shards,
             deadLetters: deps.deadLetters,
             limits: deps.limits,
+            budget: deps.budget,
             readTimeoutMs: 60_000,
             windowMs: deps.windowMs,
           },
           range,
           (stage) => ctx.heartbeat({ stage }),
         );
-        log.info(stats, 'chunk ingested');
+        // Counted once stored: a retry after a failed checkpoint finds the points already stored.
         deps.metrics?.chunkIngested(range.partition, stats);
+        // Only now, with the range stored: the durable checkpoint never runs ahead of stored data.
+        await deps.checkpoints.commit(range.topic, range.partition, stats.next);
+        log.info(stats, 'chunk ingested');
         return stats;
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'chunk failed; Temporal will retry it');

@@ -3,10 +3,12 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
 import { classifyClickHouseError } from '../lib/clickhouse/errors';
+import type { ApiToken, Scope } from '../lib/config/tokens';
 import type { Logger } from '../lib/log/logger';
 import type { Health } from '../lib/telemetry/health';
 import type { Metrics } from '../lib/telemetry/metrics';
 import { apiError, sendError } from './errors';
+import type { ScopeEnv } from './middleware/scope';
 import { backfillRoutes, type BackfillRouteDeps } from './routes/backfill';
 import { docsRoutes, type DocsRouteDeps } from './routes/docs';
 import { healthRoutes } from './routes/health';
@@ -24,8 +26,8 @@ export interface AppDeps {
   backfill: BackfillRouteDeps;
   metrics: MetricsRouteDeps;
   docs: DocsRouteDeps;
-  /** Bearer tokens (HERODOTUS_API_TOKENS); empty: no authentication. */
-  apiTokens: string[];
+  /** Bearer tokens and their scopes (HERODOTUS_API_TOKENS); empty: no authentication. */
+  apiTokens: ApiToken[];
   /** The `max_execution_time` lens queries run with, for the message of a stopped query. */
   queryTimeoutMs: number;
   log: Logger;
@@ -40,15 +42,23 @@ function isPublic(method: string, path: string): boolean {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Without tokens (loopback only) a request may do everything. */
+const EVERY_SCOPE: readonly Scope[] = ['read', 'write', 'admin'];
+
 /**
  * Bearer-token check for everything but the public paths (deny by default,
  * so that unknown paths answer 401 before 404). Tokens are compared through
- * their hashes in constant time, every configured token every time.
+ * their hashes in constant time, every configured token every time. The
+ * matching token's scopes go to c.var.scopes for the routes to check.
  */
-function bearerAuth(tokens: string[]): MiddlewareHandler {
-  const known = tokens.map(digest);
+function bearerAuth(tokens: ApiToken[]): MiddlewareHandler<ScopeEnv> {
+  const known = tokens.map((t) => ({ digest: digest(t.secret), scopes: t.scopes }));
   return async (c, next) => {
-    if (known.length === 0 || isPublic(c.req.method, c.req.path)) return next();
+    if (known.length === 0) {
+      c.set('scopes', EVERY_SCOPE);
+      return next();
+    }
+    if (isPublic(c.req.method, c.req.path)) return next();
     c.header('WWW-Authenticate', 'Bearer realm="herodotus"');
     const header = c.req.header('authorization');
     if (!header) {
@@ -65,10 +75,11 @@ function bearerAuth(tokens: string[]): MiddlewareHandler {
     const m = /^Bearer +([\x21-\x7e]+) *$/i.exec(header);
     if (!m) return sendError(c, apiError(401, 'unauthorized', "the Authorization header must read 'Bearer <token>'", 'authorization'));
     const given = digest(m[1]!);
-    let ok = false;
-    for (const k of known) ok = timingSafeEqual(k, given) || ok;
-    if (!ok)
+    let match: readonly Scope[] | null = null;
+    for (const k of known) if (timingSafeEqual(k.digest, given)) match ??= k.scopes;
+    if (!match)
       return sendError(c, apiError(401, 'invalid_token', 'the bearer token is not one of the tokens this server accepts', 'authorization'));
+    c.set('scopes', match);
     return next();
   };
 }

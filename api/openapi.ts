@@ -2,6 +2,19 @@ import { z } from 'zod';
 import { backfillBodySchema, MAX_JSON_BODY_BYTES } from './routes/backfill';
 import { BINARY_TYPES, ingestJsonBodySchema } from './routes/ingest';
 import { lensQuerySchema, MAX_POINTS, rawQuerySchema } from './routes/lens';
+import { auditQuerySchema } from './routes/ops';
+import {
+  AuditPage,
+  BackfillStarted,
+  BackfillState,
+  ErrorResponse,
+  Health,
+  IngestAccepted,
+  IngestStatus,
+  LensResponse,
+  RawResponse,
+  Sensors,
+} from './openapi-shapes';
 
 export interface OpenApiOptions {
   maxSensorId: number;
@@ -41,71 +54,6 @@ function queryParameters(schema: z.ZodType): Json[] {
   });
 }
 
-// Response shapes, written for the documentation (the handlers build these objects in TypeScript).
-const nullableNumbers = z.array(z.number().nullable());
-const LensResponse = z.object({
-  from: z.number().int().meta({ description: 'Start of the bucket grid (aligned down to step_ms)' }),
-  to: z.number().int().meta({ description: 'End of the bucket grid (aligned up to step_ms)' }),
-  step_ms: z.number().int().meta({ description: 'Bucket width in milliseconds' }),
-  sensors: z.array(
-    z.object({
-      sensor: z.number().int(),
-      t: z.array(z.number().int()).meta({ description: 'Bucket start times, epoch ms; every bucket of the grid, also empty ones' }),
-      count: z.array(z.number().int()),
-      avg: nullableNumbers.meta({ description: 'null where the bucket is empty' }),
-      min: nullableNumbers,
-      max: nullableNumbers,
-      first: nullableNumbers,
-      last: nullableNumbers,
-    }),
-  ),
-  plan: z.object({
-    level_ms: z.number().int().nullable().meta({ description: 'Rollup level the buckets were built from (null: raw only)' }),
-    raw_windows: z.number().int().meta({ description: 'Hot or dirty windows read from raw points' }),
-    rows_read: z.number().int().meta({ description: 'Rows ClickHouse read for this lens (ledger and data)' }),
-    segments: z.number().int(),
-  }),
-});
-const RawResponse = z.object({
-  sensor: z.number().int(),
-  points: z.array(z.tuple([z.number().int(), z.number()])).meta({ description: '[epoch ms, value] in time order' }),
-  next: z.string().nullable().meta({ description: 'Cursor of the next page; null on the last page' }),
-});
-const ErrorResponse = z.object({
-  error: z.object({
-    code: z.string().meta({ description: 'Stable machine-readable code, e.g. invalid_parameter, unauthorized, query_timeout' }),
-    message: z.string().meta({ description: 'What went wrong, in plain words' }),
-    field: z.string().optional().meta({ description: 'The parameter or body field at fault' }),
-  }),
-});
-const Health = z.object({ status: z.enum(['ok', 'unavailable']), components: z.record(z.string(), z.unknown()) });
-const IngestAccepted = z.object({ accepted: z.object({ batches: z.number().int(), points: z.number().int() }) });
-const IngestStatus = z.object({
-  caught_up: z.boolean(),
-  lag: z.number().int().nullable(),
-  partitions: z.array(
-    z.object({
-      partition: z.number().int(),
-      low: z.number().int(),
-      high: z.number().int(),
-      checkpoint: z.number().int().nullable(),
-      lag: z.number().int().nullable(),
-      totals: z.record(z.string(), z.unknown()).nullable(),
-    }),
-  ),
-});
-const Sensors = z.array(z.object({ sensor: z.number().int(), first: z.number().int(), last: z.number().int(), points: z.number().int() }));
-const BackfillStarted = z.object({
-  id: z.string(),
-  workflow_id: z.string(),
-  status: z.string().meta({ description: 'Where to poll its progress' }),
-});
-const BackfillState = z.object({
-  id: z.string(),
-  state: z.string().meta({ description: 'running, completed, failed, …' }),
-  progress: z.record(z.string(), z.unknown()),
-});
-
 const json = (schema: z.ZodType | Json) => ({
   'application/json': { schema: schema instanceof z.ZodType ? outputSchema(schema) : schema },
 });
@@ -113,6 +61,9 @@ const ok = (description: string, schema: z.ZodType) => ({ description, content: 
 const err = (description: string) => ({ description, content: json({ $ref: '#/components/schemas/Error' }) });
 
 const auth = { 401: err('Missing or wrong bearer token (when HERODOTUS_API_TOKENS is set)') };
+/** The token scope an operation needs (OpenAPI 3.1 lets a bearer requirement list role names), and its 403. */
+const scope = (name: 'read' | 'write' | 'admin') => ({ security: [{ bearer: [name] }] });
+const forbidden = (what: string) => ({ 403: err(`The token lacks the scope ${what} needs (the message names it)`) });
 const unavailable = { 503: err('A component (ClickHouse, Kafka, Temporal) is not ready or refused the request; retry shortly') };
 const publicOp = { security: [] };
 
@@ -137,13 +88,19 @@ function readingPaths(opts: OpenApiOptions): Json {
       get: {
         tags: ['lens'],
         summary: 'An exact lens: per-bucket count, avg, min, max, first, last of 1 to 10 sensors',
-        description: `Buckets are aligned to epoch; empty buckets are explicit (count 0, values null). At most ${MAX_POINTS} buckets.`,
+        description:
+          `Buckets are aligned to epoch; empty buckets are explicit (count 0, values null). At most ${MAX_POINTS} buckets. ` +
+          'Buckets are built from the coarsest rollup level that tiles the step; a step that would read more than HERODOTUS_LENS_MAX_ROWS ' +
+          'rows is refused (422) with the nearest steps that fit. Scope read; `source=raw` needs admin.',
+        ...scope('read'),
         parameters: queryParameters(lensQuerySchema(opts.maxSensorId)),
         responses: {
           200: ok('The lens', LensResponse),
           400: err('A parameter is missing or invalid (the message names it)'),
           ...auth,
+          ...forbidden('read (admin for source=raw)'),
           404: err('No data for a requested sensor'),
+          422: err('step_too_costly (naming the nearest steps that fit) or raw_too_large (source=raw past HERODOTUS_RAW_LENS_MAX_ROWS)'),
           ...unavailable,
           504: err('The query ran longer than HERODOTUS_LENS_TIMEOUT_MS and was stopped'),
         },
@@ -153,11 +110,13 @@ function readingPaths(opts: OpenApiOptions): Json {
       get: {
         tags: ['lens'],
         summary: 'Raw points of one sensor, paginated',
+        ...scope('read'),
         parameters: queryParameters(rawQuerySchema(opts.maxSensorId)),
         responses: {
           200: ok('One page', RawResponse),
           400: err('Invalid parameter'),
           ...auth,
+          ...forbidden('read'),
           404: err('No data for the sensor'),
           ...unavailable,
           504: err('Query stopped at its time limit'),
@@ -168,7 +127,8 @@ function readingPaths(opts: OpenApiOptions): Json {
       get: {
         tags: ['lens'],
         summary: 'Every sensor with data: first and last timestamp and point count',
-        responses: { 200: ok('Sensors', Sensors), ...auth, ...unavailable },
+        ...scope('read'),
+        responses: { 200: ok('Sensors', Sensors), ...auth, ...forbidden('read'), ...unavailable },
       },
     },
   };
@@ -181,6 +141,7 @@ function ingestPaths(opts: OpenApiOptions): Json {
       post: {
         tags: ['ingest'],
         summary: 'Publish sensor batches to Kafka; 202 once Kafka has them',
+        ...scope('write'),
         description: `Body at most ${opts.maxBodyBytes} bytes (HERODOTUS_MAX_BODY_BYTES). Binary bodies are frames of the batch format (docs/batch-format.md).`,
         requestBody: {
           required: true,
@@ -195,6 +156,7 @@ function ingestPaths(opts: OpenApiOptions): Json {
           202: ok('Accepted', IngestAccepted),
           400: err('A batch is invalid (the message and field say which and why)'),
           ...auth,
+          ...forbidden('write'),
           413: err('Body too large'),
           415: err('Unsupported content type'),
           503: err('Kafka did not take the batches; retry'),
@@ -205,7 +167,8 @@ function ingestPaths(opts: OpenApiOptions): Json {
       get: {
         tags: ['ingest'],
         summary: 'Ingest checkpoints and lag per Kafka partition',
-        responses: { 200: ok('Status', IngestStatus), ...auth, ...unavailable },
+        ...scope('read'),
+        responses: { 200: ok('Status', IngestStatus), ...auth, ...forbidden('read'), ...unavailable },
       },
     },
   };
@@ -218,24 +181,26 @@ function storePaths(): Json {
       get: {
         tags: ['ops'],
         summary: 'Windows waiting for compaction',
-        responses: { 200: ok('Backlog', z.object({ backlog_windows: z.number().int() })), ...auth, ...unavailable },
+        ...scope('read'),
+        responses: { 200: ok('Backlog', z.object({ backlog_windows: z.number().int() })), ...auth, ...forbidden('read'), ...unavailable },
       },
     },
     '/v1/audit': {
       get: {
         tags: ['ops'],
-        summary: 'Full scan of raw: per sensor points, distinct points and checksum (verification, not serving)',
+        summary: 'Scan of raw: per sensor points, distinct points and checksum (verification, not serving), in pages',
+        description:
+          'Pages of whole sensors holding at most HERODOTUS_AUDIT_MAX_ROWS raw rows; ask again with cursor=next until next is null. Scope admin.',
+        ...scope('admin'),
+        parameters: queryParameters(auditQuerySchema),
         responses: {
-          200: ok(
-            'Audit',
-            z.object({
-              sensors: z.array(
-                z.object({ sensor: z.number().int(), points: z.number().int(), distinct_points: z.number().int(), checksum: z.number() }),
-              ),
-            }),
-          ),
+          200: ok('One page of the audit', AuditPage),
+          400: err('Invalid cursor'),
           ...auth,
+          ...forbidden('admin'),
+          422: err('audit_too_large: one sensor alone holds more than HERODOTUS_AUDIT_MAX_ROWS rows'),
           ...unavailable,
+          504: err('The scan ran longer than HERODOTUS_LENS_TIMEOUT_MS and was stopped'),
         },
       },
     },
@@ -249,7 +214,10 @@ function backfillPaths(opts: OpenApiOptions): Json {
       post: {
         tags: ['backfill'],
         summary: 'Start a backfill workflow: generate, import (JSON naming a server file, or an upload), or recompact',
-        description: `A JSON body is at most ${MAX_JSON_BODY_BYTES} bytes; an upload (text/csv or InfluxDB line protocol as text/plain) at most ${opts.maxUploadBytes} bytes (HERODOTUS_MAX_UPLOAD_BYTES).`,
+        description:
+          `A JSON body is at most ${MAX_JSON_BODY_BYTES} bytes; an upload (text/csv or InfluxDB line protocol as text/plain) at most ${opts.maxUploadBytes} bytes (HERODOTUS_MAX_UPLOAD_BYTES), deleted when its backfill ends. ` +
+          'Scope write; an import with a path (a file in HERODOTUS_IMPORT_DIR) and recompact need admin.',
+        ...scope('write'),
         parameters: [
           {
             name: 'precision',
@@ -269,8 +237,9 @@ function backfillPaths(opts: OpenApiOptions): Json {
         },
         responses: {
           202: ok('Started', BackfillStarted),
-          400: err('Invalid request'),
+          400: err('Invalid request; path_outside_import_dir or file_not_found for an import path'),
           ...auth,
+          ...forbidden('write (admin for an import path or recompact)'),
           413: err('Body too large'),
           415: err('Unsupported content type'),
           ...unavailable,
@@ -280,9 +249,17 @@ function backfillPaths(opts: OpenApiOptions): Json {
     '/v1/backfill/{id}': {
       get: {
         tags: ['backfill'],
-        summary: "A backfill's state and progress",
+        summary: "A backfill's state and progress (rejected lines by number and reason; error when it failed)",
+        ...scope('read'),
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{8}$' } }],
-        responses: { 200: ok('State', BackfillState), 400: err('Malformed id'), ...auth, 404: err('Unknown backfill'), ...unavailable },
+        responses: {
+          200: ok('State', BackfillState),
+          400: err('Malformed id'),
+          ...auth,
+          ...forbidden('read'),
+          404: err('Unknown backfill'),
+          ...unavailable,
+        },
       },
     },
   };
@@ -336,7 +313,8 @@ export function openApiDocument(opts: OpenApiOptions): Json {
       summary: 'Time-series historian for industrial sensors: ingest, exact lenses, backfill',
       description:
         'Every /v1 route except /v1/health requires `Authorization: Bearer <token>` when the server has HERODOTUS_API_TOKENS ' +
-        `(${opts.tokensRequired ? 'this server does' : 'this server has none and listens on loopback only'}). ` +
+        `(${opts.tokensRequired ? 'this server does' : 'this server has none and listens on loopback only'}), ` +
+        'and a token with the scope the operation lists (read, write or admin; admin includes the others). ' +
         'Errors are JSON `{"error": {"code", "message", "field"}}` with a 4xx or 5xx status.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -358,7 +336,14 @@ export function openApiDocument(opts: OpenApiOptions): Json {
       ...pagePaths(),
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'One of the tokens in HERODOTUS_API_TOKENS' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'One of the tokens in HERODOTUS_API_TOKENS; the scopes (read, write, admin) follow its secret there: <secret>@read+write',
+        },
+      },
       schemas: { Error: outputSchema(ErrorResponse) },
     },
   };

@@ -45,7 +45,12 @@ async function verify(
   if (method === 'audit') {
     log('verifying: full audit of raw against the generator manifests…');
     try {
-      const { sensors } = await getJson<{ sensors: SensorAudit[] }>(api, '/v1/audit', 30 * 60_000);
+      const sensors: SensorAudit[] = [];
+      for (let cursor: number | null = 0; cursor !== null; ) {
+        const page: { sensors: SensorAudit[]; next: number | null } = await getJson(api, `/v1/audit?cursor=${cursor}`, 30 * 60_000);
+        sensors.push(...page.sensors);
+        cursor = page.next;
+      }
       return summary(method, checkStorage(expected, sensors));
     } catch (err) {
       log(`  audit failed (${(err as Error).message}); checking the sensor extents instead`);

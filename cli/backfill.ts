@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { loadConfig } from '../lib/config/config';
+import { tokenFor, type Scope } from '../lib/config/tokens';
 import type { BackfillProgress } from '../workflows/backfill';
 import { parseOptions, UsageError } from '../lib/config/args';
 
@@ -14,7 +15,8 @@ const HELP = `usage: herodotus backfill <kind> [options]
   import    --file PATH --format csv|influx [--precision ns|us|ms|s] [--upload]
             a CSV (header: sensor,ts,value) or InfluxDB line-protocol file
             (sensor=<id> tag, value field); --upload sends it in the request,
-            otherwise the server reads PATH itself
+            otherwise the server reads PATH itself (only inside its
+            HERODOTUS_IMPORT_DIR; relative paths are taken from there)
   recompact --sensors 1-10 --from T --to T
             rewrite the rollups of a range from raw
   status    --id ID
@@ -75,7 +77,7 @@ const SCHEMAS = {
   status: z.object({ ...common, id: z.string() }),
 };
 
-/** The first of HERODOTUS_API_TOKENS, sent as a bearer token when the server needs one. */
+/** The first of HERODOTUS_API_TOKENS with the scope the request needs, sent as a bearer token when the server needs one. */
 let token: string | undefined;
 
 async function call(url: string, init?: RequestInit & { duplex?: 'half' }): Promise<unknown> {
@@ -94,12 +96,18 @@ function bar(p: BackfillProgress): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} ${p.unit} · ${p.stage} · ${p.inserted.toLocaleString('en')} points stored${p.rejected ? ` · ${p.rejected} rejected` : ''}`;
 }
 
+/** Generating and uploads write; importing a server file and recompacting need admin; status reads. */
+function neededScope(kind: string, upload: boolean): Scope {
+  if (kind === 'status') return 'read';
+  return kind === 'generate' || (kind === 'import' && upload) ? 'write' : 'admin';
+}
+
 export async function backfill(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
   if (!kind || !(kind in SCHEMAS)) throw new UsageError(`expected generate, import, recompact or status\n\n${HELP}`);
   const args = parseOptions(rest, OPTIONS, SCHEMAS[kind as keyof typeof SCHEMAS] as z.ZodObject, HELP) as Record<string, unknown>;
   const config = loadConfig();
-  token = config.http.apiTokens[0];
+  token = tokenFor(config.http.apiTokens, neededScope(kind, args.upload === true));
   const api = (args.api as string | undefined) ?? `http://${config.http.host}:${config.http.port}`;
   let id = args.id as string | undefined;
   if (kind !== 'status') {
@@ -140,7 +148,8 @@ export async function backfill(argv: string[]): Promise<number> {
   if (args.json) process.stdout.write(`${JSON.stringify({ id, ...state })}\n`);
   else
     process.stdout.write(
-      `backfill ${id}: ${state.state} — ${bar(state.progress)}\n${state.progress.examples.map((e) => `  rejected: ${e}\n`).join('')}`,
+      `backfill ${id}: ${state.state} — ${bar(state.progress)}\n${state.progress.examples.map((e) => `  rejected: ${e}\n`).join('')}` +
+        (state.progress.error ? `  failed: ${state.progress.error}\n` : ''),
     );
   return state.state === 'completed' || state.state === 'running' ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loadConfig } from '../lib/config/config';
+import { tokenFor } from '../lib/config/tokens';
 import { runUserLoad } from '../harness/load/users';
 import { formatUserLoad } from '../harness/load/users-report';
 import { parseOptions } from '../lib/config/args';
@@ -19,7 +20,8 @@ are reported with examples. Exit code 1 on errors or mismatches.
   --api URL             default http://HERODOTUS_HOST:HERODOTUS_PORT
   --think MS            mean think time between a user's requests, default 1000
   --verify-fraction F   fraction of answers checked against raw, 0–1, default 0.05
-  --token T             bearer token (default: the first of HERODOTUS_API_TOKENS)
+  --token T             bearer token (default: the first of HERODOTUS_API_TOKENS with
+                        the read scope, or admin when answers are verified)
   --max-requests N      stop after this many lens requests, default 1000000
   --json                last line of stdout is the report as one JSON object`;
 
@@ -59,7 +61,7 @@ export async function queryLoad(argv: string[]): Promise<number> {
     durationS: args.duration,
     thinkMs: args.think,
     verifyFraction: args['verify-fraction'],
-    token: args.token ?? config.http.apiTokens[0],
+    token: args.token ?? tokenFor(config.http.apiTokens, args['verify-fraction'] > 0 ? 'admin' : 'read'),
     maxRequests: args['max-requests'],
     onSecond: (s) => {
       if (s.t_s % 5 === 0)

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { kafkaBrokers, loadConfig } from '../lib/config/config';
+import { tokenFor } from '../lib/config/tokens';
 import { Manifest } from '../generator/manifest';
 import { createKafka } from '../lib/kafka/client';
 import { createLogger } from '../lib/log/logger';
@@ -23,7 +24,7 @@ export async function verify(argv: string[]): Promise<number> {
   const args = parseOptions(argv, { manifest: { type: 'string' }, api: { type: 'string' }, json: { type: 'boolean' } }, schema, HELP);
   const config = loadConfig();
   const log = createLogger('verify', config.logLevel);
-  const api = new HerodotusApi(args.api ?? `http://${config.http.host}:${config.http.port}`, config.http.apiTokens[0]);
+  const api = new HerodotusApi(args.api ?? `http://${config.http.host}:${config.http.port}`, tokenFor(config.http.apiTokens, 'admin'));
   const manifest = await Manifest.readFile(args.manifest);
   const kafka = createKafka(kafkaBrokers(config), 'herodotus-verify', log);
   const report = await verifyAgainstManifest(api, kafka, config.kafka.dlqTopic, manifest, log);

@@ -18,7 +18,8 @@ export interface ClickHouseConnections {
   // Queries on one chdb connection run one after another: lenses take turns over a few.
   // (A server's HTTP client runs them side by side: one is enough there.)
   queryPool: Shards[];
-  // Operational reads (sensor list, status, the full audit) are not lenses: no time limit, their own connection.
+  // Operational reads (sensor list, status) are not lenses: no time limit, their own connection. Audits scan raw and
+  // run on the query pool, under its time limit.
   ops: Shards | null;
   compact: Shards | null;
   /** The pool's next connection for a lens; null while the pool is empty. */

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { kafkaBrokers, type Config } from '../lib/config/config';
 import { BatchPublisher } from '../lib/kafka/batch-publisher';
+import { CheckpointStore, checkpointTopicSpec } from '../lib/kafka/checkpoints';
 import { createKafka } from '../lib/kafka/client';
 import { DeadLetterPublisher } from '../lib/kafka/dead-letters';
 import { OffsetWatcher } from '../lib/kafka/offsets';
@@ -16,6 +17,7 @@ export interface KafkaClients {
   offsets: OffsetWatcher;
   publisher: BatchPublisher;
   deadLetters: DeadLetterPublisher;
+  checkpoints: CheckpointStore;
   /** The reader of one partition, created on first use and kept. */
   reader(topic: string, partition: number): PartitionReader;
   /** Closes the readers, then the producers and the offset watcher. */
@@ -27,30 +29,33 @@ export function kafkaClients(config: Config, log: Logger): KafkaClients {
   const offsets = new OffsetWatcher(kafka);
   const publisher = new BatchPublisher(kafka, config.kafka.topic);
   const deadLetters = new DeadLetterPublisher(kafka, config.kafka.dlqTopic);
+  const checkpoints = new CheckpointStore(kafka, config.kafka.checkpointTopic, offsets, log);
   const readers = new Map<number, PartitionReader>();
   return {
     kafka,
     offsets,
     publisher,
     deadLetters,
+    checkpoints,
     reader: (topic, partition) => {
       let r = readers.get(partition);
-      if (!r) readers.set(partition, (r = new PartitionReader(kafka, topic, partition, log)));
+      if (!r) readers.set(partition, (r = new PartitionReader(kafka, topic, partition, offsets, log)));
       return r;
     },
     async close() {
       await Promise.all([...readers.values()].map((r) => r.close()));
-      await Promise.all([publisher.close(), deadLetters.close(), offsets.close()]);
+      await Promise.all([publisher.close(), deadLetters.close(), checkpoints.close(), offsets.close()]);
     },
   };
 }
 
-/** Waits for Kafka, creates the topics (the records' and the dead letters'), then reports Kafka ready. */
+/** Waits for Kafka, creates the topics (the records', the dead letters' and the checkpoints'), then reports Kafka ready. */
 export async function ensureKafka(clients: KafkaClients, config: Config, log: Logger, signal: AbortSignal, health: Health): Promise<void> {
   await untilDone('kafka', log, signal, () =>
     ensureTopics(clients.kafka, [
       { topic: config.kafka.topic, partitions: config.kafka.partitions },
       { topic: config.kafka.dlqTopic, partitions: 1 },
+      checkpointTopicSpec(config.kafka.checkpointTopic),
     ]),
   );
   health.set('kafka', 'ready');

@@ -1,6 +1,7 @@
 import type { ServerType } from '@hono/node-server';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits } from '../lib/batch/types';
 import { checkExposure, type Config } from '../lib/config/config';
+import { armFaultHook } from '../lib/ingest/fault-hook';
 import type { Logger } from '../lib/log/logger';
 import { makeLadder } from '../lib/model/ladder';
 import { Health } from '../lib/telemetry/health';
@@ -25,9 +26,15 @@ export interface Service {
  */
 export async function startService(config: Config, log: Logger): Promise<Service> {
   checkExposure(config);
+  armFaultHook(config.fault);
+  if (config.fault) log.warn({ fault: config.fault }, 'HERODOTUS_FAULT is set: this process will kill itself on purpose (tests only)');
   const metrics = new Metrics();
   const health = new Health(['clickhouse', 'kafka', 'temporal', 'worker']);
-  const limits: BatchLimits = { ...DEFAULT_BATCH_LIMITS, maxSensorId: config.limits.maxSensorId };
+  const limits: BatchLimits = {
+    ...DEFAULT_BATCH_LIMITS,
+    maxSensorId: config.limits.maxSensorId,
+    ingest: { maxDays: config.limits.maxBatchDays, maxBytes: config.limits.maxBatchBytes, futureSkewMs: config.limits.futureSkewMs },
+  };
   const abort = new AbortController();
   const ladder = makeLadder();
   const kafka = kafkaClients(config, log);
@@ -39,7 +46,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const ready = (async () => {
     const { ingest, compact } = await openClickHouse(clickhouse, config, log, abort.signal, health);
     await ensureKafka(kafka, config, log, abort.signal, health);
-    const client = await connectTemporal(temporal, config, log, abort.signal, health);
+    const client = await connectTemporal(temporal, config, log, abort.signal, health, kafka);
     const worker = startWorker({
       config,
       log,

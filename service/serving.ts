@@ -1,26 +1,12 @@
 import { serve, type ServerType } from '@hono/node-server';
-import { join } from 'node:path';
 import { createApp, type AppDeps } from '../api/app';
-import type { BatchLimits } from '../lib/batch/types';
-import type { Config } from '../lib/config/config';
-import type { Logger } from '../lib/log/logger';
-import type { Ladder } from '../lib/model/ladder';
 import { compactionBacklog } from '../lib/rollup/compactor';
-import type { Health } from '../lib/telemetry/health';
-import type { Metrics } from '../lib/telemetry/metrics';
 import { ingestProgress, partitionStatus } from '../workers/ingest-control';
 import type { ClickHouseConnections } from './clickhouse';
-import type { KafkaClients } from './kafka';
+import type { ProcessContext } from './process-context';
 import type { TemporalConnection } from './temporal';
 
-export interface ServingDeps {
-  config: Config;
-  log: Logger;
-  health: Health;
-  metrics: Metrics;
-  limits: BatchLimits;
-  ladder: Ladder;
-  kafka: KafkaClients;
+export interface ServingDeps extends ProcessContext {
   /** Read per request: the API answers before ClickHouse and Temporal are open. */
   clickhouse: ClickHouseConnections;
   temporal: TemporalConnection;
@@ -40,11 +26,18 @@ function apiDeps(deps: ServingDeps): AppDeps {
     apiTokens: config.http.apiTokens,
     queryTimeoutMs: config.limits.lensTimeoutMs,
     ingest: { publisher: kafka.publisher, limits: deps.limits, maxBodyBytes: config.limits.maxBodyBytes },
-    lens: { shards: clickhouse.nextQuery, ladder: deps.ladder, maxSensorId: config.limits.maxSensorId },
+    lens: {
+      shards: clickhouse.nextQuery,
+      ladder: deps.ladder,
+      maxSensorId: config.limits.maxSensorId,
+      lensMaxRows: config.limits.lensMaxRows,
+      rawLensMaxRows: config.limits.rawLensMaxRows,
+    },
     backfill: {
       client: () => temporal.client,
       taskQueue: config.temporal.taskQueue,
-      uploadDir: join(config.stateDir, 'uploads'),
+      uploadDir: config.backfill.uploadDir,
+      importDir: config.backfill.importDir,
       maxSensorId: config.limits.maxSensorId,
       maxUploadBytes: config.limits.maxUploadBytes,
     },
@@ -73,6 +66,9 @@ function apiDeps(deps: ServingDeps): AppDeps {
     },
     ops: {
       shards: () => clickhouse.ops,
+      // An audit scans raw: on the query pool, under its time limit.
+      auditShards: clickhouse.nextQuery,
+      auditMaxRows: config.limits.auditMaxRows,
       offsets: () => kafka.offsets.offsets(config.kafka.topic),
       progress: () => (temporal.client ? ingestProgress(temporal.client, config) : Promise.reject(new Error('not connected yet'))),
     },

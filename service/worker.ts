@@ -2,25 +2,14 @@ import type { Client } from '@temporalio/client';
 import { createBackfillActivities } from '../activities/backfill';
 import { createCompactionActivities } from '../activities/compaction';
 import { createIngestActivities } from '../activities/partition-ingest';
-import type { BatchLimits } from '../lib/batch/types';
 import type { Shards } from '../lib/clickhouse/shards';
-import { temporalAddress, type Config } from '../lib/config/config';
-import type { Logger } from '../lib/log/logger';
-import { WINDOW_MS, type Ladder } from '../lib/model/ladder';
-import type { Health } from '../lib/telemetry/health';
-import type { Metrics } from '../lib/telemetry/metrics';
+import { temporalAddress } from '../lib/config/config';
+import { WINDOW_MS } from '../lib/model/ladder';
 import { ensureCompactor } from '../workers/compaction-control';
 import { superviseWorker } from '../workers/worker';
-import type { KafkaClients } from './kafka';
+import type { ProcessContext } from './process-context';
 
-export interface WorkerDeps {
-  config: Config;
-  log: Logger;
-  health: Health;
-  metrics: Metrics;
-  limits: BatchLimits;
-  ladder: Ladder;
-  kafka: KafkaClients;
+export interface WorkerDeps extends ProcessContext {
   client: Client;
   ingestShards: Shards;
   compactShards: Shards;
@@ -44,14 +33,22 @@ export function startWorker(deps: WorkerDeps): StartedWorker {
     shards: deps.ingestShards,
     offsets: kafka.offsets,
     deadLetters: kafka.deadLetters,
+    checkpoints: kafka.checkpoints,
     limits: deps.limits,
+    budget: { maxPoints: config.ingest.chunkMaxPoints, maxBytes: config.ingest.chunkMaxBytes },
     log: log.child({ component: 'ingest' }),
     shutdown: deps.shutdown,
     metrics: deps.metrics,
     windowMs: WINDOW_MS,
     reader: kafka.reader,
   });
-  const backfill = createBackfillActivities({ shards: deps.compactShards, limits: deps.limits, windowMs: WINDOW_MS });
+  const backfill = createBackfillActivities({
+    shards: deps.compactShards,
+    limits: deps.limits,
+    windowMs: WINDOW_MS,
+    importDirs: [config.backfill.importDir, config.backfill.uploadDir],
+    uploadDir: config.backfill.uploadDir,
+  });
   const compaction = createCompactionActivities({
     shards: deps.compactShards,
     policy: { ladder: deps.ladder, graceMs: 2000, idleMs: 10_000 },

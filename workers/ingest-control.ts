@@ -3,10 +3,52 @@ import type { Config } from '../lib/config/config';
 import type { PartitionOffsets } from '../lib/kafka/topics';
 import { EMPTY_TOTALS, ingestWorkflowId, progressQuery, type IngestProgress } from '../workflows/partition-ingest';
 
-/** Starts one ingest workflow per partition, or leaves the running ones alone. */
-export async function startIngestWorkflows(client: Client, config: Config): Promise<void> {
+/** Where the ingest workflows of a topic may start: its watermarks and its durable checkpoints. */
+export interface IngestStartSources {
+  offsets(topic: string): Promise<PartitionOffsets[]>;
+  /** The latest durable checkpoint of each partition that has one (lib/kafka/checkpoints.ts). */
+  checkpoints(topic: string): Promise<Map<number, number>>;
+}
+
+export interface StartedIngest {
+  partition: number;
+  next: number;
+  checkpoint: number | null;
+}
+
+/**
+ * Where a new ingest workflow starts: the partition's durable checkpoint, or
+ * offset 0 without one (what retention removed is then counted as expired).
+ * A checkpoint beyond the high watermark belongs to an earlier topic of that
+ * name (deleted and created again): start at 0, storage drops what it holds.
+ */
+export function startOffset(checkpoint: number | undefined, offsets: PartitionOffsets | undefined): number {
+  if (checkpoint === undefined) return 0;
+  if (offsets && checkpoint > offsets.high) return 0;
+  return checkpoint;
+}
+
+/**
+ * Starts the ingest workflow of every partition that has none running (never
+ * started, terminated, or lost with Temporal's history) from its durable
+ * checkpoint; running ones are left alone. Returns what it started.
+ */
+export async function ensureIngestWorkflows(client: Client, config: Config, sources: IngestStartSources): Promise<StartedIngest[]> {
   const { topic, partitions } = config.kafka;
+  const missing: number[] = [];
   for (let partition = 0; partition < partitions; partition++) {
+    if (!(await isRunning(client, ingestWorkflowId(topic, partition)))) missing.push(partition);
+  }
+  if (missing.length === 0) return [];
+  const [offsets, checkpoints] = await Promise.all([sources.offsets(topic), sources.checkpoints(topic)]);
+  const started: StartedIngest[] = [];
+  for (const partition of missing) {
+    const checkpoint = checkpoints.get(partition);
+    const next = startOffset(
+      checkpoint,
+      offsets.find((o) => o.partition === partition),
+    );
+    // USE_EXISTING: another process may have started it meanwhile (from the same checkpoint).
     await client.workflow.start('ingestPartition', {
       taskQueue: config.temporal.taskQueue,
       workflowId: ingestWorkflowId(topic, partition),
@@ -15,7 +57,7 @@ export async function startIngestWorkflows(client: Client, config: Config): Prom
         {
           topic,
           partition,
-          next: 0,
+          next,
           maxRecords: config.ingest.chunkMaxRecords,
           intervalMs: config.ingest.chunkIntervalMs,
           chunksPerRun: config.ingest.chunksPerRun,
@@ -23,6 +65,17 @@ export async function startIngestWorkflows(client: Client, config: Config): Prom
         },
       ],
     });
+    started.push({ partition, next, checkpoint: checkpoint ?? null });
+  }
+  return started;
+}
+
+async function isRunning(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
   }
 }
 

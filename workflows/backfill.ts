@@ -1,11 +1,20 @@
-import { defineQuery, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/backfill';
 import type { CompactionActivities } from '../activities/compaction';
 import type { ImportFormat, InfluxPrecision } from '../lib/backfill/import-formats';
 
 export type BackfillRequest =
   | { kind: 'generate'; sensors: number[]; from: number; to: number; rateHz: number; seed: number }
-  | { kind: 'import'; format: ImportFormat; path: string; precision: InfluxPrecision }
+  /** `upload`: the file was posted to the API and is deleted when the backfill ends. */
+  | { kind: 'import'; format: ImportFormat; path: string; precision: InfluxPrecision; upload: boolean }
   | { kind: 'recompact'; sensors: number[]; from: number; to: number };
 
 export interface BackfillProgress {
@@ -18,7 +27,11 @@ export interface BackfillProgress {
   alreadyStored: number;
   rejected: number;
   examples: string[];
+  /** Why the backfill failed (a file that cannot be imported), null while it has not. */
+  error: string | null;
 }
+
+type ImportRequest = Extract<BackfillRequest, { kind: 'import' }>;
 
 export const backfillProgressQuery = defineQuery<BackfillProgress>('progress');
 
@@ -50,6 +63,7 @@ export async function backfillWorkflow(id: string, req: BackfillRequest): Promis
     alreadyStored: 0,
     rejected: 0,
     examples: [],
+    error: null,
   };
   setHandler(backfillProgressQuery, () => progress);
   const version = versions();
@@ -74,26 +88,7 @@ export async function backfillWorkflow(id: string, req: BackfillRequest): Promis
       progress.done++;
     }
   } else if (req.kind === 'import') {
-    const plan = await backfill.planImport({ path: req.path, format: req.format });
-    progress.unit = 'chunks';
-    progress.total = plan.chunks.length;
-    progress.stage = 'importing';
-    for (const [i, c] of plan.chunks.entries()) {
-      const r = await backfill.importChunk({
-        ...c,
-        path: req.path,
-        format: req.format,
-        precision: req.precision,
-        header: plan.header,
-        version: version(),
-        name: `backfill-${id}-${i}`,
-      });
-      progress.inserted += r.inserted;
-      progress.alreadyStored += r.alreadyStored;
-      progress.rejected += r.rejected;
-      progress.examples.push(...r.examples.slice(0, Math.max(0, 10 - progress.examples.length)));
-      progress.done++;
-    }
+    await importFile(id, req, progress, version);
   } else {
     progress.unit = 'windows';
     progress.stage = 'reopening';
@@ -108,6 +103,55 @@ export async function backfillWorkflow(id: string, req: BackfillRequest): Promis
   }
   progress.stage = 'done';
   return progress;
+}
+
+/**
+ * Imports a file chunk by chunk. A file that cannot be imported fails the
+ * backfill with the reason in its progress; an upload is deleted once the
+ * import ends, whichever way.
+ */
+async function importFile(id: string, req: ImportRequest, progress: BackfillProgress, version: () => number): Promise<void> {
+  try {
+    const plan = await backfill.planImport({ path: req.path, format: req.format });
+    progress.unit = 'chunks';
+    progress.total = plan.chunks.length;
+    progress.stage = 'importing';
+    let line = plan.firstLine;
+    for (const [i, c] of plan.chunks.entries()) {
+      const r = await backfill.importChunk({
+        ...c,
+        path: req.path,
+        format: req.format,
+        precision: req.precision,
+        header: plan.header,
+        firstLine: line,
+        version: version(),
+        name: `backfill-${id}-${i}`,
+      });
+      line += r.newlines;
+      progress.inserted += r.inserted;
+      progress.alreadyStored += r.alreadyStored;
+      progress.rejected += r.rejected;
+      progress.examples.push(...r.examples.slice(0, Math.max(0, 10 - progress.examples.length)));
+      progress.done++;
+    }
+    if (progress.rejected > 0 && progress.inserted + progress.alreadyStored === 0)
+      throw ApplicationFailure.nonRetryable(`no line of the file could be imported (${progress.rejected} rejected)`, 'ImportFileError');
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    progress.stage = 'failed';
+    progress.error = failureMessage(err);
+    throw ApplicationFailure.nonRetryable(`import failed: ${progress.error}`, 'ImportFileError');
+  } finally {
+    if (req.upload) await CancellationScope.nonCancellable(() => backfill.removeUpload({ path: req.path }));
+  }
+}
+
+/** The innermost message of a failure chain (an activity's failure carries the activity's error as its cause). */
+function failureMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e?.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
 }
 
 export function backfillWorkflowId(id: string): string {

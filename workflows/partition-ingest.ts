@@ -63,25 +63,34 @@ export async function ingestPartition(input: IngestInput): Promise<void> {
   const totals = { ...input.totals };
   setHandler(progressQuery, () => ({ topic, partition, next, ...totals }));
 
+  // A chunk its budget cut short leaves records waiting: the next one need not wait for more.
+  let backlog = false;
   for (let i = 0; i < input.chunksPerRun; i++) {
-    const { low, high } = await awaitRecords({ topic, partition, from: next, minRecords: maxRecords, maxWaitMs: intervalMs });
-    if (low > next) {
-      totals.expired += low - next;
-      next = low;
-    }
+    const maxWaitMs = backlog ? 0 : intervalMs;
+    const { low, high } = await awaitRecords({ topic, partition, from: next, minRecords: maxRecords, maxWaitMs });
     if (high <= next) continue;
-    const to = Math.min(high, next + maxRecords);
+    // Offsets below `low` are gone (retention). The range still starts at the
+    // checkpoint, so that ingestRange counts and logs them as expired (as it
+    // does when retention passes a range later), plus up to maxRecords that remain.
+    const to = Math.min(high, Math.max(next, low) + maxRecords);
     // Workflow time is replayed identically, so a retried chunk keeps its
-    // version; microseconds leave room for many chunks per millisecond.
-    const version = Math.max(Date.now() * 1000, lastVersion + 1);
+    // version and judges future timestamps against the same instant;
+    // microseconds leave room for many chunks per millisecond.
+    const now = Date.now();
+    const version = Math.max(now * 1000, lastVersion + 1);
     lastVersion = version;
-    const stats = await ingestRange({ topic, partition, from: next, to, version });
-    next = to;
+    const stats = await ingestRange({ topic, partition, from: next, to, version, now });
+    // The activity may stop early where the chunk's points or bytes budget
+    // ran out, at an offset the records alone decide. Results recorded before
+    // it reported `next` (and `expired`) stored the whole range.
+    next = stats.next ?? to;
+    backlog = next < to;
     totals.chunks += 1;
     totals.records += stats.records;
     totals.points += stats.points;
     totals.inserted += stats.inserted;
     totals.deadLetters += stats.deadLetters;
+    totals.expired += stats.expired ?? 0;
   }
   await continueAsNew<typeof ingestPartition>({ ...input, next, lastVersion, totals });
 }

@@ -1,21 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
+import { resolveImportPath } from '../../lib/backfill/import-path';
 import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
 import { backfillProgressQuery, backfillWorkflowId, type BackfillRequest } from '../../workflows/backfill';
 import { apiError, sendError, type ApiError } from '../errors';
+import { needs, scopeRefusal, type ScopeEnv } from '../middleware/scope';
 
 export interface BackfillRouteDeps {
   client(): Client | null;
   taskQueue: string;
   uploadDir: string;
+  /** The only directory `{"kind": "import", "path": …}` reads from (HERODOTUS_IMPORT_DIR). */
+  importDir: string;
   maxSensorId: number;
   /** Largest CSV or line-protocol upload accepted. */
   maxUploadBytes: number;
@@ -90,7 +94,11 @@ export function backfillBodySchema(maxSensorId: number) {
       z.strictObject({
         kind: z.literal('import'),
         format: z.enum(['csv', 'influx']),
-        path: z.string().min(1),
+        path: z
+          .string()
+          .min(1)
+          .max(4096)
+          .meta({ description: 'A file in the import directory (HERODOTUS_IMPORT_DIR), relative to it or absolute' }),
         precision: z.enum(['ns', 'us', 'ms', 's']).default('ns'),
       }),
       z.strictObject({ kind: z.literal('recompact'), sensors, ...range }),
@@ -134,11 +142,19 @@ async function uploadRequest(
     if (err instanceof TooLarge) return { error: uploadTooLarge };
     throw err;
   }
-  return { kind: 'import', format: uploadFormat, path, precision: precision.data };
+  return { kind: 'import', format: uploadFormat, path, precision: precision.data, upload: true };
 }
 
-/** A JSON request: generate, import a file already on the server, or recompact. */
-async function jsonRequest(req: Request, schema: ReturnType<typeof backfillBodySchema>): Promise<BackfillRequest | Refusal> {
+/**
+ * A JSON request: generate (write scope), or import a file already on the
+ * server or recompact (admin scope: they read or rewrite what the server holds).
+ */
+async function jsonRequest(
+  c: Context<ScopeEnv>,
+  schema: ReturnType<typeof backfillBodySchema>,
+  importDir: string,
+): Promise<BackfillRequest | Refusal> {
+  const req = c.req.raw;
   if ((declaredLength(req) ?? 0) > MAX_JSON_BODY_BYTES) return { error: jsonTooLarge };
   let text: string;
   try {
@@ -161,19 +177,21 @@ async function jsonRequest(req: Request, schema: ReturnType<typeof backfillBodyS
   }
   const b = parsed.data;
   if (b.kind === 'generate') return { kind: 'generate', sensors: b.sensors, from: b.from, to: b.to, rateHz: b.rate_hz, seed: b.seed };
+  const refusal = scopeRefusal(c, 'admin', b.kind === 'import' ? 'an import of a file on the server' : 'a recompaction');
+  if (refusal) return { error: refusal };
   if (b.kind === 'recompact') return { kind: 'recompact', sensors: b.sensors, from: b.from, to: b.to };
-  const file = await stat(b.path).catch(() => null);
-  if (!file?.isFile()) return { error: apiError(400, 'file_not_found', `no file at ${b.path} on the server`, 'path') };
-  return { kind: 'import', format: b.format, path: b.path, precision: b.precision };
+  const file = await resolveImportPath(importDir, b.path);
+  if (!file.ok) return { error: apiError(400, file.code, file.message, 'path') };
+  return { kind: 'import', format: b.format, path: file.path, precision: b.precision, upload: false };
 }
 
 /** POST /v1/backfill starts a backfill workflow; GET /v1/backfill/:id reports its state and progress. */
 export function backfillRoutes(deps: BackfillRouteDeps) {
   const schema = backfillBodySchema(deps.maxSensorId);
 
-  async function toRequest(req: Request, contentType: string, query: Record<string, string>): Promise<BackfillRequest | Refusal> {
+  async function toRequest(c: Context<ScopeEnv>, contentType: string): Promise<BackfillRequest | Refusal> {
     const uploadFormat = UPLOAD_TYPES[contentType];
-    if (uploadFormat) return uploadRequest(req, uploadFormat, query, deps);
+    if (uploadFormat) return uploadRequest(c.req.raw, uploadFormat, c.req.query(), deps);
     if (contentType !== 'application/json') {
       return {
         error: apiError(
@@ -184,21 +202,30 @@ export function backfillRoutes(deps: BackfillRouteDeps) {
         ),
       };
     }
-    return jsonRequest(req, schema);
+    return jsonRequest(c, schema, deps.importDir);
   }
 
   return new Hono()
-    .post('/v1/backfill', async (c) => {
+    .post('/v1/backfill', needs('write'), async (c) => {
       const client = deps.client();
-      if (!client) return sendError(c, apiError(503, 'temporal_unavailable', 'not connected to Temporal yet; retry shortly'));
+      const notConnected = apiError(503, 'temporal_unavailable', 'not connected to Temporal yet; retry shortly');
       const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      const req = await toRequest(c.req.raw, contentType, c.req.query());
+      // An upload is not streamed in only to be refused; a JSON request gets its 400 or 403 first.
+      if (!client && UPLOAD_TYPES[contentType]) return sendError(c, notConnected);
+      const req = await toRequest(c, contentType);
       if ('error' in req) return sendError(c, req.error);
+      if (!client) return sendError(c, notConnected);
       const id = randomUUID().slice(0, 8);
-      await client.workflow.start('backfillWorkflow', { taskQueue: deps.taskQueue, workflowId: backfillWorkflowId(id), args: [id, req] });
+      try {
+        await client.workflow.start('backfillWorkflow', { taskQueue: deps.taskQueue, workflowId: backfillWorkflowId(id), args: [id, req] });
+      } catch (err) {
+        // No workflow will ever delete it.
+        if (req.kind === 'import' && req.upload) await rm(req.path, { force: true });
+        throw err;
+      }
       return c.json({ id, workflow_id: backfillWorkflowId(id), status: `/v1/backfill/${id}` }, 202);
     })
-    .get('/v1/backfill/:id', async (c) => {
+    .get('/v1/backfill/:id', needs('read'), async (c) => {
       const client = deps.client();
       if (!client) return sendError(c, apiError(503, 'temporal_unavailable', 'not connected to Temporal yet; retry shortly'));
       const id = c.req.param('id');

@@ -4,9 +4,10 @@ import { decodeFrames } from '../../lib/batch/decode';
 import { encodeBatch } from '../../lib/batch/encode';
 import { z } from 'zod';
 import { batchesFromJson, IrregularBatchJson, RegularBatchJson } from '../../lib/batch/json';
-import type { BatchLimits, Decoded, SensorBatch } from '../../lib/batch/types';
+import { limitsAt, type BatchLimits, type Decoded, type SensorBatch } from '../../lib/batch/types';
 import type { BatchPublisher } from '../../lib/kafka/batch-publisher';
 import { apiError, sendError } from '../errors';
+import { needs } from '../middleware/scope';
 
 export interface IngestRouteDeps {
   publisher: BatchPublisher;
@@ -73,6 +74,7 @@ async function parseBody(contentType: string, req: Request, limits: BatchLimits)
 export function ingestRoutes(deps: IngestRouteDeps) {
   return new Hono().post(
     '/v1/ingest',
+    needs('write'),
     bodyLimit({
       maxSize: deps.maxBodyBytes,
       onError: async (c) => {
@@ -99,7 +101,8 @@ export function ingestRoutes(deps: IngestRouteDeps) {
           ),
         );
       }
-      const parsed = await parseBody(contentType, c.req.raw, deps.limits);
+      // Future timestamps are judged against the request's arrival.
+      const parsed = await parseBody(contentType, c.req.raw, limitsAt(deps.limits, Date.now()));
       if (!parsed.ok) return sendError(c, apiError(400, parsed.error.code, parsed.error.message, parsed.error.field));
       const batches = parsed.value;
       const records = batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b, deps.limits) }));

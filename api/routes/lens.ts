@@ -2,22 +2,29 @@ import { Hono } from 'hono';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
 import { rawPage, sensorExtents } from '../../lib/clickhouse/raw';
-import { holdingSensors } from '../../lib/clickhouse/errors';
+import { holdingSensors, isRowLimit } from '../../lib/clickhouse/errors';
 import { bySensorShard, onEveryPart, onReachableShards, type Shards } from '../../lib/clickhouse/shards';
+import { checkStep, type StepCost } from '../../lib/lens/planner';
 import { runLens } from '../../lib/lens/query';
 import { bucketCount, niceStep, type Ladder } from '../../lib/model/ladder';
 import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
 import { apiError, sendError, type ApiError } from '../errors';
 import { clickhouseOpen } from '../middleware/clickhouse-open';
+import { needs, scopeRefusal } from '../middleware/scope';
 
 export interface LensRouteDeps {
   /** The shards to run lens queries on; null while ClickHouse is not open. */
   shards(): Shards | null;
   ladder: Ladder;
   maxSensorId: number;
+  /** Rows a planned lens may read because of its step (HERODOTUS_LENS_MAX_ROWS). */
+  lensMaxRows: number;
+  /** Rows a `source=raw` lens may read (HERODOTUS_RAW_LENS_MAX_ROWS). */
+  rawLensMaxRows: number;
 }
 
 export const MAX_POINTS = 10_000;
+const MAX_STEP_MS = 366 * 86_400_000;
 export const MAX_RAW_LIMIT = 1_000_000;
 
 const { minTs, maxTs } = DEFAULT_BATCH_LIMITS;
@@ -135,13 +142,13 @@ export function lensQuerySchema(maxSensorId: number) {
         .meta({
           description: `At most this many buckets (default 2500, at most ${MAX_POINTS}); the bucket width is the smallest 1-2-5 width that fits`,
         }),
-      step: intParam(1, 366 * 86_400_000)
+      step: intParam(1, MAX_STEP_MS)
         .optional()
         .meta({ description: `Explicit bucket width in milliseconds instead of points (at most ${MAX_POINTS} buckets)` }),
-      source: z
-        .enum(['plan', 'raw'])
-        .optional()
-        .meta({ description: '`raw` aggregates raw points instead of planning over rollups (verification)' }),
+      source: z.enum(['plan', 'raw']).optional().meta({
+        description:
+          '`raw` aggregates raw points instead of planning over rollups (verification; needs the admin scope, at most HERODOTUS_RAW_LENS_MAX_ROWS rows)',
+      }),
     })
     .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['to'] })
     .refine((q) => q.points === undefined || q.step === undefined, { message: 'give either points or step, not both', path: ['step'] })
@@ -175,26 +182,77 @@ export function rawQuerySchema(maxSensorId: number) {
     });
 }
 
+/** The 422 of a lens whose step would read more rows than a lens may. */
+function stepTooCostly(cost: StepCost, nearest: number[], sensors: number, maxRows: number, field: 'step' | 'points'): ApiError {
+  const how =
+    cost.level === null
+      ? `no rollup level tiles a ${cost.stepMs} ms bucket, so it reads raw points`
+      : `a ${cost.stepMs} ms bucket is tiled by the ${cost.level} ms rollup level at the coarsest (${cost.stepMs / cost.level} rows a bucket)`;
+  const next =
+    nearest.length > 0
+      ? `the nearest steps within it: ${nearest.map((s) => `${s} ms`).join(' or ')}`
+      : 'ask for a shorter range or fewer sensors';
+  return apiError(
+    422,
+    'step_too_costly',
+    `${how}: up to ${cost.rows} rows for ${sensors} sensor${sensors > 1 ? 's' : ''}, more than the ${maxRows} a lens may read (HERODOTUS_LENS_MAX_ROWS); ${next}`,
+    field,
+  );
+}
+
 /** GET /v1/lens and GET /v1/raw. */
 export function lensRoutes(deps: LensRouteDeps) {
   const sensors = new KnownSensors();
   const lensQuery = lensQuerySchema(deps.maxSensorId);
   const rawQuery = rawQuerySchema(deps.maxSensorId);
+  const rawTooLarge = apiError(
+    422,
+    'raw_too_large',
+    `source=raw would read more than ${deps.rawLensMaxRows} raw rows (HERODOTUS_RAW_LENS_MAX_ROWS); ask for a shorter range or fewer sensors`,
+    'source',
+  );
 
   return new Hono()
-    .get('/v1/lens', validQuery(lensQuery), clickhouseOpen(deps.shards), async (c) => {
-      const q = c.req.valid('query');
-      const shards = c.var.shards;
-      const missing = await sensors.unknown(shards, q.sensors);
-      if (missing.length > 0)
-        return sendError(
-          c,
-          apiError(404, 'unknown_sensor', `no data for sensor${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'sensors'),
-        );
-      const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
-      return c.json(await runLens(shards, deps.ladder, { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source }));
-    })
-    .get('/v1/raw', validQuery(rawQuery), clickhouseOpen(deps.shards), async (c) => {
+    .get(
+      '/v1/lens',
+      needs('read'),
+      validQuery(lensQuery),
+      async (c, next) => {
+        // Checks that need no ClickHouse come before clickhouseOpen, like the 400s.
+        const q = c.req.valid('query');
+        if (q.source === 'raw') {
+          const refusal = scopeRefusal(c, 'admin', 'source=raw');
+          if (refusal) return sendError(c, refusal);
+          return next();
+        }
+        const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
+        const limits = { maxRows: deps.lensMaxRows, maxBuckets: MAX_POINTS, maxStepMs: MAX_STEP_MS };
+        const check = checkStep(deps.ladder, q.sensors.length, q, stepMs, limits);
+        if (!check.ok)
+          return sendError(c, stepTooCostly(check.cost, check.nearest, q.sensors.length, deps.lensMaxRows, q.step ? 'step' : 'points'));
+        return next();
+      },
+      clickhouseOpen(deps.shards),
+      async (c) => {
+        const q = c.req.valid('query');
+        const shards = c.var.shards;
+        const missing = await sensors.unknown(shards, q.sensors);
+        if (missing.length > 0)
+          return sendError(
+            c,
+            apiError(404, 'unknown_sensor', `no data for sensor${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'sensors'),
+          );
+        const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
+        const req = { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source, rawMaxRows: deps.rawLensMaxRows };
+        try {
+          return c.json(await runLens(shards, deps.ladder, req));
+        } catch (err) {
+          if (q.source === 'raw' && isRowLimit(err)) return sendError(c, rawTooLarge);
+          throw err;
+        }
+      },
+    )
+    .get('/v1/raw', needs('read'), validQuery(rawQuery), clickhouseOpen(deps.shards), async (c) => {
       const q = c.req.valid('query');
       const shards = c.var.shards;
       if ((await sensors.unknown(shards, [q.sensor])).length > 0)

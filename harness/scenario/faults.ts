@@ -12,6 +12,14 @@ import { verifyAgainstManifest, type VerificationReport } from '../verify/report
 
 export type Component = 'worker' | 'kafka' | 'temporal' | 'replica';
 
+/**
+ * How long a fault test holds a component down: the promise is exactly once
+ * through any component (Kafka, Temporal, the worker with ClickHouse, a
+ * replica, a shard, ZooKeeper) down for up to a minute, so the tests hold the
+ * whole minute.
+ */
+export const OUTAGE_MS = 60_000;
+
 /** The replica a `replica` outage kills: the first of shard 1, where that shard's reads and writes start. */
 export const KILLED_REPLICA = 'clickhouse-s1-r1';
 

@@ -7,7 +7,7 @@ import { mix32 } from '../../generator/signal';
 import { summarizeDeadLetters } from '../verify/dead-letters';
 import { createLogger } from '../../lib/log/logger';
 import { drainCompaction, finalCheck, mergeExpected, seconds, type ScenarioContext, type ScenarioResult } from './common';
-import { ingestThrough, outage, type Component } from './faults';
+import { ingestThrough, OUTAGE_MS, outage, type Component } from './faults';
 import { checkRandomLenses } from '../verify/lens-check';
 
 const quiet = createLogger('scenario', process.env.LOG_LEVEL ?? 'warn');
@@ -205,13 +205,12 @@ export async function duplicates({ harness, step }: ScenarioContext): Promise<Sc
 
 /** Worker (kill -9), Kafka and Temporal each down for 60 s, one after another, during realtime ingest. */
 export async function outages({ harness, step, clusterStateDir }: ScenarioContext): Promise<ScenarioResult> {
-  const downMs = 60_000;
   const plan: Component[] = ['worker', 'kafka', 'temporal', ...(clusterStateDir ? (['replica'] as const) : [])];
-  const durationS = 10 + plan.length * (downMs / 1000 + 20);
+  const durationS = 10 + plan.length * (OUTAGE_MS / 1000 + 20);
   const startMs = startAligned(durationS);
   const timeline: { component: Component; down_at_s: number; back_at_s: number }[] = [];
   const t0 = performance.now();
-  step(`publishing 20 sensors × 1 kHz in real time for ${durationS} s; ${plan.join(', ')} each down for ${downMs / 1000} s…`);
+  step(`publishing 20 sensors × 1 kHz in real time for ${durationS} s; ${plan.join(', ')} each down for ${OUTAGE_MS / 1000} s…`);
   const run = await ingestThrough(
     harness,
     { sensors: 20, durationS, seed: 404, realtime: true, startMs, maxLateMs: 600_000 },
@@ -220,7 +219,7 @@ export async function outages({ harness, step, clusterStateDir }: ScenarioContex
       for (const c of plan) {
         const down = seconds(performance.now() - t0);
         step(`  ${c} down at ${down} s`);
-        await outage(h, c, downMs, clusterStateDir);
+        await outage(h, c, OUTAGE_MS, clusterStateDir);
         timeline.push({ component: c, down_at_s: down, back_at_s: seconds(performance.now() - t0) });
         step(`  ${c} back at ${timeline.at(-1)!.back_at_s} s`);
         await sleep(20_000);

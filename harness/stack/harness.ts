@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { configEnv, kafkaBrokers, loadConfig, PROJECT_ROOT, type Config } from '../../lib/config/config';
+import { tokenFor } from '../../lib/config/tokens';
 import { createKafka } from '../../lib/kafka/client';
 import { createLogger, type Logger } from '../../lib/log/logger';
 import { HerodotusApi } from '../verify/api-client';
-import { ManagedProcess, waitFor } from './child';
+import { ManagedProcess, waitFor, type ExitInfo } from './child';
 import { LocalInfrastructure } from './local';
 import { freePort } from './ports';
 
@@ -17,6 +18,8 @@ export interface HarnessOptions {
   freePorts?: boolean;
   /** Serve the Temporal Web UI. */
   ui?: boolean;
+  /** How often the local Kafka broker applies retention (tests of expired offsets). */
+  kafkaRetentionCheckMs?: number;
   /** Extra settings for the Herodotus process, as environment variables. */
   env?: Record<string, string>;
   log?: Logger;
@@ -37,7 +40,10 @@ export class Harness {
     readonly infra: LocalInfrastructure,
     private readonly log: Logger,
   ) {
-    this.api = new HerodotusApi(`http://${config.http.host}:${config.http.port}`, config.http.apiTokens[0]);
+    this.api = new HerodotusApi(
+      `http://${config.http.host}:${config.http.port}`,
+      tokenFor(config.http.apiTokens, 'admin') ?? config.http.apiTokens[0]?.secret,
+    );
   }
 
   static async start(opts: HarnessOptions): Promise<Harness> {
@@ -75,7 +81,11 @@ export class Harness {
     }
     const config = loadConfig(env);
     const log = opts.log ?? createLogger('harness', config.logLevel);
-    const harness = new Harness(config, new LocalInfrastructure(config, { ui: opts.ui ?? false }), log);
+    const harness = new Harness(
+      config,
+      new LocalInfrastructure(config, { ui: opts.ui ?? false, kafkaRetentionCheckMs: opts.kafkaRetentionCheckMs }),
+      log,
+    );
     try {
       await harness.infra.start();
       await harness.startService();
@@ -91,13 +101,17 @@ export class Harness {
     return this.kafkaClient;
   }
 
-  /** Starts the Herodotus process and waits until /v1/health answers 200. */
-  async startService(timeoutMs = 120_000): Promise<void> {
+  /**
+   * Starts the Herodotus process and waits until /v1/health answers 200.
+   * `env` overrides settings for this start only (`HERODOTUS_FAULT: ''`
+   * restarts a process started with a fault hook without it).
+   */
+  async startService({ timeoutMs = 120_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<void> {
     const service = await ManagedProcess.start({
       name: 'herodotus',
       command: process.execPath,
       args: [path.join(PROJECT_ROOT, 'bin', 'herodotus.mjs'), 'serve'],
-      env: configEnv(this.config),
+      env: { ...configEnv(this.config), ...env },
       cwd: PROJECT_ROOT,
       logFile: path.join(this.infra.logDir, 'herodotus.log'),
     });
@@ -117,6 +131,15 @@ export class Harness {
     if (!s) return;
     s.kill9();
     await s.exited;
+  }
+
+  /** Waits until the Herodotus process ends by itself (a fault hook's self-kill) and tells how it ended. */
+  async serviceExit(): Promise<ExitInfo> {
+    const s = this.service;
+    if (!s) throw new Error('no Herodotus process is running');
+    const exit = await s.exited;
+    this.service = null;
+    return exit;
   }
 
   async stopService(): Promise<void> {

@@ -24,6 +24,8 @@ export type KafkaOptions = {
   partitionsDefault?: number;
   /** How long to wait for the broker to serve metadata; default 90 s. */
   readyTimeoutMs?: number;
+  /** How often the broker deletes segments past retention; default 5 min (tests of retention set seconds). */
+  retentionCheckIntervalMs?: number;
 };
 
 const MiB = 1024 * 1024;
@@ -142,7 +144,7 @@ function serverConfig(opts: KafkaOptions, logDir: string): string {
     'replica.fetch.max.bytes': KAFKA_MAX_MESSAGE_BYTES,
     'log.retention.hours': 168,
     'log.segment.bytes': 128 * MiB,
-    'log.retention.check.interval.ms': 300_000,
+    'log.retention.check.interval.ms': opts.retentionCheckIntervalMs ?? 300_000,
     // The cleaner (for compacted __consumer_offsets) otherwise grabs 128 MiB of a small heap.
     'log.cleaner.dedupe.buffer.size': 16 * MiB,
     // Sized for 2 cores rather than Kafka's server defaults (3 network, 8 I/O threads).

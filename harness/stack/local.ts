@@ -16,7 +16,7 @@ export class LocalInfrastructure {
 
   constructor(
     readonly config: Config,
-    private readonly opts: { ui: boolean },
+    private readonly opts: { ui: boolean; kafkaRetentionCheckMs?: number },
   ) {}
 
   get logDir(): string {
@@ -44,6 +44,7 @@ export class LocalInfrastructure {
       libsDir: tools.kafkaLibs,
       logFile: path.join(this.logDir, 'kafka.log'),
       partitionsDefault: this.config.kafka.partitions,
+      retentionCheckIntervalMs: this.opts.kafkaRetentionCheckMs,
     });
   }
 

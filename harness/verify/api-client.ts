@@ -26,8 +26,15 @@ export class HerodotusApi {
     return this.get('/v1/ingest/status');
   }
 
+  /** The audit of every sensor, page after page (each page is bounded by HERODOTUS_AUDIT_MAX_ROWS). */
   async audit(): Promise<SensorAudit[]> {
-    return (await this.get<{ sensors: SensorAudit[] }>('/v1/audit')).sensors;
+    const sensors: SensorAudit[] = [];
+    for (let cursor: number | null = 0; cursor !== null; ) {
+      const page: { sensors: SensorAudit[]; next: number | null } = await this.get(`/v1/audit?cursor=${cursor}`);
+      sensors.push(...page.sensors);
+      cursor = page.next;
+    }
+    return sensors;
   }
 
   /** Every sensor with data: first and last timestamp and points stored. */

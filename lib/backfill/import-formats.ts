@@ -2,6 +2,15 @@
 export type ParsedLine = { ok: true; sensor: number; ts: number; value: number } | { ok: false; error: string } | null;
 
 export type ImportFormat = 'csv' | 'influx';
+
+/**
+ * A file that cannot be imported as it is (unreadable, no usable header):
+ * its backfill fails with this message instead of retrying. Messages name
+ * lines and columns, never the file's content.
+ */
+export class ImportFileError extends Error {
+  override readonly name = 'ImportFileError';
+}
 export type InfluxPrecision = 'ns' | 'us' | 'ms' | 's';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/;
@@ -19,7 +28,7 @@ export function csvParser(header: string): (line: string) => ParsedLine {
   const cols = header.split(',').map((c) => c.trim().toLowerCase());
   const at = (name: string) => {
     const i = cols.indexOf(name);
-    if (i < 0) throw new Error(`CSV header must name the columns sensor, ts and value; got ${JSON.stringify(header)}`);
+    if (i < 0) throw new ImportFileError(`the CSV header (line 1) must name the columns sensor, ts and value; it has no ${name} column`);
     return i;
   };
   const [si, ti, vi] = [at('sensor'), at('ts'), at('value')];
@@ -29,10 +38,9 @@ export function csvParser(header: string): (line: string) => ParsedLine {
     const sensor = Number(f[si]);
     const ts = parseTs((f[ti] ?? '').trim());
     const value = Number(f[vi]);
-    if (!Number.isInteger(sensor) || sensor < 0) return { ok: false, error: `sensor ${JSON.stringify(f[si])} is not an id` };
-    if (!Number.isSafeInteger(ts)) return { ok: false, error: `ts ${JSON.stringify(f[ti])} is not epoch ms or ISO 8601` };
-    if ((f[vi] ?? '').trim() === '' || !Number.isFinite(value))
-      return { ok: false, error: `value ${JSON.stringify(f[vi])} is not a finite number` };
+    if (!Number.isInteger(sensor) || sensor < 0) return { ok: false, error: 'sensor is not a sensor id' };
+    if (!Number.isSafeInteger(ts)) return { ok: false, error: 'ts is not epoch ms or ISO 8601' };
+    if ((f[vi] ?? '').trim() === '' || !Number.isFinite(value)) return { ok: false, error: 'value is not a finite number' };
     return { ok: true, sensor, ts, value };
   };
 }
@@ -61,7 +69,7 @@ export function influxParser(precision: InfluxPrecision): (line: string) => Pars
     const field = fields.find(([k]) => k === 'value') ?? (fields.length === 1 ? fields[0] : undefined);
     const value = Number(field?.[1]?.replace(/i$/, ''));
     if (!field || !Number.isFinite(value)) return { ok: false, error: 'expected a numeric value field' };
-    if (!/^-?\d+$/.test(tsText)) return { ok: false, error: `timestamp ${JSON.stringify(tsText)} is not an integer` };
+    if (!/^-?\d+$/.test(tsText)) return { ok: false, error: 'timestamp is not an integer' };
     const raw = BigInt(tsText);
     const ms = precision === 's' ? raw * 1000n : raw / PRECISION_DIVISOR[precision];
     return { ok: true, sensor, ts: Number(ms), value };

@@ -3,7 +3,7 @@ import type { BatchLimits } from '../batch/types';
 import type { Shards } from '../clickhouse/shards';
 import { allocatePoints, type PointColumns } from '../model/points';
 import { storeOnShards } from '../ingest/store-points';
-import { csvParser, influxParser, type ImportFormat, type InfluxPrecision, type ParsedLine } from './import-formats';
+import { csvParser, ImportFileError, influxParser, type ImportFormat, type InfluxPrecision, type ParsedLine } from './import-formats';
 
 /** Import chunks end on line boundaries; each is stored by one activity. */
 const CHUNK_BYTES = 32 * 1024 * 1024;
@@ -14,10 +14,17 @@ export interface ImportPlan {
   /** Byte ranges [start, end) of whole lines. */
   chunks: { start: number; end: number }[];
   bytes: number;
+  /** Line number of the first chunk's first line (2 after a CSV header). */
+  firstLine: number;
 }
 
+/** A file that cannot be opened will not open on a retry either. */
+const unreadable = (err: NodeJS.ErrnoException) => {
+  throw new ImportFileError(`the file cannot be read (${err.code ?? err.message})`);
+};
+
 async function readRange(path: string, start: number, end: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
+  const fh = await open(path, 'r').catch(unreadable);
   try {
     const buf = Buffer.alloc(end - start);
     const { bytesRead } = await fh.read(buf, 0, buf.length, start);
@@ -29,17 +36,20 @@ async function readRange(path: string, start: number, end: number): Promise<Buff
 
 /** Splits a file into chunks at line ends (and takes the CSV header off the first). */
 export async function planImport(path: string, format: ImportFormat): Promise<ImportPlan> {
-  const size = (await stat(path)).size;
+  const file = await stat(path).catch(unreadable);
+  if (!file.isFile()) throw new ImportFileError('the path is not a regular file');
+  const size = file.size;
   let header = '';
   let pos = 0;
   if (format === 'csv') {
     const head = await readRange(path, 0, Math.min(size, 64 * 1024));
     const nl = head.indexOf(10);
-    if (nl < 0 && size > head.length) throw new Error('CSV header line is longer than 64 KiB');
+    if (nl < 0 && size > head.length) throw new ImportFileError('the CSV header (line 1) is longer than 64 KiB');
     header = head
       .subarray(0, nl < 0 ? head.length : nl)
       .toString('utf8')
       .replace(/\r$/, '');
+    csvParser(header); // a header without the columns fails the import here, once
     pos = nl < 0 ? size : nl + 1;
   }
   const chunks: { start: number; end: number }[] = [];
@@ -53,7 +63,7 @@ export async function planImport(path: string, format: ImportFormat): Promise<Im
     chunks.push({ start: pos, end });
     pos = end;
   }
-  return { header, chunks, bytes: size };
+  return { header, chunks, bytes: size, firstLine: format === 'csv' ? 2 : 1 };
 }
 
 export interface ImportChunk {
@@ -63,6 +73,8 @@ export interface ImportChunk {
   header: string;
   start: number;
   end: number;
+  /** Line number of the chunk's first line in the file, for the examples of rejected lines. */
+  firstLine: number;
   version: number;
   windowMs: number;
   name: string;
@@ -70,11 +82,13 @@ export interface ImportChunk {
 
 export interface ImportChunkResult {
   lines: number;
+  /** Line breaks in the chunk: the next chunk starts at firstLine + newlines. */
+  newlines: number;
   points: number;
   inserted: number;
   alreadyStored: number;
   rejected: number;
-  /** The first few rejected lines, with the reason. */
+  /** The first few rejected lines: line number and reason, never the line's content. */
   examples: string[];
 }
 
@@ -84,10 +98,18 @@ export async function importChunk(shards: Shards, chunk: ImportChunk, limits: Ba
   const parse: (line: string) => ParsedLine = chunk.format === 'csv' ? csvParser(chunk.header) : influxParser(chunk.precision);
   const lines = text.split('\n');
   const points = allocatePoints(lines.length);
-  const result: ImportChunkResult = { lines: 0, points: 0, inserted: 0, alreadyStored: 0, rejected: 0, examples: [] };
+  const result: ImportChunkResult = {
+    lines: 0,
+    newlines: lines.length - 1,
+    points: 0,
+    inserted: 0,
+    alreadyStored: 0,
+    rejected: 0,
+    examples: [],
+  };
   const reject = (n: number, why: string) => {
     result.rejected++;
-    if (result.examples.length < 10) result.examples.push(`byte ${chunk.start}+, line ${n + 1}: ${why}`);
+    if (result.examples.length < 10) result.examples.push(`line ${chunk.firstLine + n}: ${why}`);
   };
   for (const [n, line] of lines.entries()) {
     const p = parse(line.replace(/\r$/, ''));
@@ -98,11 +120,11 @@ export async function importChunk(shards: Shards, chunk: ImportChunk, limits: Ba
       continue;
     }
     if (p.sensor > limits.maxSensorId) {
-      reject(n, `sensor ${p.sensor} is above ${limits.maxSensorId}`);
+      reject(n, `sensor id above ${limits.maxSensorId} (HERODOTUS_MAX_SENSOR_ID)`);
       continue;
     }
     if (p.ts < limits.minTs || p.ts > limits.maxTs) {
-      reject(n, `timestamp ${p.ts} is out of range`);
+      reject(n, `timestamp outside ${new Date(limits.minTs).toISOString()} … ${new Date(limits.maxTs).toISOString()}`);
       continue;
     }
     const i = points.length++;

@@ -10,4 +10,6 @@ export interface DeadLetter {
   key: Buffer | null;
   value: Buffer;
   error: BatchError;
+  /** Set when ClickHouse refused the record's points (error code storage_rejected). */
+  clickhouseCode?: string;
 }

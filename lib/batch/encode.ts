@@ -6,7 +6,7 @@ import { crc32 } from 'node:zlib';
 import {
   BATCH_MAGIC_BYTES,
   BATCH_VERSION,
-  CRC_BYTES,
+  encodedSize,
   IRREGULAR_HEADER_BYTES,
   IS_LITTLE_ENDIAN,
   KIND_IRREGULAR,
@@ -16,15 +16,6 @@ import {
 } from './frame';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits, type SensorBatch } from './types';
 import { validateBatch } from './validate';
-
-function varintLength(v: number): number {
-  let len = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    len++;
-  }
-  return len;
-}
 
 function writeVarint(buf: Uint8Array, off: number, v: number): number {
   if (v < 0x8000_0000) {
@@ -55,16 +46,6 @@ function copyValuesOut(values: Float32Array, buf: Buffer, dv: DataView, off: num
   } else {
     for (let i = 0; i < values.length; i++) dv.setFloat32(off + 4 * i, values[i]!, true);
   }
-}
-
-/** Exact size in bytes of the frame encodeBatch would produce. */
-export function encodedSize(batch: SensorBatch): number {
-  const n = batch.values.length;
-  if (batch.kind === 'regular') return REGULAR_HEADER_BYTES + 4 * n + CRC_BYTES;
-  let deltaBytes = 0;
-  const ts = batch.timestamps;
-  for (let i = 1; i < n; i++) deltaBytes += varintLength(ts[i]! - ts[i - 1]!);
-  return IRREGULAR_HEADER_BYTES + deltaBytes + 4 * n + CRC_BYTES;
 }
 
 /**

@@ -21,6 +21,8 @@
  * decode.ts reads them, validate.ts holds the rules both apply.
  */
 
+import type { SensorBatch } from './types';
+
 /** The magic bytes 0x48 0x44 ('H','D') read as a little-endian u16. */
 export const BATCH_MAGIC = 0x4448;
 /** The magic as it appears on the wire, byte by byte. */
@@ -44,3 +46,22 @@ export const U32_MAX = 0xffff_ffff;
 export const TWO_32 = 0x1_0000_0000;
 
 export const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function varintLength(v: number): number {
+  let len = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    len++;
+  }
+  return len;
+}
+
+/** Exact size in bytes of a batch's frame (what encodeBatch writes, and a Kafka record carries). */
+export function encodedSize(batch: SensorBatch): number {
+  const n = batch.values.length;
+  if (batch.kind === 'regular') return REGULAR_HEADER_BYTES + 4 * n + CRC_BYTES;
+  let deltaBytes = 0;
+  const ts = batch.timestamps;
+  for (let i = 1; i < n; i++) deltaBytes += varintLength(ts[i]! - ts[i - 1]!);
+  return IRREGULAR_HEADER_BYTES + deltaBytes + 4 * n + CRC_BYTES;
+}

@@ -36,6 +36,28 @@ export interface BatchLimits {
   minTs: number;
   maxTs: number;
   maxPoints: number;
+  /** Checked only where set: by ingest (HTTP and Kafka), from Config; the format itself has no such bounds. */
+  ingest?: IngestLimits;
+}
+
+/** What ingest accepts beyond the format rules (docs/batch-format.md, "Ingest limits"). */
+export interface IngestLimits {
+  /**
+   * UTC days a batch may touch, from its first point's day to its last's.
+   * Raw is partitioned by day; at most 100 (ClickHouse's
+   * `max_partitions_per_insert_block`) keeps every batch storable as one block.
+   */
+  maxDays: number;
+  /** Size of a batch's binary frame, which is what its Kafka record carries. */
+  maxBytes: number;
+  /** How far after `now` a timestamp may lie (the clocks of upstream and Herodotus differ). */
+  futureSkewMs: number;
+  /**
+   * The instant timestamps are checked against (epoch ms): a request's
+   * arrival over HTTP, the ingest workflow's decision time for a chunk from
+   * Kafka (so that a retried chunk decides the same way). Absent: no future check.
+   */
+  now?: number;
 }
 
 export const DEFAULT_BATCH_LIMITS: BatchLimits = {
@@ -44,6 +66,11 @@ export const DEFAULT_BATCH_LIMITS: BatchLimits = {
   maxTs: Date.UTC(2100, 0, 1),
   maxPoints: 100_000,
 };
+
+/** The same limits, checking timestamps against `now`. */
+export function limitsAt(limits: BatchLimits, now: number): BatchLimits {
+  return limits.ingest ? { ...limits, ingest: { ...limits.ingest, now } } : limits;
+}
 
 export function pointCount(batch: SensorBatch): number {
   return batch.values.length;

@@ -2,9 +2,20 @@
  * The format rules every batch obeys, whatever its encoding: shared by the
  * binary decoder (decode.ts), the JSON decoder (json.ts) and encodeBatch.
  */
+import { MS } from '../model/ladder';
 import { batchError } from './errors';
-import { U32_MAX } from './frame';
-import { DEFAULT_BATCH_LIMITS, type BatchError, type BatchLimits, type IrregularBatch, type RegularBatch, type SensorBatch } from './types';
+import { encodedSize, U32_MAX } from './frame';
+import {
+  DEFAULT_BATCH_LIMITS,
+  lastTimestamp,
+  timestampAt,
+  type BatchError,
+  type BatchLimits,
+  type IngestLimits,
+  type IrregularBatch,
+  type RegularBatch,
+  type SensorBatch,
+} from './types';
 
 function fmtTs(ms: number): string {
   if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return String(ms);
@@ -20,7 +31,64 @@ export function validateBatch(batch: SensorBatch, limits: BatchLimits = DEFAULT_
   return (
     validateShape(batch, limits) ??
     (batch.kind === 'regular' ? validateRegularTimes(batch, limits) : validateIrregularTimes(batch, limits)) ??
+    (limits.ingest ? validateIngest(batch, limits.ingest) : null) ??
     validateValues(batch.values)
+  );
+}
+
+/**
+ * Index of the first point whose timestamp is >= `t` (points.length if none):
+ * arithmetic for regular batches, a scan for irregular ones.
+ */
+function firstIndexAtOrAfter(batch: SensorBatch, t: number): number {
+  const n = batch.values.length;
+  if (batch.kind === 'regular') return Math.min(n, Math.max(0, Math.ceil((t - batch.start) / batch.periodMs)));
+  let i = 0;
+  while (i < n && batch.timestamps[i]! < t) i++;
+  return i;
+}
+
+/** Ingest's bounds on a batch that follows the format rules. */
+function validateIngest(batch: SensorBatch, limits: IngestLimits): BatchError | null {
+  return validateDays(batch, limits) ?? validateFuture(batch, limits) ?? validateSize(batch, limits);
+}
+
+/** The UTC days from the first point's to the last's, at most maxDays (one batch, one insert block). */
+function validateDays(batch: SensorBatch, limits: IngestLimits): BatchError | null {
+  const firstDay = Math.floor(timestampAt(batch, 0) / MS.day);
+  const days = Math.floor(lastTimestamp(batch) / MS.day) - firstDay + 1;
+  if (days <= limits.maxDays) return null;
+  const i = firstIndexAtOrAfter(batch, (firstDay + limits.maxDays) * MS.day);
+  return batchError(
+    'too_many_days',
+    `ts[${i}]`,
+    `expected a batch to span at most ${limits.maxDays} UTC days, but its points run from ${fmtTs(timestampAt(batch, 0))} ` +
+      `to ${fmtTs(lastTimestamp(batch))}, ${days} days; ts[${i}] = ${fmtTs(timestampAt(batch, i))} is the first beyond the limit (split the batch)`,
+  );
+}
+
+/** No timestamp after now + futureSkewMs, when the caller says what now is. */
+function validateFuture(batch: SensorBatch, limits: IngestLimits): BatchError | null {
+  if (limits.now === undefined) return null;
+  const notAfter = limits.now + limits.futureSkewMs;
+  if (lastTimestamp(batch) <= notAfter) return null;
+  const i = firstIndexAtOrAfter(batch, notAfter + 1);
+  return batchError(
+    'future_timestamp',
+    `ts[${i}]`,
+    `expected every timestamp at most ${limits.futureSkewMs} ms after now (${fmtTs(limits.now)}), i.e. no later than ` +
+      `${fmtTs(notAfter)}, got ${fmtTs(timestampAt(batch, i))}`,
+  );
+}
+
+/** The batch's frame (its Kafka record) within limits.maxBytes. */
+function validateSize(batch: SensorBatch, limits: IngestLimits): BatchError | null {
+  const bytes = encodedSize(batch);
+  if (bytes <= limits.maxBytes) return null;
+  return batchError(
+    'batch_too_large',
+    'count',
+    `expected a batch of at most ${limits.maxBytes} bytes as a binary frame, got ${bytes} bytes (${batch.values.length} points); split it`,
   );
 }
 

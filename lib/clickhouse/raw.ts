@@ -49,15 +49,36 @@ export interface SensorAudit {
   checksum: number;
 }
 
+/** The sensors one page of an audit covers, [from, to], and where the next page starts. */
+export type AuditPage = { ok: true; from: number; to: number; next: number | null } | { ok: false; sensor: number; points: number } | null;
+
 /**
- * Full scan of raw: per sensor, rows, distinct (sensor, ts) and the checksum of
- * the distinct points, to compare with a generator's ledger. For verification,
- * not for serving.
+ * Cuts an audit of raw into pages of whole sensors, in sensor order from
+ * `cursor`, each holding at most `maxRows` raw rows by the sensor extents
+ * (which count every row written). A sensor holding more than that alone
+ * cannot be audited in one page: `ok: false` names it. Null: no sensor left.
  */
-export async function auditRaw(store: Store): Promise<SensorAudit[]> {
+export function planAuditPage(extents: { sensor: number; points: number }[], cursor: number, maxRows: number): AuditPage {
+  const left = extents.filter((e) => e.sensor >= cursor).sort((a, b) => a.sensor - b.sensor);
+  const [first] = left;
+  if (!first) return null;
+  if (first.points > maxRows) return { ok: false, sensor: first.sensor, points: first.points };
+  let rows = 0;
+  let i = 0;
+  while (i < left.length && rows + left[i]!.points <= maxRows) rows += left[i++]!.points;
+  return { ok: true, from: first.sensor, to: left[i - 1]!.sensor, next: i < left.length ? left[i]!.sensor : null };
+}
+
+/**
+ * Scan of raw for sensors from..to: per sensor, rows, distinct (sensor, ts)
+ * and the checksum of the distinct points, to compare with a generator's
+ * manifest. For verification, not for serving.
+ */
+export async function auditRaw(store: Store, sensors: { from: number; to: number }): Promise<SensorAudit[]> {
   const result = await store.rows<{ sensor: number; points: string; distinct_points: string; checksum: string }>(
     `SELECT sensor, sum(n) AS points, count() AS distinct_points, ${CHECKSUM_SQL} AS checksum
-     FROM (SELECT sensor, ts, any(value) AS value, count() AS n FROM ${store.table(RAW_TABLE.name)} GROUP BY sensor, ts)
+     FROM (SELECT sensor, ts, any(value) AS value, count() AS n FROM ${store.table(RAW_TABLE.name)}
+           WHERE sensor >= ${int(sensors.from)} AND sensor <= ${int(sensors.to)} GROUP BY sensor, ts)
      GROUP BY sensor ORDER BY sensor`,
   );
   return result.map((r) => ({

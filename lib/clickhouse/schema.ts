@@ -54,6 +54,14 @@ export const RAW_TABLE: TableDef = {
 };
 
 /**
+ * Raw is partitioned by UTC day (partitionBy above), and ClickHouse refuses an
+ * insert block that touches more partitions than `max_partitions_per_insert_block`
+ * (100 by default, on 18.16 as on 26.x): an insert spanning more days goes in
+ * several blocks of at most this many days each.
+ */
+export const RAW_DAYS_PER_BLOCK = 100;
+
+/**
  * Per-sensor first/last timestamp and point count, fed by a view on raw. Ingest
  * reads it to tell fresh batches (after a sensor's last point: nothing to check)
  * from late or re-sent ones (checked against raw).

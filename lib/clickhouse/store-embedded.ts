@@ -7,7 +7,7 @@ import type { PointColumns } from '../model/points';
 import { queryWithStats } from './query-stats';
 import { POINT_ROW_STRUCTURE, pointsToRowBinary } from './rowbinary';
 import { EMBEDDED_FEATURES, localName, RAW_TABLE, type Shape } from './schema';
-import { executionTimeSetting, ONE_BLOCK } from './settings';
+import { ONE_BLOCK, timeLimitedSettings } from './settings';
 import type { QuerySettings, Store, StoreOptions } from './store';
 
 type ClientOptions = NonNullable<Parameters<typeof createClient>[0]>;
@@ -24,7 +24,7 @@ export async function openEmbeddedStore(config: Config, opts: StoreOptions): Pro
   // package, which newer clients inline: same shape, different type identity.
   const connection = createChdbConnection({ path: embeddedPath(config) }) as unknown as NonNullable<ClientOptions['connection']>;
   // Client-level settings are sent with every call, so chdb's sticky session SETs stay what this store wants.
-  const settings = opts.maxExecutionMs ? { max_execution_time: executionTimeSetting(opts.maxExecutionMs, true) } : undefined;
+  const settings = opts.maxExecutionMs ? timeLimitedSettings(opts.maxExecutionMs, true) : undefined;
   const client = createClient({ connection, clickhouse_settings: settings });
   return new EmbeddedStore(config.clickhouse.database, client, spoolDir);
 }

@@ -8,7 +8,7 @@ import { failover, type Failover, type Replica } from './failover';
 import { queryWithStats } from './query-stats';
 import { pointsToRowBinary } from './rowbinary';
 import { localName, RAW_TABLE, type Shape } from './schema';
-import { executionTimeSetting, ONE_BLOCK } from './settings';
+import { ONE_BLOCK, timeLimitedSettings } from './settings';
 import type { QuerySettings, Store, StoreOptions } from './store';
 
 /**
@@ -102,7 +102,7 @@ export async function connectReplicas(
   }
   if (version === undefined) throw new StoreUnavailableError(`ClickHouse (${urls.join(', ')})`, lastError);
   const [major = 0] = version.split('.').map((p) => Number.parseInt(p, 10));
-  const settings = opts.maxExecutionMs ? { max_execution_time: executionTimeSetting(opts.maxExecutionMs, major >= 23) } : undefined;
+  const settings = opts.maxExecutionMs ? timeLimitedSettings(opts.maxExecutionMs, major >= 23) : undefined;
   const replicas = urls.map((url) => ({
     url,
     client: createClient({

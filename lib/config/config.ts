@@ -1,6 +1,7 @@
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { formatApiTokens, parseApiTokens, type ApiToken } from './tokens';
 
 /** The checkout this module lives in; default home of state and tools. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,6 +26,7 @@ const schema = z.object({
   HERODOTUS_KAFKA_CONTROLLER_PORT: port.default(9093),
   HERODOTUS_TOPIC: z.string().default('herodotus.batches'),
   HERODOTUS_DLQ_TOPIC: z.string().default('herodotus.dead-letters'),
+  HERODOTUS_CHECKPOINT_TOPIC: z.string().default('herodotus.checkpoints'),
   HERODOTUS_PARTITIONS: z.coerce.number().int().min(1).max(64).default(2),
 
   TEMPORAL_ADDRESS: optionalString,
@@ -50,8 +52,24 @@ const schema = z.object({
 
   HERODOTUS_CHUNK_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   HERODOTUS_CHUNK_MAX_RECORDS: z.coerce.number().int().min(1).max(100_000).default(5000),
+  HERODOTUS_CHUNK_MAX_POINTS: z.coerce.number().int().min(1).default(2_000_000),
+  HERODOTUS_CHUNK_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
   HERODOTUS_CHUNKS_PER_RUN: z.coerce.number().int().min(1).max(2000).default(200),
   HERODOTUS_MAX_SENSOR_ID: z.coerce.number().int().min(0).max(4_294_967_295).default(999_999),
+  // At most ClickHouse's max_partitions_per_insert_block (100): one batch must fit one insert block.
+  HERODOTUS_MAX_BATCH_DAYS: z.coerce.number().int().min(1).max(100).default(100),
+  // At most the batches topic's max.message.bytes (16 MiB, lib/kafka/topics.ts).
+  HERODOTUS_MAX_BATCH_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64)
+    .max(16 * 1024 * 1024)
+    .default(1024 * 1024),
+  HERODOTUS_MAX_FUTURE_SKEW_MS: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(86_400_000),
   HERODOTUS_MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -63,10 +81,26 @@ const schema = z.object({
     .min(1024)
     .default(1024 * 1024 * 1024),
   HERODOTUS_LENS_TIMEOUT_MS: z.coerce.number().int().min(1).max(3_600_000).default(30_000),
+  // 10000 buckets × 10 sensors × 10 rows: twice what the costliest 1-2-5 lens reads (5 rows a bucket).
+  HERODOTUS_LENS_MAX_ROWS: z.coerce.number().int().min(1000).default(1_000_000),
+  HERODOTUS_RAW_LENS_MAX_ROWS: z.coerce.number().int().min(1000).default(100_000_000),
+  HERODOTUS_AUDIT_MAX_ROWS: z.coerce.number().int().min(1000).default(20_000_000),
+  HERODOTUS_IMPORT_DIR: optionalString,
+  HERODOTUS_FAULT: z
+    .string()
+    .trim()
+    .regex(
+      /^(kill-after-raw-insert(:[1-9][0-9]{0,8})?)?$/,
+      "the only fault is 'kill-after-raw-insert' or 'kill-after-raw-insert:N' (N ≥ 1)",
+    )
+    .optional(),
 });
 
-/** Tokens are opaque strings; these bounds only keep typos (a stray space, an empty entry) out. */
-const token = z.string().regex(/^[\x21-\x7e]{16,512}$/, 'an API token is 16 to 512 printable ASCII characters without spaces');
+/**
+ * A crash a test places on purpose (HERODOTUS_FAULT, see lib/ingest/fault-hook.ts):
+ * SIGKILL right after the process's `afterRawInserts`-th raw insert committed.
+ */
+export type Fault = { kind: 'kill-after-raw-insert'; afterRawInserts: number };
 
 export type Config = {
   stateDir: string;
@@ -74,8 +108,8 @@ export type Config = {
   http: {
     host: string;
     port: number;
-    /** Bearer tokens every /v1 route but /v1/health requires; empty: no authentication (loopback only). */
-    apiTokens: string[];
+    /** Bearer tokens every /v1 route but /v1/health requires, with their scopes; empty: no authentication (loopback only). */
+    apiTokens: ApiToken[];
   };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   kafka: {
@@ -85,6 +119,8 @@ export type Config = {
     controllerPort: number;
     topic: string;
     dlqTopic: string;
+    /** Compacted topic of durable ingest checkpoints (lib/kafka/checkpoints.ts). */
+    checkpointTopic: string;
     partitions: number;
   };
   temporal: {
@@ -114,17 +150,41 @@ export type Config = {
   };
   ingest: {
     chunkIntervalMs: number;
+    /** Records the workflow plans per chunk; the activity may stop earlier at the points or bytes budget. */
     chunkMaxRecords: number;
+    chunkMaxPoints: number;
+    /** Bytes of Kafka record values per chunk. */
+    chunkMaxBytes: number;
     chunksPerRun: number;
   };
   limits: {
     maxSensorId: number;
+    /** UTC days one batch may touch. */
+    maxBatchDays: number;
+    /** Bytes of one batch as a binary frame (its Kafka record). */
+    maxBatchBytes: number;
+    /** How far after now a timestamp may lie. */
+    futureSkewMs: number;
     maxBodyBytes: number;
     /** Largest file a backfill upload (CSV, line protocol) may send. */
     maxUploadBytes: number;
-    /** ClickHouse `max_execution_time` of lens and raw queries. */
+    /** ClickHouse `max_execution_time` of lens, raw and audit queries. */
     lensTimeoutMs: number;
+    /** Rows a planned lens may read where its step decides what is read (clean data, or raw when no rollup level tiles the step). */
+    lensMaxRows: number;
+    /** Rows a `source=raw` lens may read (ClickHouse `max_rows_to_read`). */
+    rawLensMaxRows: number;
+    /** Raw rows one page of `/v1/audit` covers. */
+    auditMaxRows: number;
   };
+  backfill: {
+    /** The only directory server-side backfill imports read from. */
+    importDir: string;
+    /** Where uploaded backfill files wait for their backfill (deleted when it ends). */
+    uploadDir: string;
+  };
+  /** Tests only; undefined (no fault) unless HERODOTUS_FAULT is set. */
+  fault: Fault | undefined;
 };
 
 export class ConfigError extends Error {}
@@ -137,19 +197,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  const apiTokens = (e.HERODOTUS_API_TOKENS ?? '')
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
+  const apiTokens = parseApiTokens(e.HERODOTUS_API_TOKENS ?? '');
+  if ('error' in apiTokens) throw new ConfigError(`invalid configuration:\n  HERODOTUS_API_TOKENS: ${apiTokens.error}`);
   const shards = e.CLICKHOUSE_SHARDS ? parseShards(e.CLICKHOUSE_SHARDS) : undefined;
   if (shards && e.CLICKHOUSE_URL)
     throw new ConfigError(
       "invalid configuration:\n  CLICKHOUSE_SHARDS and CLICKHOUSE_URL exclude each other: name the cluster's servers in CLICKHOUSE_SHARDS only",
     );
-  const badToken = apiTokens.map((t) => token.safeParse(t)).find((r) => !r.success);
-  if (badToken) throw new ConfigError(`invalid configuration:\n  HERODOTUS_API_TOKENS: ${badToken.error!.issues[0]!.message}`);
+  const stateDir = resolve(e.HERODOTUS_STATE_DIR);
   return {
-    stateDir: resolve(e.HERODOTUS_STATE_DIR),
+    stateDir,
     toolsDir: resolve(e.HERODOTUS_TOOLS_DIR),
     http: { host: e.HERODOTUS_HOST, port: e.HERODOTUS_PORT, apiTokens },
     logLevel: e.LOG_LEVEL,
@@ -161,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       controllerPort: e.HERODOTUS_KAFKA_CONTROLLER_PORT,
       topic: e.HERODOTUS_TOPIC,
       dlqTopic: e.HERODOTUS_DLQ_TOPIC,
+      checkpointTopic: e.HERODOTUS_CHECKPOINT_TOPIC,
       partitions: e.HERODOTUS_PARTITIONS,
     },
     temporal: {
@@ -183,14 +241,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ingest: {
       chunkIntervalMs: e.HERODOTUS_CHUNK_INTERVAL_MS,
       chunkMaxRecords: e.HERODOTUS_CHUNK_MAX_RECORDS,
+      chunkMaxPoints: e.HERODOTUS_CHUNK_MAX_POINTS,
+      chunkMaxBytes: e.HERODOTUS_CHUNK_MAX_BYTES,
       chunksPerRun: e.HERODOTUS_CHUNKS_PER_RUN,
     },
     limits: {
       maxSensorId: e.HERODOTUS_MAX_SENSOR_ID,
+      maxBatchDays: e.HERODOTUS_MAX_BATCH_DAYS,
+      maxBatchBytes: e.HERODOTUS_MAX_BATCH_BYTES,
+      futureSkewMs: e.HERODOTUS_MAX_FUTURE_SKEW_MS,
       maxBodyBytes: e.HERODOTUS_MAX_BODY_BYTES,
       maxUploadBytes: e.HERODOTUS_MAX_UPLOAD_BYTES,
       lensTimeoutMs: e.HERODOTUS_LENS_TIMEOUT_MS,
+      lensMaxRows: e.HERODOTUS_LENS_MAX_ROWS,
+      rawLensMaxRows: e.HERODOTUS_RAW_LENS_MAX_ROWS,
+      auditMaxRows: e.HERODOTUS_AUDIT_MAX_ROWS,
     },
+    backfill: { importDir: resolve(e.HERODOTUS_IMPORT_DIR ?? resolve(stateDir, 'imports')), uploadDir: resolve(stateDir, 'uploads') },
+    fault: e.HERODOTUS_FAULT ? { kind: 'kill-after-raw-insert', afterRawInserts: Number(e.HERODOTUS_FAULT.split(':')[1] ?? 1) } : undefined,
   };
 }
 
@@ -252,11 +320,12 @@ export function configEnv(config: Config): Record<string, string> {
     HERODOTUS_TOOLS_DIR: config.toolsDir,
     HERODOTUS_HOST: config.http.host,
     HERODOTUS_PORT: String(config.http.port),
-    ...(config.http.apiTokens.length > 0 ? { HERODOTUS_API_TOKENS: config.http.apiTokens.join(',') } : {}),
+    ...(config.http.apiTokens.length > 0 ? { HERODOTUS_API_TOKENS: formatApiTokens(config.http.apiTokens) } : {}),
     LOG_LEVEL: config.logLevel,
     KAFKA_BROKERS: kafkaBrokers(config).join(','),
     HERODOTUS_TOPIC: config.kafka.topic,
     HERODOTUS_DLQ_TOPIC: config.kafka.dlqTopic,
+    HERODOTUS_CHECKPOINT_TOPIC: config.kafka.checkpointTopic,
     HERODOTUS_PARTITIONS: String(config.kafka.partitions),
     TEMPORAL_ADDRESS: temporalAddress(config),
     TEMPORAL_NAMESPACE: config.temporal.namespace,
@@ -272,10 +341,20 @@ export function configEnv(config: Config): Record<string, string> {
       : {}),
     HERODOTUS_CHUNK_INTERVAL_MS: String(config.ingest.chunkIntervalMs),
     HERODOTUS_CHUNK_MAX_RECORDS: String(config.ingest.chunkMaxRecords),
+    HERODOTUS_CHUNK_MAX_POINTS: String(config.ingest.chunkMaxPoints),
+    HERODOTUS_CHUNK_MAX_BYTES: String(config.ingest.chunkMaxBytes),
     HERODOTUS_CHUNKS_PER_RUN: String(config.ingest.chunksPerRun),
     HERODOTUS_MAX_SENSOR_ID: String(config.limits.maxSensorId),
+    HERODOTUS_MAX_BATCH_DAYS: String(config.limits.maxBatchDays),
+    HERODOTUS_MAX_BATCH_BYTES: String(config.limits.maxBatchBytes),
+    HERODOTUS_MAX_FUTURE_SKEW_MS: String(config.limits.futureSkewMs),
     HERODOTUS_MAX_BODY_BYTES: String(config.limits.maxBodyBytes),
     HERODOTUS_MAX_UPLOAD_BYTES: String(config.limits.maxUploadBytes),
     HERODOTUS_LENS_TIMEOUT_MS: String(config.limits.lensTimeoutMs),
+    HERODOTUS_LENS_MAX_ROWS: String(config.limits.lensMaxRows),
+    HERODOTUS_RAW_LENS_MAX_ROWS: String(config.limits.rawLensMaxRows),
+    HERODOTUS_AUDIT_MAX_ROWS: String(config.limits.auditMaxRows),
+    HERODOTUS_IMPORT_DIR: config.backfill.importDir,
+    ...(config.fault ? { HERODOTUS_FAULT: `${config.fault.kind}:${config.fault.afterRawInserts}` } : {}),
   };
 }

@@ -1,10 +1,12 @@
-import type { BatchLimits } from '../batch/types';
+import type { DeadLetter } from '../batch/dead-letter';
+import { limitsAt, type BatchLimits } from '../batch/types';
+import { clickHouseCode } from '../clickhouse/errors';
 import type { Shards } from '../clickhouse/shards';
 import type { DeadLetterPublisher } from '../kafka/dead-letters';
-import type { PartitionReader } from '../kafka/range-reader';
-import { decodeChunk } from './decode';
+import type { PartitionReader, RangeRecord } from '../kafka/range-reader';
+import { decodeChunk, type OffsetBatch } from './decode';
 import { mergeBatches } from './merge';
-import { storeOnShards } from './store-points';
+import { closeRefused, PointsRefusedError, storeOnShards, type StoreResult } from './store-points';
 
 export interface ChunkRange {
   topic: string;
@@ -13,12 +15,20 @@ export interface ChunkRange {
   to: number;
   /** Ledger version of this chunk, chosen by the ingest workflow; larger than any earlier chunk's. */
   version: number;
+  /**
+   * The workflow's clock when it planned the chunk (epoch ms): timestamps
+   * beyond it plus the allowed skew are dead-lettered. Never the activity's
+   * clock, so that a retried chunk decides the same way.
+   */
+  now: number;
 }
 
 export interface ChunkStats {
   records: number;
   batches: number;
   deadLetters: number;
+  /** Offsets of the range removed by Kafka retention before they were read (skipped). */
+  expired: number;
   /** Distinct points in the chunk. */
   points: number;
   /** Points already stored (re-sent or retried), dropped before the insert. */
@@ -26,6 +36,15 @@ export interface ChunkStats {
   inserted: number;
   readMs: number;
   insertMs: number;
+  /** The first offset not ingested: `to`, or earlier where the chunk's points or bytes budget ran out. */
+  next: number;
+}
+
+/** What one chunk may hold beyond the records the workflow planned. */
+export interface ChunkBudget {
+  maxPoints: number;
+  /** Bytes of record values. */
+  maxBytes: number;
 }
 
 export interface ChunkDeps {
@@ -33,20 +52,28 @@ export interface ChunkDeps {
   shards: Shards;
   deadLetters: DeadLetterPublisher;
   limits: BatchLimits;
+  budget: ChunkBudget;
   readTimeoutMs: number;
   windowMs: number;
 }
 
 /**
- * Ingests exactly the records [from, to) of a partition: invalid records go
- * to the dead-letter topic, valid points are stored once (see storePoints).
- * Running it again for the same range stores nothing new.
+ * Ingests the records [from, to) of a partition, or the first of them up to
+ * the budget: invalid records go to the dead-letter topic, valid points are
+ * stored once (see storePoints). Running it again for the same range stops
+ * at the same offset and stores nothing new.
  */
 export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: (stage: string) => void): Promise<ChunkStats> {
   const t0 = performance.now();
   progress('reading');
-  const records = await deps.reader.read(range.from, range.to, deps.readTimeoutMs);
-  const { batches, deadLetters } = decodeChunk(records, deps.limits);
+  const read = await deps.reader.read(range.from, range.to, deps.readTimeoutMs, deps.budget.maxBytes);
+  const { batches, deadLetters, taken } = decodeChunk(read.records, limitsAt(deps.limits, range.now), deps.budget.maxPoints);
+  const records = read.records.slice(0, taken);
+  const next = taken < read.records.length ? read.records[taken]!.offset : read.end;
+  // Retention only removes a prefix of the log, so offsets it removed lie
+  // before the records read after them: a chunk cut short keeps the ones
+  // below its end, and the next chunk counts the rest.
+  const expired = next === read.end ? read.expired : Math.min(read.expired, next - range.from - records.length);
   const readMs = performance.now() - t0;
 
   progress('dead-letters');
@@ -54,22 +81,76 @@ export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: 
 
   progress('storing');
   const t1 = performance.now();
-  const points = mergeBatches(batches);
-  const distinct = points.length;
-  const result = await storeOnShards(deps.shards, {
-    points,
-    version: range.version,
-    windowMs: deps.windowMs,
-    name: `p${range.partition}-${range.from}-${range.to}`,
-  });
+  const stored = await storeChunk(deps, { ...range, to: next }, batches, records);
+  await deps.deadLetters.publish(range.topic, range.partition, stored.rejected);
   return {
     records: records.length,
     batches: batches.length,
-    deadLetters: deadLetters.length,
-    points: distinct,
-    alreadyStored: result.alreadyStored,
-    inserted: result.inserted,
+    deadLetters: deadLetters.length + stored.rejected.length,
+    expired,
+    points: stored.points,
+    alreadyStored: stored.result.alreadyStored,
+    inserted: stored.result.inserted,
     readMs: Math.round(readMs),
     insertMs: Math.round(performance.now() - t1),
+    next,
+  };
+}
+
+interface StoredChunk {
+  result: StoreResult;
+  /** Distinct points offered to storage. */
+  points: number;
+  /** Records ClickHouse refused for good. */
+  rejected: DeadLetter[];
+}
+
+/**
+ * Stores the chunk's points as one write. When ClickHouse refuses them for
+ * what they hold (an error no retry can fix), the chunk is stored again
+ * record by record, in offset order, each record a write of its own with a
+ * name derived from its offset (so a retry repeats the same writes): the
+ * records that fail the same way are dead-lettered, their neighbours stored.
+ * Offset order keeps "first write wins" for a timestamp two records share.
+ */
+async function storeChunk(deps: ChunkDeps, range: ChunkRange, batches: OffsetBatch[], records: RangeRecord[]): Promise<StoredChunk> {
+  const name = `p${range.partition}-${range.from}-${range.to}`;
+  const write = { version: range.version, windowMs: deps.windowMs };
+  const points = mergeBatches(batches);
+  const distinct = points.length;
+  try {
+    return { result: await storeOnShards(deps.shards, { ...write, points, name }), points: distinct, rejected: [] };
+  } catch (err) {
+    if (!(err instanceof PointsRefusedError)) throw err;
+  }
+  const result: StoreResult = { inserted: 0, alreadyStored: 0 };
+  const rejected: DeadLetter[] = [];
+  const byOffset = new Map(records.map((r) => [r.offset, r]));
+  // Batches come in offset order (decodeChunk).
+  for (const b of batches) {
+    const one = { ...write, name: `${name}-o${b.offset}` };
+    try {
+      const r = await storeOnShards(deps.shards, { ...one, points: mergeBatches([b]) });
+      result.inserted += r.inserted;
+      result.alreadyStored += r.alreadyStored;
+    } catch (err) {
+      if (!(err instanceof PointsRefusedError)) throw err;
+      await closeRefused(deps.shards, { ...one, points: mergeBatches([b]) });
+      rejected.push(storageRejected(byOffset.get(b.offset)!, err));
+    }
+  }
+  // Points of rejected records were offered but are neither stored nor already there.
+  return { result, points: distinct, rejected };
+}
+
+function storageRejected(record: RangeRecord, err: PointsRefusedError): DeadLetter {
+  const code = clickHouseCode(err.cause);
+  const reason = String((err.cause as Error)?.message ?? err.cause).split('\n')[0]!;
+  return {
+    offset: record.offset,
+    key: record.key,
+    value: record.value,
+    error: { code: 'storage_rejected', message: `ClickHouse refused the batch's points (code ${code}): ${reason}`, field: '' },
+    clickhouseCode: code,
   };
 }

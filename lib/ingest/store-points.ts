@@ -1,10 +1,13 @@
+import { classifyClickHouseError } from '../clickhouse/errors';
 import { recordStage, type UnitVersion } from '../clickhouse/ledger';
 import { sensorExtents, storedTimestamps } from '../clickhouse/raw';
+import { RAW_DAYS_PER_BLOCK } from '../clickhouse/schema';
 import { onEveryPart, shardIndex, type Shards } from '../clickhouse/shards';
 import type { Store } from '../clickhouse/store';
 import { contentToken } from '../clickhouse/token';
 import { MS } from '../model/ladder';
 import type { SensorInterval } from '../model/interval';
+import { afterRawInsert } from './fault-hook';
 import { filterPoints, trimmed } from './merge';
 import { allocatePoints, type PointColumns } from '../model/points';
 
@@ -29,20 +32,87 @@ export interface StoreResult {
  * windows dirty before the insert (so lenses read raw there) and committed
  * after it (so compaction may cover them). Repeating a request stores nothing
  * new: the filter finds the points, and an identical insert carries the same
- * token.
+ * token. Points spanning more than RAW_DAYS_PER_BLOCK days go in several
+ * blocks, all between the same two ledger writes.
  */
 export async function storePoints(store: Store, req: StoreRequest): Promise<StoreResult> {
   const { points } = req;
   const distinct = points.length;
   const spans = pointRuns(points, req.windowMs);
+  const starts = blockStarts(points, RAW_DAYS_PER_BLOCK);
   const stored = await storedTimestamps(store, await overlapWithStored(store, spans));
   if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
   const touched = touchedUnits(spans, req.windowMs, req.version);
   await recordStage(store, 'pending', touched.windows, touched.days, `${req.name}-pending`);
   const rows = trimmed(points);
-  await store.insertPoints(rows, contentToken(`raw-${req.name}`, [rows.sensor, rows.ts, rows.value]));
+  const blocks = splitByDays(rows, starts);
+  for (const [k, block] of blocks.entries()) {
+    // One block keeps the plain name; block k of several is named by its place, which the retry shares.
+    const name = blocks.length === 1 ? `raw-${req.name}` : `raw-${req.name}-b${k}`;
+    await store.insertPoints(block, contentToken(name, [block.sensor, block.ts, block.value])).catch((err: unknown) => {
+      throw classifyClickHouseError(err) === 'permanent' ? new PointsRefusedError(err) : err;
+    });
+  }
+  // A no-op unless a test armed HERODOTUS_FAULT: the crash between raw and ledger that a retry must repair.
+  afterRawInsert(rows.length);
   await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-ingested`);
   return { inserted: rows.length, alreadyStored: distinct - rows.length };
+}
+
+/**
+ * Where the insert blocks start, as UTC day numbers: the distinct days of the
+ * points in groups of at most `daysPerBlock`. Taken from the request before
+ * stored points are dropped, so a retry cuts at the same days and rebuilds,
+ * for what is still missing, the same blocks with the same tokens.
+ */
+export function blockStarts(points: PointColumns, daysPerBlock: number): number[] {
+  const days = new Set<number>();
+  let last = Number.NaN;
+  for (let i = 0; i < points.length; i++) {
+    const day = Math.floor(points.ts[i]! / MS.day);
+    if (day !== last) days.add((last = day));
+  }
+  const sorted = [...days].sort((a, b) => a - b);
+  const starts: number[] = [];
+  for (let i = 0; i < sorted.length; i += daysPerBlock) starts.push(sorted[i]!);
+  return starts;
+}
+
+/**
+ * The points of each block (block k: days from starts[k] up to starts[k + 1]),
+ * in their order; a block may be empty. One block or none: the points as they are.
+ */
+export function splitByDays(p: PointColumns, starts: number[]): PointColumns[] {
+  if (starts.length <= 1) return [p];
+  const blockOf = (i: number) => {
+    const day = Math.floor(p.ts[i]! / MS.day);
+    let k = 0;
+    while (k + 1 < starts.length && starts[k + 1]! <= day) k++;
+    return k;
+  };
+  const counts = new Array<number>(starts.length).fill(0);
+  for (let i = 0; i < p.length; i++) counts[blockOf(i)]!++;
+  const blocks = counts.map((n) => allocatePoints(n));
+  for (let i = 0; i < p.length; i++) {
+    const block = blocks[blockOf(i)]!;
+    const k = block.length++;
+    block.sensor[k] = p.sensor[i]!;
+    block.ts[k] = p.ts[i]!;
+    block.value[k] = p.value[i]!;
+  }
+  return blocks;
+}
+
+/**
+ * ClickHouse refused to insert the points for what they hold (an error no
+ * retry can fix). Only the raw insert raises it: a ledger write failing that
+ * way is a fault of Herodotus, retried, never a reason to drop data.
+ */
+export class PointsRefusedError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`ClickHouse refused the points: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'PointsRefusedError';
+  }
 }
 
 /**
@@ -61,6 +131,23 @@ export async function storeOnShards(shards: Shards, req: StoreRequest): Promise<
     inserted: 0,
     alreadyStored: 0,
   });
+}
+
+/**
+ * Closes the ledger units of points ClickHouse refused: `ingested` at the
+ * write's version, as the stored write would have, but without an insert.
+ * The failed attempt's `pending` mark then no longer leaves their windows
+ * unclean for good: they are compacted from what raw holds, which is exact.
+ */
+export async function closeRefused(shards: Shards, req: StoreRequest): Promise<void> {
+  const parts = splitByShard(req.points, shards.stores.length);
+  await onEveryPart(
+    parts.flatMap((points, i) => (points.length > 0 ? [{ store: shards.stores[i]!, points }] : [])),
+    async ({ store, points }) => {
+      const touched = touchedUnits(pointRuns(points, req.windowMs), req.windowMs, req.version);
+      await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-refused`);
+    },
+  );
 }
 
 /** The points of each shard, order kept (so a repeated request yields byte-identical blocks). */

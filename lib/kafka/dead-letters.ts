@@ -31,6 +31,7 @@ export class DeadLetterPublisher {
           'source-partition': String(partition),
           'source-offset': String(l.offset),
           ...(l.key ? { 'source-key': l.key } : {}),
+          ...(l.clickhouseCode ? { 'clickhouse-code': l.clickhouseCode } : {}),
         },
       })),
     });

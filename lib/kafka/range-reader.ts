@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AssignerProtocol, type Consumer, type IHeaders, type Kafka, type KafkaMessage, type PartitionAssigner } from 'kafkajs';
 import type { Logger } from '../log/logger';
+import type { OffsetWatcher } from './offsets';
 
 export interface RangeRecord {
   offset: number;
@@ -41,13 +42,29 @@ function textHeaders(headers: IHeaders | undefined): Record<string, string> {
   return out;
 }
 
+/** What a read of [from, to) found: every offset of the range is either a record here or counted in `expired`. */
+export interface RangeRead {
+  records: RangeRecord[];
+  /** Offsets of the range that Kafka's retention removed before they were read (skipped, logged). */
+  expired: number;
+  /** Where reading stopped: the range's end, or the first record past the byte budget. */
+  end: number;
+}
+
 interface Pending {
+  /** First offset of the range neither read nor counted as expired. */
   next: number;
   to: number;
+  maxBytes: number;
+  bytes: number;
   records: RangeRecord[];
-  resolve: (records: RangeRecord[]) => void;
+  expired: number;
+  resolve: (read: RangeRead) => void;
   reject: (err: Error) => void;
 }
+
+/** While a read waits, the partition's low watermark is checked this often (retention may pass the read position). */
+const EXPIRY_CHECK_MS = 1000;
 
 /**
  * Reads exact offset ranges [from, to) of one partition. One consumer stays
@@ -58,32 +75,51 @@ export class PartitionReader {
   private consumer: Consumer | null = null;
   private pending: Pending | null = null;
   private starting: Promise<Consumer> | null = null;
+  private checking = false;
 
   constructor(
     private readonly kafka: Kafka,
     readonly topic: string,
     readonly partition: number,
+    private readonly offsets: OffsetWatcher,
     private readonly log: Logger,
   ) {}
 
-  async read(from: number, to: number, timeoutMs: number): Promise<RangeRecord[]> {
-    if (to <= from) return [];
+  /**
+   * The records [from, to), or fewer: reading stops before the first record
+   * that would take the values read past `maxBytes` (at least one record is
+   * read). Records never change, so the same call stops at the same offset.
+   */
+  async read(from: number, to: number, timeoutMs: number, maxBytes = Number.POSITIVE_INFINITY): Promise<RangeRead> {
+    if (to <= from) return { records: [], expired: 0, end: to };
     if (this.pending) throw new Error(`partition ${this.partition}: a read is already in progress`);
     const consumer = await this.start();
     const target = [{ topic: this.topic, partitions: [this.partition] }];
-    const records = new Promise<RangeRecord[]>((resolve, reject) => {
-      this.pending = { next: from, to, records: [], resolve, reject };
+    let settle!: Pick<Pending, 'resolve' | 'reject'>;
+    const result = new Promise<RangeRead>((resolve, reject) => {
+      settle = { resolve, reject };
     });
+    // A timeout or crash may reject it while the first expiry check is still awaited.
+    result.catch(() => undefined);
+    const p: Pending = { next: from, to, maxBytes, bytes: 0, records: [], expired: 0, ...settle };
+    this.pending = p;
     const timer = setTimeout(
       () => this.fail(new Error(`partition ${this.partition}: range [${from}, ${to}) not read within ${timeoutMs} ms`)),
       timeoutMs,
     );
+    // Retention can pass the read position at any time (a fetch below the low
+    // watermark leaves the consumer at the latest offset): checked now and while waiting.
+    const watch = setInterval(() => void this.skipExpired(), EXPIRY_CHECK_MS);
     try {
-      consumer.seek({ topic: this.topic, partition: this.partition, offset: String(from) });
-      consumer.resume(target);
-      return await records;
+      await this.skipExpired();
+      if (this.pending === p && p.next < p.to) {
+        consumer.seek({ topic: this.topic, partition: this.partition, offset: String(p.next) });
+        consumer.resume(target);
+      }
+      return await result;
     } finally {
       clearTimeout(timer);
+      clearInterval(watch);
       this.pending = null;
       this.consumer?.pause(target);
     }
@@ -94,6 +130,36 @@ export class PartitionReader {
     this.consumer = null;
     this.starting = null;
     if (consumer) await consumer.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * Skips the offsets of the pending read that retention removed: below the
+   * partition's low watermark nothing can be read any more. Counted, logged
+   * with the offsets, and the read goes on from the low watermark.
+   */
+  private async skipExpired(): Promise<void> {
+    const p = this.pending;
+    if (!p || this.checking) return;
+    this.checking = true;
+    let low: number;
+    try {
+      low = (await this.offsets.partition(this.topic, this.partition)).low;
+    } catch {
+      return; // Kafka unreachable: the read's own timeout decides
+    } finally {
+      this.checking = false;
+    }
+    // Records may have arrived while the watermarks were fetched: `p.next` is re-read here.
+    if (this.pending !== p || low <= p.next) return;
+    const skipTo = Math.min(low, p.to);
+    this.log.warn(
+      { topic: this.topic, partition: this.partition, expiredFrom: p.next, expiredTo: skipTo, low, offsets: skipTo - p.next },
+      'offsets removed by Kafka retention before they were read; skipped',
+    );
+    p.expired += skipTo - p.next;
+    p.next = skipTo;
+    if (p.next >= p.to) p.resolve({ records: p.records, expired: p.expired, end: p.to });
+    else this.consumer?.seek({ topic: this.topic, partition: this.partition, offset: String(p.next) });
   }
 
   private fail(err: Error): void {
@@ -126,6 +192,9 @@ export class PartitionReader {
       this.fail(e.payload.error ?? new Error('kafka reader crashed'));
     });
     await consumer.connect();
+    // Not fromBeginning: kafkajs answers an out-of-range fetch by resetting to the
+    // latest offset, past every planned range, so no record after expired offsets
+    // is taken before skipExpired has counted them.
     await consumer.subscribe({ topics: [this.topic] });
     await consumer.run({
       // Offsets are resolved so that the fetch position advances, but never committed.
@@ -144,9 +213,15 @@ export class PartitionReader {
       const offset = Number(m.offset);
       // Fetches in flight before a seek can deliver other offsets: keep only the range, once.
       if (offset < p.next || offset >= p.to) continue;
-      p.records.push({ offset, key: m.key, value: m.value ?? Buffer.alloc(0), headers: textHeaders(m.headers) });
+      const value = m.value ?? Buffer.alloc(0);
+      if (p.records.length > 0 && p.bytes + value.length > p.maxBytes) {
+        p.to = offset;
+        break;
+      }
+      p.bytes += value.length;
+      p.records.push({ offset, key: m.key, value, headers: textHeaders(m.headers) });
       p.next = offset + 1;
     }
-    if (p.next >= p.to) p.resolve(p.records);
+    if (p.next >= p.to) p.resolve({ records: p.records, expired: p.expired, end: p.to });
   }
 }

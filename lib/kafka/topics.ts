@@ -3,6 +3,8 @@ import type { Kafka } from 'kafkajs';
 export interface TopicSpec {
   topic: string;
   partitions: number;
+  /** Topic settings beyond the defaults (e.g. cleanup.policy). */
+  config?: Record<string, string>;
 }
 
 /** Creates the topics that are missing; existing topics are left as they are. */
@@ -19,7 +21,10 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<vo
           topic: s.topic,
           numPartitions: s.partitions,
           replicationFactor: 1,
-          configEntries: [{ name: 'max.message.bytes', value: String(16 * 1024 * 1024) }],
+          configEntries: Object.entries({ 'max.message.bytes': String(16 * 1024 * 1024), ...s.config }).map(([name, value]) => ({
+            name,
+            value,
+          })),
         })),
       });
     }

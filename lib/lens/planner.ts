@@ -1,5 +1,5 @@
 import { isClean, type LedgerRow } from '../clickhouse/ledger';
-import { alignDown, alignUp, levelFor, MS, type Ladder } from '../model/ladder';
+import { alignDown, alignUp, bucketCount, levelFor, MS, type Ladder } from '../model/ladder';
 
 /** Where one stretch of a sensor's lens range is read from. */
 export type Source = { kind: 'rollup'; level: number } | { kind: 'raw' };
@@ -124,4 +124,54 @@ export function planRaw(sensors: number[], rangeFrom: number, rangeTo: number, s
 
 function sameSource(a: Source, b: Source): boolean {
   return a.kind === b.kind && (a.kind === 'raw' || a.level === (b as { level: number }).level);
+}
+
+/** What a step costs: the level its buckets are built from (null: raw points) and the rows that reads at most. */
+export interface StepCost {
+  stepMs: number;
+  level: number | null;
+  rows: number;
+}
+
+/**
+ * The rows a lens reads because of its step, at most: one row per bucket of
+ * the tiling level over the whole grid, or, when no level tiles the step, one
+ * raw point per millisecond (timestamps are whole milliseconds and a sensor
+ * holds one point per timestamp). Days that are not clean read windows and
+ * raw points whatever the step: that share is the compaction backlog's,
+ * bounded by it, and is not counted here.
+ */
+export function stepCost(ladder: Ladder, sensors: number, from: number, to: number, stepMs: number): StepCost {
+  const level = levelFor(ladder, stepMs);
+  const grid = alignUp(to, stepMs) - alignDown(from, stepMs);
+  return { stepMs, level, rows: (sensors * grid) / (level ?? 1) };
+}
+
+export type StepCheck = { ok: true } | { ok: false; cost: StepCost; nearest: number[] };
+
+/**
+ * Whether a lens of `stepMs` stays within `maxRows`; if not, the nearest
+ * steps below and above it that do and that give at most `maxBuckets`
+ * buckets. A cheap step is a multiple of some level L whose rows fit, so the
+ * multiples of each level next to `stepMs` hold the nearest ones.
+ */
+export function checkStep(
+  ladder: Ladder,
+  sensors: number,
+  range: { from: number; to: number },
+  stepMs: number,
+  limits: { maxRows: number; maxBuckets: number; maxStepMs: number },
+): StepCheck {
+  const cost = stepCost(ladder, sensors, range.from, range.to, stepMs);
+  if (cost.rows <= limits.maxRows) return { ok: true };
+  const fits = (s: number) =>
+    s >= 1 &&
+    s <= limits.maxStepMs &&
+    bucketCount(range.from, range.to, s) <= limits.maxBuckets &&
+    stepCost(ladder, sensors, range.from, range.to, s).rows <= limits.maxRows;
+  const candidates = ladder.levels.flatMap((l) => [Math.floor(stepMs / l) * l, Math.ceil(stepMs / l) * l]).filter(fits);
+  const below = candidates.filter((s) => s < stepMs);
+  const above = candidates.filter((s) => s > stepMs);
+  const nearest = [...(below.length > 0 ? [Math.max(...below)] : []), ...(above.length > 0 ? [Math.min(...above)] : [])];
+  return { ok: false, cost, nearest };
 }

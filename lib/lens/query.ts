@@ -3,7 +3,7 @@ import { RAW_TABLE, ROLLUP_TABLE } from '../clickhouse/schema';
 import { int, rangesWhere } from '../clickhouse/sql';
 import { holdingSensors } from '../clickhouse/errors';
 import { bySensorShard, onEveryPart, type Shards } from '../clickhouse/shards';
-import type { JsonInt64, Store } from '../clickhouse/store';
+import type { JsonInt64, QuerySettings, Store } from '../clickhouse/store';
 import { alignDown, alignUp, MS, type Ladder } from '../model/ladder';
 import { planLens, planRaw, uncleanDayRanges, type LensPlan, type Segment } from './planner';
 
@@ -14,6 +14,8 @@ export interface LensRequest {
   stepMs: number;
   /** `raw`: aggregate raw points with a plain GROUP BY instead of planning (verification, benchmarks). */
   source?: 'plan' | 'raw';
+  /** With `source: 'raw'`: ClickHouse stops the query once it has read more rows than this (TOO_MANY_ROWS). */
+  rawMaxRows?: number;
 }
 
 export interface SensorSeries {
@@ -101,18 +103,20 @@ export async function runLens(shards: Shards, ladder: Ladder, req: LensRequest):
 /** A lens over sensors of one store: plan from the ledger, one query, then the full bucket grid with empty buckets explicit. */
 async function lensOnStore(store: Store, ladder: Ladder, req: LensRequest): Promise<LensResult> {
   const stats: ReadStats = { rowsRead: 0 };
-  if (req.source === 'raw') return execute(store, planRaw(req.sensors, req.from, req.to, req.stepMs), req.sensors, stats);
+  if (req.source === 'raw') {
+    // A scan, but one thread and bounded rows like every lens: it must not take the machine from the others.
+    const bounded = { ...SMALL_QUERY, max_rows_to_read: req.rawMaxRows ?? 0 };
+    return execute(store, planRaw(req.sensors, req.from, req.to, req.stepMs), req.sensors, stats, bounded);
+  }
   // The ledger is read for the whole bucket grid, which may reach past `to`.
   const from = alignDown(req.from, req.stepMs);
   const to = alignUp(req.to, req.stepMs);
   const days = await dayLedger(store, req.sensors, from, to, MS.day, stats);
   const windows = await windowLedger(store, uncleanDayRanges(req.sensors, days, from, to), stats);
-  return execute(store, planLens(ladder, req.sensors, from, to, req.stepMs, { days, windows }), req.sensors, stats);
+  return execute(store, planLens(ladder, req.sensors, from, to, req.stepMs, { days, windows }), req.sensors, stats, SMALL_QUERY);
 }
 
-async function execute(store: Store, plan: LensPlan, sensors: number[], stats: ReadStats): Promise<LensResult> {
-  // A lens over raw (the naive baseline) is a scan and gets every thread.
-  const settings = plan.segments.every((seg) => seg.source.kind === 'raw') ? {} : SMALL_QUERY;
+async function execute(store: Store, plan: LensPlan, sensors: number[], stats: ReadStats, settings: QuerySettings): Promise<LensResult> {
   const { rows, rowsRead } = await store.queryWithStats<BucketRow>(lensSql(store, plan), settings);
   stats.rowsRead += rowsRead;
   return {

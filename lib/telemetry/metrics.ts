@@ -45,6 +45,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly expiredOffsets = new Counter({
+    name: 'herodotus_expired_offsets_total',
+    help: 'Offsets removed by Kafka retention before the ingest activity read them (skipped; each skip is logged with its offsets), per partition.',
+    labelNames: ['partition'],
+    registers: [this.registry],
+  });
+
   readonly httpRequests = new Counter({
     name: 'herodotus_http_requests_total',
     help: 'HTTP responses by method, route pattern and status code.',
@@ -87,11 +94,12 @@ export class Metrics {
   });
 
   /** Counts one ingested chunk's results (called by the ingest activity once the chunk is stored). */
-  chunkIngested(partition: number, stats: { inserted: number; deadLetters: number }): void {
+  chunkIngested(partition: number, stats: { inserted: number; deadLetters: number; expired: number }): void {
     const labels = { partition: String(partition) };
     this.ingestChunks.inc(labels);
     this.ingestedPoints.inc(labels, stats.inserted);
     this.deadLetters.inc(labels, stats.deadLetters);
+    this.expiredOffsets.inc(labels, stats.expired);
   }
 
   /** Counts an HTTP response; `route` must be a pattern (bounded), never the raw path. */

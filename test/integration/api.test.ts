@@ -39,7 +39,12 @@ beforeAll(async () => {
     stateDir,
     fresh: true,
     freePorts: true,
-    env: { HERODOTUS_MAX_BODY_BYTES: String(MAX_BODY_BYTES) },
+    env: {
+      HERODOTUS_MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+      // Far enough that the format's own bounds (2000 to 2100) stay testable at their edges;
+      // future timestamps are tested in poison.test.ts.
+      HERODOTUS_MAX_FUTURE_SKEW_MS: String(MAX_TS - MIN_TS),
+    },
     log: createLogger('api-test', process.env.LOG_LEVEL ?? 'warn'),
   });
   expect(harness.config.limits).toMatchObject({ maxSensorId: MAX_SENSOR, maxBodyBytes: MAX_BODY_BYTES });

@@ -13,6 +13,9 @@ const TO = FROM + 2 * 3_600_000; // crosses midnight
 describe('backfill', () => {
   let harness: Harness;
   let stateDir: string;
+  /** The default HERODOTUS_IMPORT_DIR: <state dir>/imports. */
+  let importDir: string;
+  const uploads = () => fs.readdirSync(path.join(stateDir, 'uploads'));
 
   const api = (p: string, init?: RequestInit) => fetch(`${harness.api.baseUrl}${p}`, init);
   const json = async (p: string, init?: RequestInit) => {
@@ -45,6 +48,8 @@ describe('backfill', () => {
   beforeAll(async () => {
     stateDir = tempStateDir('backfill');
     harness = await Harness.start({ stateDir, freePorts: true });
+    importDir = path.join(stateDir, 'imports');
+    fs.mkdirSync(importDir, { recursive: true });
   });
 
   afterAll(async () => {
@@ -108,15 +113,18 @@ describe('backfill', () => {
     expect(csvDone.state).toBe('completed');
     expect(csvDone.progress.inserted).toBe(1000);
     expect(csvDone.progress.rejected).toBe(1);
-    expect(csvDone.progress.examples[0]).toContain('not-a-number');
+    // The header is line 1, the points lines 2 to 1001: the bad line is cited by number, never quoted.
+    expect(csvDone.progress.examples).toEqual(['line 1002: value is not a finite number']);
+    expect(uploads()).toEqual([]); // the upload is gone once its backfill ended
 
-    const lp = path.join(stateDir, 'import.lp');
     fs.writeFileSync(
-      lp,
+      path.join(importDir, 'import.lp'),
       Array.from({ length: 500 }, (_, i) => `vibration,sensor=8,line=A value=${i}.5 ${BigInt(t0 + i) * 1_000_000n}`).join('\n'),
     );
-    const lpDone = await finished((await post({ kind: 'import', format: 'influx', path: lp })).body.id);
+    // A path relative to the import directory.
+    const lpDone = await finished((await post({ kind: 'import', format: 'influx', path: 'import.lp' })).body.id);
     expect(lpDone.progress.inserted).toBe(500);
+    expect(fs.existsSync(path.join(importDir, 'import.lp'))).toBe(true); // a server file is the operator's: it stays
     await drained();
     const raw = new Map<number, Points>([
       [7, await fetchRaw(harness.api.baseUrl, 7, t0, t0 + 20_000)],
@@ -128,11 +136,49 @@ describe('backfill', () => {
     expectExact(await lens(`sensors=7,8&from=${t0}&to=${t0 + 20_000}&points=50`), raw);
   });
 
-  test('clear errors: bad requests, missing files, unknown ids', async () => {
-    expect((await post({ kind: 'teleport' })).status).toBe(400);
-    const missing = await post({ kind: 'import', format: 'csv', path: '/nonexistent/file.csv' });
+  test('server-side imports read only from the import directory: paths and links leading out are refused', async () => {
+    const outside = path.join(stateDir, 'outside.csv');
+    fs.writeFileSync(outside, 'ts,sensor,value\n1740787200000,9,1\n');
+    fs.symlinkSync(outside, path.join(importDir, 'link.csv'));
+    fs.symlinkSync(stateDir, path.join(importDir, 'state'));
+    for (const p of [outside, '../outside.csv', 'link.csv', 'state/outside.csv', '/etc/passwd', importDir, `${importDir}/../outside.csv`]) {
+      const r = await post({ kind: 'import', format: 'csv', path: p });
+      expect(r.status, `${p}: ${JSON.stringify(r.body)}`).toBe(400);
+      expect(r.body.error.code, p).toBe('path_outside_import_dir');
+      expect(r.body.error.field).toBe('path');
+      expect(r.body.error.message).toContain('HERODOTUS_IMPORT_DIR');
+    }
+    const missing = await post({ kind: 'import', format: 'csv', path: 'no-such-file.csv' });
     expect(missing.status).toBe(400);
     expect(missing.body.error.code).toBe('file_not_found');
+    expect((await json('/v1/sensors')).body.map((s: { sensor: number }) => s.sensor)).not.toContain(9);
+  });
+
+  test('a file that cannot be imported fails its backfill with the reason, without its content; uploads are deleted', async () => {
+    // A header without a value column: uploaded, and as a server file.
+    const secret = 'ts,sensor,reading-of-secret-pump-7';
+    const badUpload = await json('/v1/backfill', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: `${secret}\n1,2,3\n` });
+    expect(badUpload.status).toBe(202);
+    fs.writeFileSync(path.join(importDir, 'bad.csv'), `${secret}\n1,2,3\n`);
+    const badFile = await post({ kind: 'import', format: 'csv', path: 'bad.csv' });
+    // Every line rejected: nothing of the file is importable.
+    const garbage = await json('/v1/backfill', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x\ny z\n' });
+    for (const [id, reason] of [
+      [badUpload.body.id, 'the CSV header (line 1) must name the columns sensor, ts and value; it has no value column'],
+      [badFile.body.id, 'the CSV header (line 1) must name the columns sensor, ts and value; it has no value column'],
+      [garbage.body.id, 'no line of the file could be imported (2 rejected)'],
+    ]) {
+      const done = await finished(id);
+      expect(done.state, JSON.stringify(done)).toBe('failed');
+      expect(done.progress.stage).toBe('failed');
+      expect(done.progress.error).toBe(reason);
+      expect(JSON.stringify(done)).not.toContain('secret');
+    }
+    expect(uploads()).toEqual([]);
+  });
+
+  test('clear errors: bad requests, missing files, unknown ids', async () => {
+    expect((await post({ kind: 'teleport' })).status).toBe(400);
     const backwards = await post({ kind: 'generate', sensors: [1], from: TO, to: FROM, rate_hz: 10 });
     expect(backwards.body.error.field).toBe('to');
     expect((await json('/v1/backfill/0badc0de')).status).toBe(404);

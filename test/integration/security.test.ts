@@ -3,9 +3,10 @@
 // and body field that could reach SQL, oversized bodies, absurd ranges. Each
 // gets a clear 4xx with the error body; afterwards the stored data is
 // unchanged, health is 200 and an ingest + lens round trip is still exact.
-// Also: a lens stopped at its time limit answers 504 (an in-process app over
-// embedded ClickHouse with a tiny limit), and an API without tokens refuses
-// to listen beyond loopback.
+// Token scopes (read, write, admin) answer 403 naming the scope; lenses with
+// a step that would read too much, raw lenses and audits are bounded in rows
+// (422) and time (504: an in-process app over embedded ClickHouse with a tiny
+// limit); an API without tokens refuses to listen beyond loopback.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -26,7 +27,12 @@ import { waitFor } from '../../harness/stack/child';
 import { Harness } from '../../harness/stack/harness';
 import { tempStateDir } from '../support/ingest-run';
 
-const TOKEN = 'sec-test-token-4f9a1c2e7b';
+const TOKEN = 'sec-test-token-4f9a1c2e7b'; // admin
+const PLAIN = 'second-token-0123456789'; // no scopes given: read and write
+const READER = 'reader-token-0123456789';
+const WRITER = 'writer-token-0123456789';
+const RAW_LENS_MAX_ROWS = 10_000;
+const AUDIT_MAX_ROWS = 7000;
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_UPLOAD_BYTES = 32 * 1024;
 const FROM = Date.UTC(2025, 3, 1, 12, 0, 0);
@@ -99,7 +105,7 @@ describe('security', () => {
     });
     return last;
   };
-  const audit = async () => (await call('/v1/audit')).body.sensors as unknown[];
+  const audit = () => harness.api.audit();
 
   beforeAll(async () => {
     stateDir = tempStateDir('security');
@@ -108,7 +114,9 @@ describe('security', () => {
       fresh: true,
       freePorts: true,
       env: {
-        HERODOTUS_API_TOKENS: `${TOKEN},second-token-0123456789`,
+        HERODOTUS_API_TOKENS: `${TOKEN}@admin,${PLAIN},${READER}@read,${WRITER}@write`,
+        HERODOTUS_RAW_LENS_MAX_ROWS: String(RAW_LENS_MAX_ROWS),
+        HERODOTUS_AUDIT_MAX_ROWS: String(AUDIT_MAX_ROWS),
         HERODOTUS_MAX_BODY_BYTES: String(MAX_BODY_BYTES),
         HERODOTUS_MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
       },
@@ -161,7 +169,71 @@ describe('security', () => {
     expect((await call('/metrics', {}, null)).status).toBe(200);
     expect((await call('/openapi.json', {}, null)).status).toBe(200);
     expect((await call('/', {}, null)).status).toBe(200);
-    expect((await call('/v1/sensors', {}, 'second-token-0123456789')).status).toBe(200);
+    expect((await call('/v1/sensors', {}, PLAIN)).status).toBe(200);
+  });
+
+  test('scopes: read, write and admin; a token without the scope gets 403 naming it, and nothing happens', async () => {
+    const before = await audit();
+    const lens = `/v1/lens?sensors=1&from=${FROM}&to=${TO}&points=100`;
+    const batch = { v: 1, sensor: 5, start: FROM, period_ms: 1, values: [1, 2, 3] };
+    const expect403 = (r: { status: number; body: Body; text: string }, scope: string, what: string) => {
+      expect(r.status, `${what}: ${r.text}`).toBe(403);
+      expectClear4xx(r, what, 'authorization');
+      expect(r.body.error?.code).toBe('forbidden');
+      expect(r.body.error?.message, what).toContain(`needs a token with the ${scope} scope`);
+    };
+    // read: lenses, raw, sensors, status; nothing else.
+    for (const p of [lens, `/v1/raw?sensor=1&from=${FROM}&to=${TO}`, '/v1/sensors', '/v1/ingest/status', '/v1/compaction/status'])
+      expect((await call(p, {}, READER)).status, p).toBe(200);
+    expect403(await postJson('/v1/ingest', batch, READER), 'write', 'read ingest');
+    expect403(await postJson('/v1/backfill', { kind: 'generate', sensors: [5], from: FROM, to: TO, rate_hz: 10 }, READER), 'write', 'read');
+    expect403(await call('/v1/audit', {}, READER), 'admin', 'read audit');
+    expect403(await call(`${lens}&source=raw`, {}, READER), 'admin', 'read source=raw');
+    // write: ingest and generate, no reading.
+    expect403(await call(lens, {}, WRITER), 'read', 'write lens');
+    expect403(await call('/v1/sensors', {}, WRITER), 'read', 'write sensors');
+    // A plain token reads and writes; server-file imports, recompaction, the audit and raw lenses need admin.
+    expect((await call(lens, {}, PLAIN)).status).toBe(200);
+    expect403(await call('/v1/audit', {}, PLAIN), 'admin', 'plain audit');
+    expect403(await call(`${lens}&source=raw`, {}, PLAIN), 'admin', 'plain source=raw');
+    expect403(await postJson('/v1/backfill', { kind: 'import', format: 'csv', path: 'x.csv' }, PLAIN), 'admin', 'plain import');
+    expect403(await postJson('/v1/backfill', { kind: 'recompact', sensors: [1], from: FROM, to: TO }, PLAIN), 'admin', 'plain recompact');
+    // Admin does all of it.
+    expect((await call(`${lens}&source=raw`, {}, TOKEN)).status).toBe(200);
+    expect((await call('/v1/audit', {}, TOKEN)).status).toBe(200);
+    expect(await audit()).toEqual(before);
+  });
+
+  test('bounded reads: a costly step is a 422 naming cheap steps, a raw lens and an audit page are capped in rows', async () => {
+    // 17 s is tiled by the 1 s level: planned on it, exact.
+    const s17 = await call(`/v1/lens?sensors=1,2&from=${FROM}&to=${TO}&step=17000`);
+    expect(s17.status, s17.text).toBe(200);
+    expect(s17.body.plan.level_ms).toBe(1000);
+    expect(s17.body.sensors[0].count.reduce((a: number, b: number) => a + b, 0)).toBe(6000);
+    // 17 ms is tiled by no level: over 150 s × 10 sensors that is a raw scan beyond HERODOTUS_LENS_MAX_ROWS.
+    const ten = '1,2,3,4,5,6,7,8,9,10';
+    const s17ms = await call(`/v1/lens?sensors=${ten}&from=${FROM}&to=${FROM + 150_000}&step=17`);
+    expect(s17ms.status, s17ms.text).toBe(422);
+    expectClear4xx(s17ms, 'step=17', 'step');
+    expect(s17ms.body.error?.code).toBe('step_too_costly');
+    expect(s17ms.body.error?.message).toMatch(
+      /no rollup level tiles a 17 ms bucket.*HERODOTUS_LENS_MAX_ROWS.*nearest steps within it: 20 ms$/,
+    );
+    // source=raw: what fits is answered (equal to the planned lens), what does not is a 422 naming the limit.
+    const q = `sensors=1&from=${FROM}&to=${FROM + 60_000}&step=1000`;
+    const [planned, raw] = [await call(`/v1/lens?${q}`), await call(`/v1/lens?${q}&source=raw`)];
+    expect(raw.status, raw.text).toBe(200);
+    expect(raw.body.sensors).toEqual(planned.body.sensors);
+    const tooMuch = await call(`/v1/lens?sensors=1,2&from=${FROM}&to=${TO}&step=1000&source=raw`);
+    expect(tooMuch.status, tooMuch.text).toBe(422);
+    expect(tooMuch.body.error?.code).toBe('raw_too_large');
+    expect(tooMuch.body.error?.message).toContain(`more than ${RAW_LENS_MAX_ROWS} raw rows (HERODOTUS_RAW_LENS_MAX_ROWS)`);
+    // The audit comes in pages of whole sensors of at most HERODOTUS_AUDIT_MAX_ROWS rows (6000 a sensor here).
+    const first = await call('/v1/audit');
+    expect(first.body).toEqual({ sensors: [expect.objectContaining({ sensor: 1, points: 6000, distinct_points: 6000 })], next: 2 });
+    const second = await call('/v1/audit?cursor=2');
+    expect(second.body.sensors.map((a: { sensor: number }) => a.sensor)).toEqual([2]);
+    expect((await call('/v1/audit?cursor=x')).status).toBe(400);
   });
 
   test('injection strings in every query parameter get a 400 naming the parameter; nothing changes', async () => {
@@ -219,6 +291,7 @@ describe('security', () => {
         { kind: bad, sensors: [1], from: FROM, to: TO },
         { kind: 'import', format: bad, path: '/tmp/x.csv' },
         { kind: 'import', format: 'csv', path: `/nonexistent/${bad}` },
+        { kind: 'import', format: 'csv', path: `../${bad}` },
       ]) {
         expectClear4xx(await postJson('/v1/backfill', body), `backfill ${JSON.stringify(body)}`);
       }
@@ -336,9 +409,41 @@ describe('security', () => {
   });
 });
 
-describe('query time limit', () => {
+describe('query limits in time and rows', () => {
   let store: Store;
+  let roomy: Store;
   let dir: string;
+  const t0 = Date.UTC(2025, 0, 1);
+
+  /** The API in-process over `query` (lens and audit queries) with the given row limits. */
+  const appOver = (query: Store, limits: { rawLensMaxRows: number; auditMaxRows: number }, timeoutMs: number) =>
+    createApp({
+      health: new Health([]),
+      log: createLogger('limits-test', 'silent'),
+      apiTokens: [],
+      queryTimeoutMs: timeoutMs,
+      ingest: { publisher: {} as never, limits: {} as never, maxBodyBytes: 1024 },
+      ops: {
+        shards: () => singleShard(query),
+        auditShards: () => singleShard(query),
+        auditMaxRows: limits.auditMaxRows,
+        offsets: async () => [],
+        progress: async () => [],
+      },
+      lens: {
+        shards: () => singleShard(query),
+        ladder: makeLadder(),
+        maxSensorId: 10,
+        lensMaxRows: 1_000_000,
+        rawLensMaxRows: limits.rawLensMaxRows,
+      },
+      backfill: { client: () => null, taskQueue: 'q', uploadDir: dir, importDir: dir, maxSensorId: 10, maxUploadBytes: 1024 },
+      docs: { maxSensorId: 10, maxBodyBytes: 1024, maxUploadBytes: 1024, tokensRequired: false },
+      metrics: {
+        metrics: new Metrics(),
+        sources: { lag: async () => [], deadLetterRecords: async () => 0, compactionBacklog: async () => 0 },
+      },
+    });
 
   beforeAll(async () => {
     dir = tempStateDir('timeout');
@@ -357,37 +462,50 @@ describe('query time limit', () => {
     await writer.insertPoints(points, 'timeout-test');
     await writer.close();
     store = await openStore(config, { name: 'query', readOnly: true, maxExecutionMs: 1 });
+    roomy = await openStore(config, { name: 'roomy', readOnly: true, maxExecutionMs: 60_000 });
   });
 
   afterAll(async () => {
     await store?.close();
+    await roomy?.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a lens stopped at max_execution_time answers 504 query_timeout with a plain message', async () => {
-    const app = createApp({
-      health: new Health([]),
-      log: createLogger('timeout-test', 'silent'),
-      apiTokens: [],
-      queryTimeoutMs: 1,
-      ingest: { publisher: {} as never, limits: {} as never, maxBodyBytes: 1024 },
-      ops: { shards: () => singleShard(store), offsets: async () => [], progress: async () => [] },
-      lens: { shards: () => singleShard(store), ladder: makeLadder(), maxSensorId: 10 },
-      backfill: { client: () => null, taskQueue: 'q', uploadDir: dir, maxSensorId: 10, maxUploadBytes: 1024 },
-      docs: { maxSensorId: 10, maxBodyBytes: 1024, maxUploadBytes: 1024, tokensRequired: false },
-      metrics: {
-        metrics: new Metrics(),
-        sources: { lag: async () => [], deadLetterRecords: async () => 0, compactionBacklog: async () => 0 },
-      },
-    });
-    const t0 = Date.UTC(2025, 0, 1);
-    const res = await app.request(`/v1/lens?sensors=1&from=${t0}&to=${t0 + 2_000_000}&points=1000&source=raw`);
-    const body = (await res.json()) as Body;
-    expect(res.status, JSON.stringify(body)).toBe(504);
-    expect(body.error?.code).toBe('query_timeout');
-    expect(body.error?.message).toMatch(/longer than .* stopped/);
+  test('a raw lens and an audit stopped at max_execution_time answer 504 query_timeout with a plain message', async () => {
+    const app = appOver(store, { rawLensMaxRows: 100_000_000, auditMaxRows: 100_000_000 }, 1);
+    for (const p of [`/v1/lens?sensors=1&from=${t0}&to=${t0 + 2_000_000}&points=1000&source=raw`, '/v1/audit']) {
+      const res = await app.request(p);
+      const body = (await res.json()) as Body;
+      expect(res.status, `${p}: ${JSON.stringify(body)}`).toBe(504);
+      expect(body.error?.code).toBe('query_timeout');
+      expect(body.error?.message).toMatch(/longer than .* stopped/);
+    }
     // The connection is fine afterwards (this one query without the limit: a busy machine may take over 1 ms).
     expect((await store.queryWithStats<[number]>('SELECT 1 AS x', { max_execution_time: 0 })).rows).toEqual([[1]]);
+  });
+
+  test('rows: a raw lens past HERODOTUS_RAW_LENS_MAX_ROWS and an audit page past HERODOTUS_AUDIT_MAX_ROWS are 422s naming them', async () => {
+    const lens = `/v1/lens?sensors=1&from=${t0}&to=${t0 + 2_000_000}&points=1000`;
+    const tight = appOver(roomy, { rawLensMaxRows: 100_000, auditMaxRows: 1_000_000 }, 60_000);
+    const raw = await tight.request(`${lens}&source=raw`);
+    const rawBody = (await raw.json()) as Body;
+    expect(raw.status, JSON.stringify(rawBody)).toBe(422);
+    expect(rawBody.error).toMatchObject({ code: 'raw_too_large', field: 'source' });
+    expect(rawBody.error?.message).toContain('more than 100000 raw rows (HERODOTUS_RAW_LENS_MAX_ROWS)');
+    const audit = await tight.request('/v1/audit');
+    const auditBody = (await audit.json()) as Body;
+    expect(audit.status, JSON.stringify(auditBody)).toBe(422);
+    expect(auditBody.error?.code).toBe('audit_too_large');
+    expect(auditBody.error?.message).toContain('sensor 1 alone holds 2000000 raw rows, more than the 1000000');
+    // Within the limits: answered. The audit runs on the connection the refused raw lens used, and sends no row
+    // limit of its own: the 100000 went with its query (chdb keeps per-call settings for the session otherwise).
+    const roomyApp = appOver(roomy, { rawLensMaxRows: 3_000_000, auditMaxRows: 3_000_000 }, 60_000);
+    expect(await (await roomyApp.request('/v1/audit')).json()).toEqual({
+      sensors: [{ sensor: 1, points: 2_000_000, distinct_points: 2_000_000, checksum: expect.any(Number) }],
+      next: null,
+    });
+    const naive = (await (await roomyApp.request(`${lens}&source=raw`)).json()) as Body;
+    expect(naive.sensors[0].count.reduce((a: number, b: number) => a + b, 0)).toBe(2_000_000);
   });
 });
 

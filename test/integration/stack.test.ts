@@ -48,17 +48,33 @@ async function consume(groupId: string, count: number): Promise<Map<string, Buff
   }
 }
 
+/**
+ * A port that was free a moment ago can be taken before Kafka binds it (other
+ * servers start on this machine too); then Kafka exits at once, and a start on
+ * new ports is the fix, as Harness.start does.
+ */
+async function startKafkaOnFreePorts(dir: string): Promise<ManagedProcess> {
+  for (let attempt = 1; ; attempt++) {
+    kafkaOpts = {
+      dataDir: path.join(dir, 'kafka'),
+      port: await freePort(),
+      controllerPort: await freePort(),
+      libsDir: tools.kafkaLibs,
+      logFile: path.join(dir, 'logs', `kafka-${attempt}.log`),
+      heapMb: 512,
+    };
+    try {
+      return await startKafka(kafkaOpts);
+    } catch (err) {
+      const log = fs.existsSync(kafkaOpts.logFile) ? fs.readFileSync(kafkaOpts.logFile, 'utf8') : '';
+      if (attempt >= 3 || !log.includes('Address already in use')) throw err;
+    }
+  }
+}
+
 beforeAll(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herodotus-stack-'));
-  const [port, controllerPort, temporalPort] = [await freePort(), await freePort(), await freePort()];
-  kafkaOpts = {
-    dataDir: path.join(stateDir, 'kafka'),
-    port,
-    controllerPort,
-    libsDir: tools.kafkaLibs,
-    logFile: path.join(stateDir, 'logs', 'kafka.log'),
-    heapMb: 512,
-  };
+  const temporalPort = await freePort();
   temporalOpts = {
     binary: tools.temporal,
     dbFile: path.join(stateDir, 'temporal', 'temporal.db'),
@@ -67,7 +83,7 @@ beforeAll(async () => {
     namespace: NAMESPACE,
     logFile: path.join(stateDir, 'logs', 'temporal.log'),
   };
-  [kafka, temporal] = await Promise.all([startKafka(kafkaOpts), startTemporal(temporalOpts)]);
+  [kafka, temporal] = await Promise.all([startKafkaOnFreePorts(stateDir), startTemporal(temporalOpts)]);
 });
 
 afterAll(async () => {

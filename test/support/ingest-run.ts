@@ -3,8 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { FaultRun } from '../../harness/scenario/faults';
+import type { Harness } from '../../harness/stack/harness';
+import { checkRandomLenses } from '../../harness/verify/lens-check';
 
-export { ingestThrough, type FaultRun } from '../../harness/scenario/faults';
+export { ingestThrough, OUTAGE_MS, type FaultRun } from '../../harness/scenario/faults';
 
 export function tempStateDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `herodotus-${name}-`));
@@ -22,4 +24,20 @@ export function expectExactRun(run: FaultRun): void {
   expect(report.unexpected_points).toBe(0);
   expect(report.stored_points).toBe(t.generated_points);
   expect(report.dlq_records).toBe(t.garbage);
+}
+
+/** 40 random lenses over sensors 1..`sensors` and the run's span, each equal to the same buckets aggregated from raw. */
+export async function expectLensesExact(
+  h: Harness,
+  run: { sensors: number; startMs: number; durationS: number; seed: number },
+): Promise<void> {
+  const report = await checkRandomLenses(h.api.baseUrl, {
+    sensors: Array.from({ length: run.sensors }, (_, i) => i + 1),
+    dataFrom: run.startMs,
+    dataTo: run.startMs + run.durationS * 1000,
+    count: 40,
+    seed: run.seed,
+  });
+  expect(report.examples).toEqual([]);
+  expect(report.lens_mismatches).toBe(0);
 }

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, test } from 'vitest';
 import { createApp, type AppDeps } from '../../api/app';
-import { checkExposure, ConfigError, isLoopbackHost, loadConfig, PROJECT_ROOT } from '../../lib/config/config';
+import { checkExposure, ConfigError, configEnv, isLoopbackHost, loadConfig, PROJECT_ROOT } from '../../lib/config/config';
+import { parseApiTokens, type ApiToken } from '../../lib/config/tokens';
 import { createLogger } from '../../lib/log/logger';
 import { makeLadder } from '../../lib/model/ladder';
 import { Health } from '../../lib/telemetry/health';
@@ -16,22 +17,30 @@ import { Metrics } from '../../lib/telemetry/metrics';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
+/** `tokens` as HERODOTUS_API_TOKENS spells them: `secret` or `secret@scope+scope`. */
 function app(tokens: string[] = []) {
   const metrics = new Metrics();
   let published = 0;
   const deps: AppDeps = {
     health: new Health(['clickhouse']),
     log: createLogger('test', 'silent'),
-    apiTokens: tokens,
+    apiTokens: parseApiTokens(tokens.join(',')) as ApiToken[],
     queryTimeoutMs: 30_000,
     ingest: {
       publisher: { publish: async () => void published++ } as never,
       limits: { ...loadConfig({}).limits, minTs: 0, maxTs: 1e13, maxPoints: 100_000 } as never,
       maxBodyBytes: 4096,
     },
-    ops: { shards: () => null, offsets: async () => [], progress: async () => [] },
-    lens: { shards: () => null, ladder: makeLadder(), maxSensorId: 999 },
-    backfill: { client: () => null, taskQueue: 'q', uploadDir: '/nonexistent', maxSensorId: 999, maxUploadBytes: 4096 },
+    ops: { shards: () => null, auditShards: () => null, auditMaxRows: 1000, offsets: async () => [], progress: async () => [] },
+    lens: { shards: () => null, ladder: makeLadder(), maxSensorId: 999, lensMaxRows: 1_000_000, rawLensMaxRows: 10_000 },
+    backfill: {
+      client: () => null,
+      taskQueue: 'q',
+      uploadDir: '/nonexistent',
+      importDir: '/nonexistent',
+      maxSensorId: 999,
+      maxUploadBytes: 4096,
+    },
     docs: { maxSensorId: 999, maxBodyBytes: 4096, maxUploadBytes: 4096, tokensRequired: tokens.length > 0 },
     metrics: {
       metrics,
@@ -49,8 +58,10 @@ function app(tokens: string[] = []) {
   return { request: (path: string, init?: RequestInit) => a.request(path, init), metrics, published: () => published };
 }
 
+const ADMIN = 'second-token-0123456789';
+
 describe('bearer tokens', () => {
-  const { request } = app([TOKEN, 'second-token-0123456789']);
+  const { request } = app([TOKEN, `${ADMIN}@admin`]);
   const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
 
   test('missing, malformed and wrong tokens get 401 with the error body', async () => {
@@ -103,7 +114,7 @@ describe('bearer tokens', () => {
       '/v1/lens?sensors=1&from=1750000000000&to=1750000001000',
       '/v1/raw?sensor=1&from=1750000000000&to=1750000001000',
     ]) {
-      const res = await request(path, auth(TOKEN));
+      const res = await request(path, auth(ADMIN));
       expect(res.status, path).toBe(503);
       expect(await res.json(), path).toEqual({
         error: { code: 'clickhouse_unavailable', message: 'ClickHouse is not open yet; retry shortly' },
@@ -139,6 +150,110 @@ describe('bearer tokens', () => {
   });
 });
 
+describe('token scopes', () => {
+  const READER = 'reader-token-0123456789';
+  const WRITER = 'writer-token-0123456789';
+  const { request, published } = app([TOKEN, `${READER}@read`, `${WRITER}@write`, `${ADMIN}@admin`]);
+  const as = (token: string, init: RequestInit = {}) => ({ ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+  const lens = '/v1/lens?sensors=1&from=1750000000000&to=1750000001000';
+  const ingest = {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ v: 1, sensor: 1, start: 1.75e12, period_ms: 1, values: [1] }),
+  };
+  const json = (body: unknown): RequestInit => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const importPath = json({ kind: 'import', format: 'csv', path: 'x.csv' });
+  const recompact = json({ kind: 'recompact', sensors: [1], from: 1.75e12, to: 1.75e12 + 1000 });
+  const generate = json({ kind: 'generate', sensors: [1], from: 1.75e12, to: 1.75e12 + 1000, rate_hz: 10 });
+
+  /** 403 with a message naming the scope, or past the scope check (anything but 401/403). */
+  const expectScope = async (path: string, init: RequestInit, needed: string | null, what: string) => {
+    const res = await request(path, init);
+    const body = (await res.json()) as { error?: { code: string; message: string; field?: string } };
+    if (needed === null) {
+      expect([401, 403], `${what}: ${JSON.stringify(body)}`).not.toContain(res.status);
+      return;
+    }
+    expect(res.status, `${what}: ${JSON.stringify(body)}`).toBe(403);
+    expect(body.error?.code).toBe('forbidden');
+    expect(body.error?.field).toBe('authorization');
+    expect(body.error?.message, what).toContain(`needs a token with the ${needed} scope`);
+  };
+
+  test('read: lenses, raw, sensors and status; not ingest, backfills, audit or source=raw', async () => {
+    for (const p of [
+      lens,
+      '/v1/raw?sensor=1&from=0&to=1',
+      '/v1/sensors',
+      '/v1/ingest/status',
+      '/v1/compaction/status',
+      '/v1/backfill/0badc0de',
+    ])
+      await expectScope(p, as(READER), null, `read ${p}`);
+    await expectScope('/v1/ingest', as(READER, ingest), 'write', 'read ingest');
+    await expectScope('/v1/backfill', as(READER, generate), 'write', 'read generate');
+    await expectScope('/v1/audit', as(READER), 'admin', 'read audit');
+    await expectScope(`${lens}&source=raw`, as(READER), 'admin', 'read source=raw');
+    expect(published()).toBe(0);
+  });
+
+  test('write: ingest, generate and uploads; not reading', async () => {
+    await expectScope('/v1/ingest', as(WRITER, ingest), null, 'write ingest');
+    expect(published()).toBeGreaterThan(0);
+    await expectScope('/v1/backfill', as(WRITER, generate), null, 'write generate');
+    await expectScope(lens, as(WRITER), 'read', 'write lens');
+    await expectScope('/v1/sensors', as(WRITER), 'read', 'write sensors');
+  });
+
+  test('a plain token reads and writes; server-file imports, recompaction, audit and source=raw need admin', async () => {
+    await expectScope(lens, as(TOKEN), null, 'plain lens');
+    await expectScope('/v1/backfill', as(TOKEN, generate), null, 'plain generate');
+    await expectScope('/v1/backfill', as(TOKEN, importPath), 'admin', 'plain import path');
+    await expectScope('/v1/backfill', as(TOKEN, recompact), 'admin', 'plain recompact');
+    await expectScope('/v1/audit', as(TOKEN), 'admin', 'plain audit');
+    await expectScope(`${lens}&source=raw`, as(TOKEN), 'admin', 'plain source=raw');
+    for (const [p, init] of [
+      ['/v1/audit', {}],
+      [`${lens}&source=raw`, {}],
+      ['/v1/backfill', recompact],
+      [lens, {}],
+      ['/v1/ingest', ingest],
+    ] as const)
+      await expectScope(p, as(ADMIN, init), null, `admin ${p}`);
+  });
+
+  test('a lens whose step would read more rows than HERODOTUS_LENS_MAX_ROWS: 422 naming the nearest cheap steps, before any query', async () => {
+    const t0 = 84 * 17 * 1_234_567 * 1000; // 2025-11-12, on the grid of every step below
+    const cases: [string, RegExp][] = [
+      // No rollup level tiles 17 ms: a raw scan of 153 s × 10 sensors; 20 ms is tiled by the 10 ms level.
+      [
+        `sensors=1,2,3,4,5,6,7,8,9,10&from=${t0}&to=${t0 + 9000 * 17}&step=17`,
+        /no rollup level tiles a 17 ms bucket.*1530000 rows.*: 20 ms$/,
+      ],
+      // 17 s is tiled by the 1 s level (17 rows a bucket): over 9000 buckets of 10 sensors that is too much.
+      [`sensors=1,2,3,4,5,6,7,8,9,10&from=${t0}&to=${t0 + 9000 * 17_000}&step=17000`, /1000 ms rollup level .*17 rows a bucket.*20000 ms$/],
+      // An odd step over months: no level tiles it, and only multiples of a minute fit.
+      [`sensors=1&from=${t0}&to=${t0 + 9000 * 1_234_567}&step=1234567`, /no rollup level tiles.*: 1200000 ms or 1260000 ms$/],
+    ];
+    for (const [q, message] of cases) {
+      const res = await request(`/v1/lens?${q}`, as(TOKEN));
+      const body = (await res.json()) as { error: { code: string; message: string; field: string } };
+      expect(res.status, q).toBe(422);
+      expect(body.error.code).toBe('step_too_costly');
+      expect(body.error.field).toBe('step');
+      expect(body.error.message, q).toMatch(message);
+      expect(body.error.message).toContain('HERODOTUS_LENS_MAX_ROWS');
+    }
+    // Within the budget: past the check (503: the stub has no ClickHouse).
+    for (const q of [`sensors=1&from=${t0}&to=${t0 + 170_000}&step=17`, `sensors=1,2&from=${t0}&to=${t0 + 86_400_000}&step=17000`])
+      expect((await request(`/v1/lens?${q}`, as(TOKEN))).status, q).toBe(503);
+  });
+});
+
 describe('exposure', () => {
   test('loopback hosts', () => {
     for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(isLoopbackHost(h), h).toBe(true);
@@ -152,13 +267,22 @@ describe('exposure', () => {
     expect(() => checkExposure(loadConfig({}))).not.toThrow();
   });
 
-  test('tokens are parsed, checked and trimmed', () => {
-    expect(loadConfig({ HERODOTUS_API_TOKENS: ` ${TOKEN} , second-token-0123456789,` }).http.apiTokens).toEqual([
-      TOKEN,
-      'second-token-0123456789',
+  test('tokens are parsed, checked and trimmed; a plain token reads and writes, scopes follow the last @', () => {
+    expect(loadConfig({ HERODOTUS_API_TOKENS: ` ${TOKEN} , second-token-0123456789@admin,` }).http.apiTokens).toEqual([
+      { secret: TOKEN, scopes: ['read', 'write'] },
+      { secret: 'second-token-0123456789', scopes: ['admin'] },
+    ]);
+    expect(parseApiTokens('reader-token-0123456789@read,ops@token-0123456789@write+admin+write,mail@example.com-token@nope')).toEqual([
+      { secret: 'reader-token-0123456789', scopes: ['read'] },
+      { secret: 'ops@token-0123456789', scopes: ['write', 'admin'] },
+      { secret: 'mail@example.com-token@nope', scopes: ['read', 'write'] },
     ]);
     expect(() => loadConfig({ HERODOTUS_API_TOKENS: 'short' })).toThrow(/16 to 512/);
+    expect(() => loadConfig({ HERODOTUS_API_TOKENS: 'short@admin' })).toThrow(/16 to 512/);
     expect(loadConfig({}).http.apiTokens).toEqual([]);
+    // What the harness hands its children reads back the same.
+    const config = loadConfig({ HERODOTUS_API_TOKENS: `${TOKEN},second-token-0123456789@read` });
+    expect(loadConfig(configEnv(config)).http.apiTokens).toEqual(config.http.apiTokens);
   });
 });
 
@@ -205,6 +329,28 @@ describe('OpenAPI', () => {
     const ingest = doc.paths['/v1/ingest'].post.requestBody.content['application/json'].schema;
     expect(JSON.stringify(ingest)).toContain('period_ms');
     expect(doc.paths['/v1/health'].get.security).toEqual([]);
+    // Each operation names the token scope it needs, with its 403; bounded reads document their 422.
+    const scopes = Object.fromEntries(
+      Object.entries(doc.paths).flatMap(([p, ops]: [string, any]) =>
+        Object.entries(ops).map(([m, op]: [string, any]) => [`${m.toUpperCase()} ${p}`, op.security?.[0]?.bearer?.[0] ?? 'public']),
+      ),
+    );
+    expect(scopes).toMatchObject({
+      'GET /v1/lens': 'read',
+      'GET /v1/raw': 'read',
+      'GET /v1/sensors': 'read',
+      'POST /v1/ingest': 'write',
+      'GET /v1/ingest/status': 'read',
+      'GET /v1/compaction/status': 'read',
+      'GET /v1/audit': 'admin',
+      'POST /v1/backfill': 'write',
+      'GET /v1/backfill/{id}': 'read',
+      'GET /v1/health': 'public',
+    });
+    expect(doc.paths['/v1/audit'].get.responses['403']).toBeDefined();
+    expect(Object.keys(doc.paths['/v1/lens'].get.responses)).toEqual(expect.arrayContaining(['403', '422', '504']));
+    expect(doc.paths['/v1/audit'].get.parameters.map((p: any) => p.name)).toEqual(['cursor']);
+    expect(doc.paths['/v1/audit'].get.responses['200'].content['application/json'].schema.properties.next).toBeDefined();
   });
 
   test('/docs renders it as one self-contained page', async () => {
@@ -218,10 +364,10 @@ describe('OpenAPI', () => {
 });
 
 describe('/metrics', () => {
-  test('Prometheus text with counters, lags, dead letters, backlog source state and HTTP statuses', async () => {
+  test('Prometheus text with counters (expired offsets too), lags, dead letters, backlog source state and HTTP statuses', async () => {
     const { request, metrics } = app();
-    metrics.chunkIngested(0, { inserted: 1200, deadLetters: 2 });
-    metrics.chunkIngested(0, { inserted: 300, deadLetters: 0 });
+    metrics.chunkIngested(0, { inserted: 1200, deadLetters: 2, expired: 0 });
+    metrics.chunkIngested(0, { inserted: 300, deadLetters: 0, expired: 40 });
     await request('/v1/lens?sensors=1&from=0&to=1');
     await request('/v1/backfill/0badc0de');
     const res = await request('/metrics');
@@ -229,6 +375,7 @@ describe('/metrics', () => {
     const text = await res.text();
     expect(text).toContain('herodotus_ingested_points_total{partition="0"} 1500');
     expect(text).toContain('herodotus_dead_letters_total{partition="0"} 2');
+    expect(text).toContain('herodotus_expired_offsets_total{partition="0"} 40');
     expect(text).toContain('herodotus_ingest_lag_records{partition="0"} 5');
     expect(text).not.toContain('herodotus_ingest_lag_records{partition="1"}');
     expect(text).toContain('herodotus_dead_letter_topic_records 3');

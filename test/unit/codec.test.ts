@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc32 } from 'node:zlib';
 import { decodeBatch, decodeFrames } from '../../lib/batch/decode';
-import { encodeBatch, encodedSize, encodeFrames } from '../../lib/batch/encode';
+import { encodeBatch, encodeFrames } from '../../lib/batch/encode';
 import { BATCH_ERROR_CODES } from '../../lib/batch/errors';
-import { BATCH_MAGIC, BATCH_VERSION } from '../../lib/batch/frame';
+import { BATCH_MAGIC, BATCH_VERSION, encodedSize } from '../../lib/batch/frame';
 import { batchFromJson, batchesFromJson, batchToJson } from '../../lib/batch/json';
 import {
   DEFAULT_BATCH_LIMITS,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { LedgerRow } from '../../lib/clickhouse/ledger';
-import { planLens } from '../../lib/lens/planner';
+import { checkStep, planLens, stepCost } from '../../lib/lens/planner';
 import { bucketCount, levelFor, makeLadder, MS, niceStep, NICE_STEPS_MS } from '../../lib/model/ladder';
 
 const ladder = makeLadder();
@@ -109,5 +109,69 @@ describe('lens planner', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('lens row budget', () => {
+  const limits = { maxRows: 1_000_000, maxBuckets: 10_000, maxStepMs: 366 * MS.day };
+  const t0 = 84 * 17 * 1_234_567 * 1000; // 2025-11-12, on the grid of every step below
+
+  it('the coarsest level that tiles the step is used: 17 s is tiled by 1 s (not 10 s), 17 ms by none (raw points)', () => {
+    expect(stepCost(ladder, 1, t0, t0 + 17_000 * 100, 17_000)).toEqual({ stepMs: 17_000, level: 1000, rows: 1700 });
+    expect(stepCost(ladder, 2, t0, t0 + 1700, 17)).toEqual({ stepMs: 17, level: null, rows: 3400 });
+    // Within the budget, both are planned as they are.
+    expect(checkStep(ladder, 10, { from: t0, to: t0 + 5000 * 17_000 }, 17_000, limits)).toEqual({ ok: true });
+    expect(checkStep(ladder, 1, { from: t0, to: t0 + 100 * 17 }, 17, limits)).toEqual({ ok: true });
+  });
+
+  it('a step reading more than the budget is refused with the nearest cheap steps below and above', () => {
+    const raw17 = checkStep(ladder, 10, { from: t0, to: t0 + 9000 * 17 }, 17, limits);
+    expect(raw17).toEqual({ ok: false, cost: { stepMs: 17, level: null, rows: 1_530_000 }, nearest: [20] });
+    const odd = checkStep(ladder, 1, { from: t0, to: t0 + 9000 * 1_234_567 }, 1_234_567, limits);
+    expect(odd).toMatchObject({ ok: false, cost: { level: null }, nearest: [1_200_000, 1_260_000] });
+    // Over 100 buckets the 1 s level fits (the 10 ms and 10 s multiples next to the step do not).
+    const short = checkStep(ladder, 1, { from: t0, to: t0 + 100 * 1_234_567 }, 1_234_567, limits);
+    expect(short).toMatchObject({ ok: false, nearest: [1_234_000, 1_235_000] });
+    // Nothing fits: no suggestion (the message asks for a shorter range or fewer sensors).
+    const none = checkStep(ladder, 10, { from: t0, to: t0 + 1000 * MS.day }, 17, { ...limits, maxRows: 1000, maxStepMs: MS.day });
+    expect(none).toMatchObject({ ok: false, nearest: [] });
+  });
+
+  it('every suggestion fits: within the budget and the bucket limit, on its side of the step', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10 * MS.day }),
+        fc.integer({ min: 1, max: 30 * MS.day }),
+        fc.integer({ min: 1, max: 10 * MS.day }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1000, max: 2_000_000 }),
+        (offset, span, step, sensors, maxRows) => {
+          const range = { from: DAY0 + offset, to: DAY0 + offset + span };
+          const check = checkStep(ladder, sensors, range, step, { ...limits, maxRows });
+          if (check.ok) {
+            expect(stepCost(ladder, sensors, range.from, range.to, step).rows).toBeLessThanOrEqual(maxRows);
+            return;
+          }
+          expect(check.cost.rows).toBeGreaterThan(maxRows);
+          expect(check.nearest.length).toBeLessThanOrEqual(2);
+          for (const s of check.nearest) {
+            expect(s).not.toBe(step);
+            expect(stepCost(ladder, sensors, range.from, range.to, s).rows).toBeLessThanOrEqual(maxRows);
+            expect(bucketCount(range.from, range.to, s)).toBeLessThanOrEqual(limits.maxBuckets);
+          }
+          if (check.nearest.length === 2) expect(check.nearest[0]!).toBeLessThan(step);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('at the default budget no 1-2-5 step is ever refused, at the most points and sensors a lens may ask for', () => {
+    for (const step of NICE_STEPS_MS) {
+      for (const offset of [0, 1, step - 1]) {
+        const from = DAY0 + offset;
+        expect(checkStep(ladder, 10, { from, to: from + 10_000 * step }, step, limits), `step ${step}`).toEqual({ ok: true });
+      }
+    }
   });
 });
