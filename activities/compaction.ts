@@ -2,13 +2,14 @@ import { Context } from '@temporalio/activity';
 import type { Shards } from '../lib/clickhouse/shards';
 import {
   compactGroup,
-  compactionBacklog,
   planCompaction,
   reopenWindows,
   settleDays,
+  sweepLedger,
   type CompactionGroup,
   type CompactionPolicy,
   type CompactionStats,
+  type SweepResult,
 } from '../lib/rollup/compactor';
 import type { Logger } from '../lib/log/logger';
 
@@ -43,11 +44,17 @@ export function createCompactionActivities(deps: CompactionDeps) {
       return settleDays(deps.shards);
     },
 
-    /** Safety net: the number of windows waiting, and the compactor started if it was not running. */
-    async sweep(): Promise<{ backlog: number }> {
-      const backlog = await compactionBacklog(deps.shards);
+    /**
+     * Safety net: the windows waiting, counted on the ledger itself, marks
+     * put back where a writer died before writing them, and the compactor
+     * started if it was not running.
+     */
+    async sweep(): Promise<SweepResult> {
+      const result = await sweepLedger(deps.shards);
+      if (result.repaired.windows + result.repaired.days > 0)
+        deps.log.warn(result, 'compaction sweep marked units the compactor had no mark of');
       await deps.ensureCompactor();
-      return { backlog };
+      return result;
     },
 
     async reopenWindows(input: { sensors: number[]; from: number; to: number; version: number }): Promise<number> {

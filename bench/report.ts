@@ -1,6 +1,6 @@
 /**
  * docs/benchmarks.md from the benchmark JSON files under bench/results/
- * (the last stdout line of bench-ingest, bench-lens, bench-peers,
+ * (the last stdout line of bench-ingest, bench-lens, bench-peers, bench-compaction-plan,
  * query-load --json, scenario --json),
  * with PNG charts rendered as SVG in headless Chromium (playwright-core).
  *
@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config/config';
 import { renderPngs } from './report-charts';
+import { compactionPlanSection } from './report-compaction-plan';
 import { ingestSection } from './report-ingest';
 import { lensSection } from './report-lens';
 import { peersSection } from './report-peers';
@@ -41,6 +42,10 @@ export async function main(argv: string[]): Promise<void> {
 
   for (const { file, json } of results.filter((r) => r.json.bench === 'peers')) {
     md.push(peersSection(json, file, imgDir, charts), '');
+  }
+
+  for (const { file, json } of results.filter((r) => r.json.bench === 'compaction-plan')) {
+    md.push(compactionPlanSection(json, file), '');
   }
 
   for (const { file, json } of results.filter(

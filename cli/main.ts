@@ -46,6 +46,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'same data and lens workload against InfluxDB 1.x and Herodotus: ingest, bytes/point, lens latency (JSON)',
     load: async () => (await import('../bench/peers')).benchPeers,
   },
+  'bench-compaction-plan': {
+    summary: 'one compaction planning round on a month of ledger (1000 sensors): old vs dirty marks, ms, rows read, CPU, RSS (JSON)',
+    load: async () => (await import('../bench/compaction-plan')).benchCompactionPlan,
+  },
   'bench-ingest': {
     summary: 'measure sustained end-to-end ingest at stepped rates (JSON)',
     load: async () => (await import('../bench/ingest-bench')).benchIngest,

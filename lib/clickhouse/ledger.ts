@@ -1,53 +1,62 @@
+import { MS } from '../model/ladder';
+import { latestMarks, markKey, unmarked, writeMarks, type MarkKind } from './marks';
 import { DAY_LEDGER_TABLE, WINDOW_LEDGER_TABLE } from './schema';
-import { int, rangesWhere, tupleArray } from './sql';
+import { int, rangesWhere } from './sql';
 import type { JsonInt64, Store } from './store';
+import { runSlices, runsSelect, unitRuns, type UnitVersion } from './units';
+
+export type { UnitVersion } from './units';
 
 export type LedgerStage = 'pending' | 'ingested' | 'compacted';
 
-export interface UnitVersion {
-  sensor: number;
-  /** Window or day start, epoch ms. */
-  start: number;
-  version: number;
-}
-
 const STAGES: LedgerStage[] = ['pending', 'ingested', 'compacted'];
 
-/** Rows per ledger statement: keeps each statement well under the server's query size limit. */
-const ROWS_PER_STATEMENT = 4000;
+/** Runs per ledger statement (well under the server's query size limit), and units once expanded. */
+const RUNS_PER_STATEMENT = 4000;
+const UNITS_PER_STATEMENT = 250_000;
 
-function slices<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** Raises one stage's version for windows and days; max() makes a repeat harmless. */
-export async function recordStage(store: Store, stage: LedgerStage, windows: UnitVersion[], days: UnitVersion[], token: string) {
-  // Windows first: whoever reads a day's version finds that day's windows already written.
-  for (const [i, part] of slices(windows, ROWS_PER_STATEMENT).entries()) await recordRows(store, stage, part, [], `${token}-${i}`);
-  for (const [i, part] of slices(days, ROWS_PER_STATEMENT).entries()) await recordRows(store, stage, [], part, `${token}-${i}`);
-}
-
-async function recordRows(store: Store, stage: LedgerStage, windows: UnitVersion[], days: UnitVersion[], token: string) {
+/**
+ * Raises the versions of one stage, or of several at once, for windows and
+ * days; max() makes a repeat harmless. A write that leaves its units
+ * ingested and not compacted marks them dirty for the compactor (marks.ts),
+ * after their ledger rows.
+ */
+export async function recordStage(
+  store: Store,
+  stage: LedgerStage | readonly LedgerStage[],
+  windows: UnitVersion[],
+  days: UnitVersion[],
+  token: string,
+) {
+  const stages = typeof stage === 'string' ? [stage] : stage;
   const touched = Math.floor(Date.now() / 1000);
-  const state = (s: LedgerStage) => (s === stage ? 'maxState(toUInt64(tupleElement(u, 3)))' : 'maxState(toUInt64(0))');
-  if (windows.length > 0) {
+  // Windows first: whoever reads a day's version finds that day's windows already written.
+  await recordRows(store, stages, 'window', windows, touched, token);
+  await recordRows(store, stages, 'day', days, touched, token);
+  if (!stages.includes('ingested') || stages.includes('compacted')) return;
+  await writeMarks(store, 'window', windows, touched, token);
+  await writeMarks(store, 'day', days, touched, token);
+}
+
+/**
+ * One row per unit with its aggregate states built by arrayReduce (no GROUP
+ * BY: rows of one key merge like any others, and a large write costs a third).
+ */
+async function recordRows(
+  store: Store,
+  stages: readonly LedgerStage[],
+  kind: MarkKind,
+  units: UnitVersion[],
+  touched: number,
+  token: string,
+) {
+  const table = kind === 'window' ? WINDOW_LEDGER_TABLE.name : DAY_LEDGER_TABLE.name;
+  const states = STAGES.map((s) => `arrayReduce('maxState', [${stages.includes(s) ? 'version' : 'toUInt64(0)'}])`);
+  if (kind === 'window') states.push(`arrayReduce('maxState', [toUInt32(${int(touched)})])`);
+  for (const [i, runs] of runSlices(unitRuns(units), RUNS_PER_STATEMENT, UNITS_PER_STATEMENT).entries()) {
     await store.insert(
-      `INSERT INTO ${store.table(WINDOW_LEDGER_TABLE.name)}
-       SELECT tupleElement(u, 1), tupleElement(u, 2), ${STAGES.map(state).join(', ')}, maxState(toUInt32(${int(touched)}))
-       FROM system.one ARRAY JOIN ${tupleArray(windows.map((w) => [w.sensor, w.start, w.version]))} AS u
-       GROUP BY tupleElement(u, 1), tupleElement(u, 2)`,
-      `${token}-w`,
-    );
-  }
-  if (days.length > 0) {
-    await store.insert(
-      `INSERT INTO ${store.table(DAY_LEDGER_TABLE.name)}
-       SELECT tupleElement(u, 1), tupleElement(u, 2), ${STAGES.map(state).join(', ')}
-       FROM system.one ARRAY JOIN ${tupleArray(days.map((d) => [d.sensor, d.start, d.version]))} AS u
-       GROUP BY tupleElement(u, 1), tupleElement(u, 2)`,
-      `${token}-d`,
+      `INSERT INTO ${store.table(table)} SELECT sensor, start, ${states.join(', ')} FROM (${runsSelect(runs)})`,
+      `${token}-${i}-${kind === 'window' ? 'w' : 'd'}`,
     );
   }
 }
@@ -137,3 +146,60 @@ export function uncleanDays(store: Store): Promise<LedgerRow[]> {
 }
 
 export const isClean = (row: LedgerRow) => row.compacted >= row.pending;
+
+/** Day rows inside the given (sensor, [from, to)) ranges. */
+export function dayLedgerIn(store: Store, ranges: { sensor: number; from: number; to: number }[]): Promise<LedgerRow[]> {
+  if (ranges.length === 0) return Promise.resolve([]);
+  return ledgerRows(
+    store,
+    `SELECT sensor, day AS start, maxMerge(pending) AS pending, maxMerge(ingested) AS ingested, maxMerge(compacted) AS compacted
+     FROM ${store.table(DAY_LEDGER_TABLE.name)} WHERE ${rangesWhere('day', ranges)}
+     GROUP BY sensor, day`,
+  );
+}
+
+export interface LedgerSweep {
+  /** Windows not clean (pending > compacted), found the long way. */
+  uncleanWindows: LedgerRow[];
+  /** Units that had data to compact and no live mark, now marked. */
+  repaired: { windows: number; days: number };
+}
+
+/**
+ * The safety net of the marks: reads the ledger the long way (every window
+ * of every unclean day, what compaction planning read before it had marks)
+ * and marks each window with ingested > compacted that has no live mark, and
+ * each such day whose windows are all clean (a day with an unclean window
+ * cannot settle; once it can, the next sweep marks it). Its cost grows with
+ * the unclean days, so the sweep runs it, not every round.
+ */
+export async function repairMarks(store: Store): Promise<LedgerSweep> {
+  const days = await uncleanDays(store);
+  const windows = (
+    await windowLedger(
+      store,
+      days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
+    )
+  ).filter((w) => !isClean(w));
+  // A day waits for its windows: it needs a mark only once none is unclean.
+  const busy = new Set(windows.map((w) => markKey({ sensor: w.sensor, start: Math.floor(w.start / MS.day) * MS.day })));
+  // Marks read after the ledger: a mark written for a row read above is seen.
+  const lost = {
+    window: unmarked(
+      windows.filter((w) => w.ingested > w.compacted),
+      (w) => w.compacted,
+      await latestMarks(store, 'window'),
+    ),
+    day: unmarked(
+      days.filter((d) => d.ingested > d.compacted && !busy.has(markKey(d))),
+      (d) => d.compacted,
+      await latestMarks(store, 'day'),
+    ),
+  };
+  const touched = Math.floor(Date.now() / 1000);
+  for (const kind of ['window', 'day'] as const) {
+    const units = lost[kind].map((u) => ({ sensor: u.sensor, start: u.start, version: u.ingested }));
+    await writeMarks(store, kind, units, touched, `repair-${kind}-${units.length}-${touched}`);
+  }
+  return { uncleanWindows: windows, repaired: { windows: lost.window.length, days: lost.day.length } };
+}

@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { renderSchema, schemaObjects } from './schema';
-import type { Shards } from './shards';
+import { repairMarks } from './ledger';
+import { DAY_MARK_TABLE, localName, renderSchema, schemaObjects, WINDOW_MARK_TABLE } from './schema';
+import { onReachableShards, type Shards } from './shards';
+import type { Store } from './store';
 
 /**
  * Runs the schema's DDL through one client. ON CLUSTER statements come back
@@ -23,21 +25,34 @@ export async function applySchema(client: ClickHouseClient, statements: string[]
  * start. On a cluster the statements run ON CLUSTER, which waits for every
  * server: they run only when something is missing, so a service starts while
  * a replica is down once the schema exists.
+ *
+ * A state from before the dirty marks gets them from its ledger once, when
+ * their tables are created; should that be cut short, the compaction sweep
+ * (which runs the same repair every minute) completes it.
  */
 export async function migrate(shards: Shards): Promise<void> {
   const store = shards.stores[0]!;
+  const created = await applyMissing(shards, store);
+  const marks = [WINDOW_MARK_TABLE.name, DAY_MARK_TABLE.name].map((t) => localName(store.db, t, store.shape).slice(store.db.length + 1));
+  if (created.missing.some((name) => marks.includes(name))) await onReachableShards(shards, repairMarks);
+}
+
+/** Applies the schema where objects are missing; the names that were missing. */
+async function applyMissing(shards: Shards, store: Store): Promise<{ missing: string[] }> {
   const statements = renderSchema(store.db, store.shape);
+  const expected = schemaObjects(store.db, store.shape);
+  const seen = await Promise.allSettled(
+    shards.stores.map((s) => s.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${store.db}'`)),
+  );
+  const answered = seen.flatMap((r) => (r.status === 'fulfilled' ? [new Set(r.value.map((t) => t.name))] : []));
+  const missing = expected.filter((name) => answered.some((names) => !names.has(name)));
   if (store.shape.kind === 'cluster') {
-    const expected = schemaObjects(store.db, store.shape);
-    const seen = await Promise.allSettled(
-      shards.stores.map((s) => s.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${store.db}'`)),
-    );
-    const answered = seen.flatMap((r) => (r.status === 'fulfilled' ? [new Set(r.value.map((t) => t.name))] : []));
-    if (answered.length > 0 && answered.every((names) => expected.every((name) => names.has(name)))) return;
+    if (answered.length > 0 && missing.length === 0) return { missing };
     const reachable = shards.stores.find((_, i) => seen[i]!.status === 'fulfilled');
     if (!reachable) throw (seen[0] as PromiseRejectedResult).reason;
     await applySchema(reachable.client, statements);
-    return;
+    return { missing };
   }
   await applySchema(store.client, statements);
+  return { missing };
 }

@@ -14,9 +14,11 @@ export interface Column {
 export interface TableDef {
   name: string;
   columns: Column[];
-  engine: 'MergeTree' | 'AggregatingMergeTree' | 'ReplacingMergeTree';
+  engine: 'MergeTree' | 'AggregatingMergeTree' | 'ReplacingMergeTree' | 'CollapsingMergeTree';
   /** ReplacingMergeTree's version column. */
   version?: string;
+  /** CollapsingMergeTree's sign column. */
+  sign?: string;
   orderBy: string;
   partitionBy?: string;
   /** Sharding key of the Distributed table in cluster mode. */
@@ -147,7 +149,58 @@ export const DAY_LEDGER_TABLE: TableDef = {
   shardBy: 'sensor',
 };
 
-export const TABLES: TableDef[] = [RAW_TABLE, SENSOR_EXTENT_TABLE, ROLLUP_TABLE, WINDOW_LEDGER_TABLE, DAY_LEDGER_TABLE];
+/**
+ * Dirty marks of the window ledger: the compactor's to-do list, so that a
+ * planning round reads what is dirty, not the history. Every write that
+ * raises a unit's ingested version adds a mark (sign +1) at that version
+ * after its ledger row; the compactor cancels a mark (sign -1) once the
+ * ledger shows the unit compacted at or past it, or once a later mark of the
+ * unit stands, and merges collapse the pairs: about one row per dirty unit
+ * remains. The ledger stays the truth (lenses never read marks); a mark only
+ * says where to look.
+ */
+export const WINDOW_MARK_TABLE: TableDef = {
+  name: 'window_mark',
+  columns: [
+    { name: 'sensor', type: 'UInt32' },
+    { name: 'window', type: 'Int64' },
+    { name: 'version', type: 'UInt64' },
+    { name: 'sign', type: 'Int8' },
+    // Unix seconds of the write: the compactor's idle test.
+    { name: 'touched', type: 'UInt32' },
+  ],
+  engine: 'CollapsingMergeTree',
+  sign: 'sign',
+  orderBy: '(sensor, window, version)',
+  shardBy: 'sensor',
+};
+
+/** The same for the day ledger: days to settle. */
+export const DAY_MARK_TABLE: TableDef = {
+  name: 'day_mark',
+  columns: [
+    { name: 'sensor', type: 'UInt32' },
+    { name: 'day', type: 'Int64' },
+    { name: 'version', type: 'UInt64' },
+    { name: 'sign', type: 'Int8' },
+    // Unix seconds of the write: the compactor's idle test.
+    { name: 'touched', type: 'UInt32' },
+  ],
+  engine: 'CollapsingMergeTree',
+  sign: 'sign',
+  orderBy: '(sensor, day, version)',
+  shardBy: 'sensor',
+};
+
+export const TABLES: TableDef[] = [
+  RAW_TABLE,
+  SENSOR_EXTENT_TABLE,
+  ROLLUP_TABLE,
+  WINDOW_LEDGER_TABLE,
+  DAY_LEDGER_TABLE,
+  WINDOW_MARK_TABLE,
+  DAY_MARK_TABLE,
+];
 export const VIEWS: ViewDef[] = [SENSOR_EXTENT_VIEW];
 
 export interface ServerFeatures {
@@ -175,6 +228,7 @@ function engineSql(t: TableDef, replicated: { path: string } | null): string {
   const args: string[] = [];
   if (replicated) args.push(`'${replicated.path}'`, `'{replica}'`);
   if (t.version) args.push(t.version);
+  if (t.sign) args.push(t.sign);
   const name = replicated ? `Replicated${t.engine}` : t.engine;
   return `${name}(${args.join(', ')})`;
 }

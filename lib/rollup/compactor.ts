@@ -1,8 +1,10 @@
-import { recordStage, uncleanDays, windowLedger, type LedgerRow, type UnitVersion } from '../clickhouse/ledger';
+import { dayLedgerIn, isClean, recordStage, repairMarks, windowLedger, type LedgerRow, type UnitVersion } from '../clickhouse/ledger';
+import { cancelCovered, cancelSuperseded, cancelUpTo, completeMarked, latestMarks, markKey } from '../clickhouse/marks';
 import { sensorExtents } from '../clickhouse/raw';
 import { writeCoarseLevels, writeFineLevels } from '../clickhouse/rollup';
 import { bySensorShard, onEveryPart, onReachableShards, type Shards } from '../clickhouse/shards';
 import type { Store } from '../clickhouse/store';
+import { unitRanges } from '../clickhouse/units';
 import { MS, type Ladder } from '../model/ladder';
 
 export interface CompactionPolicy {
@@ -22,45 +24,42 @@ export interface CompactionGroup {
 
 const dirty = (w: LedgerRow) => w.ingested > w.compacted;
 
-async function uncleanWindows(store: Store, ranges: { sensor: number; from: number; to: number }[]): Promise<LedgerRow[]> {
-  return (await windowLedger(store, ranges)).filter((w) => w.pending > w.compacted);
+/**
+ * Late windows are complete at once, the newest after the grace period or
+ * once idle. Planning applies the same test in SQL to the marks
+ * (completeMarked in lib/clickhouse/marks.ts).
+ */
+function complete(policy: CompactionPolicy, watermark: number | undefined, start: number, touched: number, now: number): boolean {
+  return (
+    start + policy.ladder.windowMs + policy.graceMs <= (watermark ?? Number.NEGATIVE_INFINITY) || touched * 1000 <= now - policy.idleMs
+  );
 }
 
-/** Dirty windows that are complete: late windows at once, the newest after the grace period. */
+/** Dirty windows that are complete, by the ledger (the exact test, when compacting). */
 async function compactable(store: Store, policy: CompactionPolicy, windows: LedgerRow[], now: number): Promise<LedgerRow[]> {
   const candidates = windows.filter(dirty);
   const extents = await sensorExtents(store, [...new Set(candidates.map((w) => w.sensor))]);
-  return candidates.filter((w) => {
-    const watermark = extents.get(w.sensor)?.last ?? Number.NEGATIVE_INFINITY;
-    return w.start + policy.ladder.windowMs + policy.graceMs <= watermark || w.touched * 1000 <= now - policy.idleMs;
-  });
+  return candidates.filter((w) => complete(policy, extents.get(w.sensor)?.last, w.start, w.touched, now));
 }
 
 /** Compactable windows are grouped by the hour they fall in: one group is one child workflow. */
 const GROUP_MS = MS.hour;
 
-/** Every window of a store not clean yet, found through its unclean days. */
-async function allUncleanWindows(store: Store): Promise<LedgerRow[]> {
-  const days = await uncleanDays(store);
-  return uncleanWindows(
-    store,
-    days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
-  );
-}
-
-async function readyWindows(store: Store, policy: CompactionPolicy, now: number): Promise<LedgerRow[]> {
-  return compactable(store, policy, await allUncleanWindows(store), now);
-}
-
-/** Groups of compactable windows, oldest first, over the shards that answer. */
+/**
+ * Groups of marked windows that look complete, oldest first, over the shards
+ * that answer: one read of the marks per shard (about a row per dirty
+ * window), never the history, and nothing written. A superset of what
+ * compactGroup will compact: it tests each window again on the ledger,
+ * which stays the truth, with the same completeness test.
+ */
 export async function planCompaction(shards: Shards, policy: CompactionPolicy, now: number, maxGroups: number): Promise<CompactionGroup[]> {
-  const ready = (await onReachableShards(shards, (store) => readyWindows(store, policy, now))).flat();
+  const rule = { windowMs: policy.ladder.windowMs, graceMs: policy.graceMs, idleBefore: Math.floor((now - policy.idleMs) / 1000) };
+  const ready = (await onReachableShards(shards, (store) => completeMarked(store, GROUP_MS, rule))).flat();
   const byGroup = new Map<number, Set<number>>();
-  for (const w of ready) {
-    const group = Math.floor(w.start / GROUP_MS) * GROUP_MS;
-    let set = byGroup.get(group);
-    if (!set) byGroup.set(group, (set = new Set()));
-    set.add(w.sensor);
+  for (const { from, sensor } of ready) {
+    let set = byGroup.get(from);
+    if (!set) byGroup.set(from, (set = new Set()));
+    set.add(sensor);
   }
   return [...byGroup.keys()]
     .sort((a, b) => a - b)
@@ -100,7 +99,35 @@ async function compactOnShard(store: Store, policy: CompactionPolicy, group: Com
   );
   const ready = await compactable(store, policy, windows, now);
   const units: UnitVersion[] = ready.map((w) => ({ sensor: w.sensor, start: w.start, version: w.ingested }));
-  if (units.length === 0) return { windows: 0, sensors: 0 };
+  const sensors = await writeRollups(store, policy, group, units);
+  await cancelCompacted(store, group, windows, units);
+  return { windows: units.length, sensors };
+}
+
+/**
+ * After the ledger mark: cancels the marks of the group's windows that are
+ * compacted at or past their latest mark, as read before this compaction or
+ * by it (a window planned but found clean included, so it is planned once).
+ * A mark of data that landed meanwhile (a higher version) stays. The
+ * versions come from the rows read above: no second read of the ledger.
+ */
+async function cancelCompacted(store: Store, group: CompactionGroup, windows: LedgerRow[], compacted: UnitVersion[]) {
+  const bound = new Map(windows.map((w) => [markKey(w), w.compacted]));
+  for (const u of compacted) bound.set(markKey(u), Math.max(bound.get(markKey(u)) ?? 0, u.version));
+  const marked = await latestMarks(
+    store,
+    'window',
+    group.sensors.map((sensor) => ({ sensor, from: group.from, to: group.to })),
+  );
+  await cancelUpTo(
+    store,
+    'window',
+    marked.filter((m) => m.version <= (bound.get(markKey(m)) ?? -1)),
+  );
+}
+
+/** Rollups of the units from raw at every level, then their ledger mark; the number of sensors. */
+async function writeRollups(store: Store, policy: CompactionPolicy, group: CompactionGroup, units: UnitVersion[]): Promise<number> {
   // Slices of whole sensors keep statements small; a sensor's coarse buckets are rewritten after all its windows.
   const bySensor = new Map<number, UnitVersion[]>();
   for (const u of units) bySensor.set(u.sensor, [...(bySensor.get(u.sensor) ?? []), u]);
@@ -118,7 +145,7 @@ async function compactOnShard(store: Store, policy: CompactionPolicy, group: Com
     slice.push(...list);
   }
   await flush();
-  return { windows: units.length, sensors: bySensor.size };
+  return bySensor.size;
 }
 
 /**
@@ -130,29 +157,71 @@ export async function settleDays(shards: Shards): Promise<number> {
   return (await onReachableShards(shards, settleDaysOn)).reduce((a, n) => a + n, 0);
 }
 
+const dayOf = (t: number) => Math.floor(t / MS.day) * MS.day;
+
+/**
+ * Candidate days come from the day marks, minus days with a window still
+ * marked (today, whose newest window is always in its grace period): those
+ * cannot settle, and skipping them reads none of their windows. The rest are
+ * checked on the ledger, every window, as before.
+ */
 async function settleDaysOn(store: Store): Promise<number> {
-  const days = await uncleanDays(store);
-  if (days.length === 0) return 0;
-  const windows = await uncleanWindows(
+  // The round's housekeeping: marks below their unit's latest go (planning only reads).
+  await cancelSuperseded(store, 'window');
+  await cancelSuperseded(store, 'day');
+  const busy = new Set((await latestMarks(store, 'window')).map((w) => markKey({ sensor: w.sensor, start: dayOf(w.start) })));
+  const marked = (await latestMarks(store, 'day')).filter((m) => !busy.has(markKey(m)));
+  if (marked.length === 0) return 0;
+  const ranges = unitRanges(marked, MS.day);
+  const candidates = (await dayLedgerIn(store, ranges)).filter((d) => !isClean(d));
+  const windows = await windowLedger(
     store,
-    days.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
+    candidates.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),
   );
-  const unclean = new Set(windows.map((w) => `${w.sensor}:${Math.floor(w.start / MS.day) * MS.day}`));
-  const settled = days.filter((d) => !unclean.has(`${d.sensor}:${d.start}`));
+  const unclean = new Set(windows.filter((w) => !isClean(w)).map((w) => markKey({ sensor: w.sensor, start: dayOf(w.start) })));
+  const settled = candidates.filter((d) => !unclean.has(markKey(d)));
   await recordStage(
     store,
     'compacted',
     [],
     settled.map((d) => ({ sensor: d.sensor, start: d.start, version: d.pending })),
-    `settle-${days.length}-${settled.reduce((m, d) => Math.max(m, d.pending), 0)}`,
+    `settle-${candidates.length}-${settled.reduce((m, d) => Math.max(m, d.pending), 0)}`,
+  );
+  // Every day looked up is done with the marks seen: clean (their ledger
+  // covers them), or unclean only through windows with no mark, which a new
+  // write (it marks the day again) or the sweep's repair must change first.
+  await cancelCovered(store, 'day', ranges);
+  await cancelUpTo(
+    store,
+    'day',
+    marked.filter((m) => unclean.has(markKey(m))),
   );
   return settled.length;
 }
 
-/** Windows waiting for compaction on the shards that answer: the backlog the sweep and /metrics report. */
+/** Windows waiting for compaction on the shards that answer, by their marks: what /metrics reports. */
 export async function compactionBacklog(shards: Shards): Promise<number> {
-  const counts = await onReachableShards(shards, async (store) => (await allUncleanWindows(store)).length);
+  const counts = await onReachableShards(shards, async (store) => (await latestMarks(store, 'window')).length);
   return counts.reduce((a, n) => a + n, 0);
+}
+
+export interface SweepResult {
+  /** Windows not clean, counted on the ledger itself. */
+  backlog: number;
+  /** Windows and days that had data to compact but no mark, marked now (0 unless a writer died between the two). */
+  repaired: { windows: number; days: number };
+}
+
+/** The safety net, run by the sweep: the ledger read in full on every shard that answers, and lost marks put back. */
+export async function sweepLedger(shards: Shards): Promise<SweepResult> {
+  const sweeps = await onReachableShards(shards, repairMarks);
+  return sweeps.reduce<SweepResult>(
+    (a, s) => ({
+      backlog: a.backlog + s.uncleanWindows.length,
+      repaired: { windows: a.repaired.windows + s.repaired.windows, days: a.repaired.days + s.repaired.days },
+    }),
+    { backlog: 0, repaired: { windows: 0, days: 0 } },
+  );
 }
 
 /**
@@ -192,8 +261,7 @@ async function reopenOnShard(
     const day = Math.floor(u.start / MS.day) * MS.day;
     days.set(`${u.sensor}:${day}`, { sensor: u.sensor, start: day, version });
   }
-  const token = `reopen-${version}`;
-  await recordStage(store, 'pending', units, [...days.values()], `${token}-p`);
-  await recordStage(store, 'ingested', units, [...days.values()], `${token}-i`);
+  // Nothing is inserted in between: pending and ingested go in one write.
+  await recordStage(store, ['pending', 'ingested'], units, [...days.values()], `reopen-${version}`);
   return units.length;
 }

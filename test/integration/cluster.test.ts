@@ -12,7 +12,6 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../lib/config/config';
 import { pointsToRowBinary } from '../../lib/clickhouse/rowbinary';
 import type { ClusterServer } from '../../harness/stack/clickhouse-config';
 import { shardOf, TOPOLOGY } from '../../lib/clickhouse/topology';
@@ -24,6 +23,13 @@ import { readClusterState, type ClusterState } from '../../harness/stack/cluster
 import { pidAlive } from '../../harness/stack/pid-file';
 import { ensureClusterPackages } from '../../harness/stack/cluster-packages';
 import { isPortOpen } from '../../harness/stack/ports';
+import { loadConfig, PROJECT_ROOT } from '../../lib/config/config';
+import { recordStage } from '../../lib/clickhouse/ledger';
+import { latestMarks } from '../../lib/clickhouse/marks';
+import { bySensorShard } from '../../lib/clickhouse/shards';
+import { openShards } from '../../lib/clickhouse/store-open';
+import { makeLadder, MS } from '../../lib/model/ladder';
+import { compactGroup, compactionBacklog, planCompaction, settleDays, sweepLedger } from '../../lib/rollup/compactor';
 
 const run = promisify(execFile);
 const DB = 'herodotus';
@@ -170,6 +176,10 @@ describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
         rollup: 'Distributed',
         window_ledger_local: 'ReplicatedAggregatingMergeTree',
         day_ledger_local: 'ReplicatedAggregatingMergeTree',
+        window_mark_local: 'ReplicatedCollapsingMergeTree',
+        window_mark: 'Distributed',
+        day_mark_local: 'ReplicatedCollapsingMergeTree',
+        day_mark: 'Distributed',
       });
       // The {shard} and {replica} macros as the replicated table expanded them (18.16 has no getMacro()).
       const [replica] = await rows<{ replica_name: string; zookeeper_path: string; total_replicas: number; active_replicas: number }>(
@@ -277,6 +287,52 @@ describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
       },
     );
     for (const s of state.servers) expect(await onServer(s)).toEqual(want(s.shard));
+  });
+
+  it('plans compaction from the dirty marks: ledger writes mark their units, compaction cancels them on both replicas', async () => {
+    const shards = await openShards(
+      loadConfig({ ...process.env, HERODOTUS_STATE_DIR: stateDir, CLICKHOUSE_SHARDS: shardsEnv, CLICKHOUSE_DATABASE: DB }),
+      { name: 'cluster-test' },
+    );
+    try {
+      const policy = { ladder: makeLadder(), graceMs: 2000, idleMs: 10_000 };
+      const day = Math.floor(T0 / MS.day) * MS.day;
+      const sensors = [201, 202, 203, 204];
+      const windows = sensors.flatMap((sensor) => [0, 1, 2].map((k) => ({ sensor, start: day + k * MS.minute, version: 10 })));
+      const days = sensors.map((sensor) => ({ sensor, start: day, version: 10 }));
+      for (const part of bySensorShard(shards, windows, (w) => w.sensor)) {
+        const own = days.filter((d) => shards.of(d.sensor) === part.store);
+        await recordStage(part.store, 'pending', part.items, own, 'cluster-test-p');
+        await recordStage(part.store, 'ingested', part.items, own, 'cluster-test-i');
+        const marked = await latestMarks(part.store, 'window');
+        expect(marked.map((m) => [m.sensor, m.start, m.version])).toEqual(part.items.map((w) => [w.sensor, w.start, 10]));
+      }
+      expect(await compactionBacklog(shards)).toBe(windows.length);
+      const groups = await planCompaction(shards, policy, Date.now() + 60_000, 10);
+      expect(groups).toEqual([{ from: day, to: day + MS.hour, sensors }]);
+      expect(await compactGroup(shards, policy, groups[0]!, Date.now() + 60_000)).toEqual({ windows: windows.length, sensors: 4 });
+      expect(await settleDays(shards)).toBe(4);
+      expect(await sweepLedger(shards)).toEqual({ backlog: 0, repaired: { windows: 0, days: 0 } });
+      // Every replica, once it has fetched and applied the whole replication log, holds the marks and their cancels.
+      await waitFor(
+        async () => {
+          for (const s of state.servers) {
+            const [r] = await rows<{ behind: string; w: string; d: string }>(
+              client(s),
+              `SELECT (SELECT sum(queue_size + if(log_max_index = 0 AND log_pointer = 0, 0, log_max_index + 1 - log_pointer)) FROM system.replicas
+                       WHERE database = '${DB}' AND table IN ('window_mark_local', 'day_mark_local')) AS behind,
+                      (SELECT sum(sign) FROM ${DB}.window_mark_local) AS w, (SELECT sum(sign) FROM ${DB}.day_mark_local) AS d`,
+            );
+            if (Number(r!.behind) !== 0) return false;
+            expect([Number(r!.w), Number(r!.d)]).toEqual([0, 0]);
+          }
+          return true;
+        },
+        { what: 'every replica caught up on the marks', timeoutMs: 120_000, intervalMs: 250 },
+      );
+    } finally {
+      await shards.close();
+    }
   });
 
   it('status names every server, alive with its version, and the cluster as ClickHouse sees it', async () => {
