@@ -26,8 +26,8 @@ export interface Service {
  */
 export async function startService(config: Config, log: Logger): Promise<Service> {
   checkExposure(config);
-  armFaultHook(config.fault);
-  if (config.fault) log.warn({ fault: config.fault }, 'HERODOTUS_FAULT is set: this process will kill itself on purpose (tests only)');
+  armFaultHook(config.fault, config.stateDir);
+  if (config.fault) log.warn({ fault: config.fault }, 'HERODOTUS_FAULT is set: this process places a fault on purpose (tests only)');
   const metrics = new Metrics();
   const health = new Health(['clickhouse', 'kafka', 'temporal', 'worker']);
   const limits: BatchLimits = {

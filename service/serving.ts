@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps } from '../api/app';
 import { compactionBacklog } from '../lib/rollup/compactor';
 import { ingestProgress, partitionStatus } from '../workers/ingest-control';
+import type { PartitionOffsets } from '../lib/kafka/topics';
 import type { ClickHouseConnections } from './clickhouse';
 import type { ProcessContext } from './process-context';
 import type { TemporalConnection } from './temporal';
@@ -53,8 +54,8 @@ function apiDeps(deps: ServingDeps): AppDeps {
         lag: async () => {
           const client = temporal.client;
           if (!client) throw new Error('not connected to Temporal yet');
-          const [o, p] = await Promise.all([kafka.offsets.offsets(config.kafka.topic), ingestProgress(client, config)]);
-          return partitionStatus(o, p);
+          const o = await kafka.offsets.offsets(config.kafka.topic);
+          return partitionStatus(o, await ingestProgress(client, config.kafka.topic, partitionsOf(o)));
         },
         deadLetterRecords: async () => (await kafka.offsets.offsets(config.kafka.dlqTopic)).reduce((n, o) => n + o.high - o.low, 0),
         compactionBacklog: async () => {
@@ -70,10 +71,17 @@ function apiDeps(deps: ServingDeps): AppDeps {
       auditShards: clickhouse.nextQuery,
       auditMaxRows: config.limits.auditMaxRows,
       offsets: () => kafka.offsets.offsets(config.kafka.topic),
-      progress: () => (temporal.client ? ingestProgress(temporal.client, config) : Promise.reject(new Error('not connected yet'))),
+      progress: async () => {
+        const client = temporal.client;
+        if (!client) throw new Error('not connected yet');
+        // The topic's partitions as Kafka lists them: partitions added at runtime are reported too.
+        return ingestProgress(client, config.kafka.topic, partitionsOf(await kafka.offsets.offsets(config.kafka.topic)));
+      },
     },
   };
 }
+
+const partitionsOf = (offsets: PartitionOffsets[]) => offsets.map((o) => o.partition);
 
 /** Starts the HTTP API and resolves once it listens. */
 export async function startServing(deps: ServingDeps): Promise<Serving> {

@@ -24,6 +24,9 @@ export interface StartedWorker {
   running: Promise<void>;
 }
 
+/** Partitions the topic may gain while a worker runs before their activities wait for slots. */
+const PARTITIONS_ADDED_ROOM = 8;
+
 /** Starts the Temporal worker with the ingest, compaction and backfill activities, supervised until shutdown. */
 export function startWorker(deps: WorkerDeps): StartedWorker {
   const { config, log, health, kafka, client: c } = deps;
@@ -61,7 +64,8 @@ export function startWorker(deps: WorkerDeps): StartedWorker {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       activities: { ...activities, ...compaction, ...backfill },
-      maxConcurrentActivities: config.kafka.partitions * 2 + 2,
+      // Two per partition (a long poll and a chunk), with room for partitions added to the topic at runtime.
+      maxConcurrentActivities: (config.kafka.partitions + PARTITIONS_ADDED_ROOM) * 2 + 2,
       log: log.child({ component: 'worker' }),
       onState: (state, detail) => {
         health.set('worker', state === 'running' ? 'ready' : 'down', detail);

@@ -31,16 +31,20 @@ export function startOffset(checkpoint: number | undefined, offsets: PartitionOf
 /**
  * Starts the ingest workflow of every partition that has none running (never
  * started, terminated, or lost with Temporal's history) from its durable
- * checkpoint; running ones are left alone. Returns what it started.
+ * checkpoint; running ones are left alone. The partitions are the topic's,
+ * as Kafka lists them now (not the configured count, which only creates the
+ * topic): partitions added to the topic while the service runs get their
+ * workflows on the next check, from offset 0. Returns what it started.
  */
 export async function ensureIngestWorkflows(client: Client, config: Config, sources: IngestStartSources): Promise<StartedIngest[]> {
-  const { topic, partitions } = config.kafka;
+  const { topic } = config.kafka;
+  const offsets = await sources.offsets(topic);
   const missing: number[] = [];
-  for (let partition = 0; partition < partitions; partition++) {
+  for (const { partition } of [...offsets].sort((a, b) => a.partition - b.partition)) {
     if (!(await isRunning(client, ingestWorkflowId(topic, partition)))) missing.push(partition);
   }
   if (missing.length === 0) return [];
-  const [offsets, checkpoints] = await Promise.all([sources.offsets(topic), sources.checkpoints(topic)]);
+  const checkpoints = await sources.checkpoints(topic);
   const started: StartedIngest[] = [];
   for (const partition of missing) {
     const checkpoint = checkpoints.get(partition);
@@ -79,19 +83,20 @@ async function isRunning(client: Client, workflowId: string): Promise<boolean> {
   }
 }
 
-/** Checkpoints of the ingest workflows; null for a partition whose workflow is missing. */
-export async function ingestProgress(client: Client, config: Config): Promise<(IngestProgress | null)[]> {
-  const { topic, partitions } = config.kafka;
-  return Promise.all(
-    Array.from({ length: partitions }, async (_, partition) => {
+/** Checkpoints of the ingest workflows of the given partitions, indexed by partition; null where the workflow is missing. */
+export async function ingestProgress(client: Client, topic: string, partitions: readonly number[]): Promise<(IngestProgress | null)[]> {
+  const out: (IngestProgress | null)[] = [];
+  await Promise.all(
+    partitions.map(async (partition) => {
       try {
-        return await client.workflow.getHandle(ingestWorkflowId(topic, partition)).query(progressQuery);
+        out[partition] = await client.workflow.getHandle(ingestWorkflowId(topic, partition)).query(progressQuery);
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return null;
-        throw err;
+        if (err instanceof WorkflowNotFoundError) out[partition] = null;
+        else throw err;
       }
     }),
   );
+  return out;
 }
 
 /** Per partition: Kafka's watermarks, the ingest workflow's checkpoint and the lag between them (also used by /metrics). */

@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { resolveImportPath } from '../../lib/backfill/import-path';
@@ -185,6 +185,63 @@ async function jsonRequest(
   return { kind: 'import', format: b.format, path: file.path, precision: b.precision, upload: false };
 }
 
+/** Printable ASCII, as idempotency keys are in practice (a UUID, a job name). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The backfill id of an idempotency key: the same key names the same
+ * workflow (`backfill:<id>`), so a retried request finds the backfill its
+ * first attempt started instead of starting a second one. 16 hex digits (a
+ * random id has 8), so that keys practically never collide.
+ */
+export function keyedId(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/** What a keyed start compares with the backfill already holding the key: the request, uploads aside (their file is new each time). */
+function fingerprint(req: BackfillRequest): string {
+  return req.kind === 'import' && req.upload ? 'upload' : createHash('sha256').update(JSON.stringify(req)).digest('hex');
+}
+
+const accepted = (c: Context<ScopeEnv>, id: string) =>
+  c.json({ id, workflow_id: backfillWorkflowId(id), status: `/v1/backfill/${id}` }, 202);
+
+async function exists(client: Client, id: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(backfillWorkflowId(id)).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Starts `backfill:<id>`. With an idempotency key the id is never reused,
+ * not even once that backfill has ended (as long as Temporal keeps its
+ * history): a repeat of the request is 'started' again, answered with the
+ * same id, and nothing runs twice; another request under the same key is a
+ * 'conflict'.
+ */
+async function startBackfill(client: Client, taskQueue: string, id: string, req: BackfillRequest, keyed: boolean) {
+  const request = fingerprint(req);
+  try {
+    await client.workflow.start('backfillWorkflow', {
+      taskQueue,
+      workflowId: backfillWorkflowId(id),
+      args: [id, req],
+      ...(keyed ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const, memo: { request } } : {}),
+    });
+    return 'started';
+  } catch (err) {
+    // No workflow will ever delete it.
+    if (req.kind === 'import' && req.upload) await rm(req.path, { force: true });
+    if (!keyed || !(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const { memo } = await client.workflow.getHandle(backfillWorkflowId(id)).describe();
+    return request === 'upload' || memo?.request === request ? 'started' : 'conflict';
+  }
+}
+
 /** POST /v1/backfill starts a backfill workflow; GET /v1/backfill/:id reports its state and progress. */
 export function backfillRoutes(deps: BackfillRouteDeps) {
   const schema = backfillBodySchema(deps.maxSensorId);
@@ -210,26 +267,34 @@ export function backfillRoutes(deps: BackfillRouteDeps) {
       const client = deps.client();
       const notConnected = apiError(503, 'temporal_unavailable', 'not connected to Temporal yet; retry shortly');
       const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      const key = c.req.header('idempotency-key');
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+        return sendError(
+          c,
+          apiError(400, 'invalid_idempotency_key', 'Idempotency-Key is 1 to 255 printable ASCII characters', 'idempotency-key'),
+        );
+      const id = key === undefined ? randomUUID().slice(0, 8) : keyedId(key);
       // An upload is not streamed in only to be refused; a JSON request gets its 400 or 403 first.
       if (!client && UPLOAD_TYPES[contentType]) return sendError(c, notConnected);
+      // A retried upload is not streamed in again: its backfill exists.
+      if (client && key !== undefined && UPLOAD_TYPES[contentType] && (await exists(client, id))) return accepted(c, id);
       const req = await toRequest(c, contentType);
       if ('error' in req) return sendError(c, req.error);
       if (!client) return sendError(c, notConnected);
-      const id = randomUUID().slice(0, 8);
-      try {
-        await client.workflow.start('backfillWorkflow', { taskQueue: deps.taskQueue, workflowId: backfillWorkflowId(id), args: [id, req] });
-      } catch (err) {
-        // No workflow will ever delete it.
-        if (req.kind === 'import' && req.upload) await rm(req.path, { force: true });
-        throw err;
-      }
-      return c.json({ id, workflow_id: backfillWorkflowId(id), status: `/v1/backfill/${id}` }, 202);
+      const outcome = await startBackfill(client, deps.taskQueue, id, req, key !== undefined);
+      if (outcome === 'conflict')
+        return sendError(
+          c,
+          apiError(409, 'idempotency_key_reused', `Idempotency-Key names backfill ${id}, started with another request`, 'idempotency-key'),
+        );
+      return accepted(c, id);
     })
     .get('/v1/backfill/:id', needs('read'), async (c) => {
       const client = deps.client();
       if (!client) return sendError(c, apiError(503, 'temporal_unavailable', 'not connected to Temporal yet; retry shortly'));
       const id = c.req.param('id');
-      if (!/^[0-9a-f]{8}$/.test(id)) return sendError(c, apiError(400, 'invalid_parameter', 'a backfill id is 8 hex digits', 'id'));
+      if (!/^[0-9a-f]{8}([0-9a-f]{8})?$/.test(id))
+        return sendError(c, apiError(400, 'invalid_parameter', 'a backfill id is 8 or 16 hex digits', 'id'));
       const handle = client.workflow.getHandle(backfillWorkflowId(id));
       try {
         const description = await handle.describe();

@@ -147,6 +147,14 @@ export function uncleanDays(store: Store): Promise<LedgerRow[]> {
 
 export const isClean = (row: LedgerRow) => row.compacted >= row.pending;
 
+/**
+ * A write's version, chosen when it writes: at least `planned` and above
+ * every version in the rows of the units it touches (so compaction, which
+ * covers only versions it read, cannot count a unit clean without it).
+ */
+export const versionAbove = (rows: readonly LedgerRow[], planned: number): number =>
+  rows.reduce((v, r) => Math.max(v, r.pending + 1, r.ingested + 1, r.compacted + 1), planned);
+
 /** Day rows inside the given (sensor, [from, to)) ranges. */
 export function dayLedgerIn(store: Store, ranges: { sensor: number; from: number; to: number }[]): Promise<LedgerRow[]> {
   if (ranges.length === 0) return Promise.resolve([]);

@@ -192,6 +192,34 @@ export const DAY_MARK_TABLE: TableDef = {
   shardBy: 'sensor',
 };
 
+/**
+ * Write claims (lib/clickhouse/claims.ts): a writer of raw claims the
+ * (sensor, window-aligned span) it is about to check and insert, and
+ * releases it after its ledger rows. Claims serialize the duplicate check
+ * and the insert of every writer of a sensor (live partitions, backfills),
+ * in every process. A claim row (sign +1) and its release (sign -1)
+ * collapse: the table holds about the claims in flight.
+ */
+export const WRITE_CLAIM_TABLE: TableDef = {
+  name: 'write_claim',
+  columns: [
+    { name: 'sensor', type: 'UInt32' },
+    { name: 'span_from', type: 'Int64' },
+    { name: 'span_to', type: 'Int64' },
+    // The write's name: its retries share it (and its claim).
+    { name: 'claim', type: 'String' },
+    // Older claims (lower) go first.
+    { name: 'priority', type: 'UInt64' },
+    // Server unix seconds after which the claim is void (a writer that died).
+    { name: 'expires', type: 'UInt32' },
+    { name: 'sign', type: 'Int8' },
+  ],
+  engine: 'CollapsingMergeTree',
+  sign: 'sign',
+  orderBy: '(sensor, claim, span_from, expires)',
+  shardBy: 'sensor',
+};
+
 export const TABLES: TableDef[] = [
   RAW_TABLE,
   SENSOR_EXTENT_TABLE,
@@ -200,6 +228,7 @@ export const TABLES: TableDef[] = [
   DAY_LEDGER_TABLE,
   WINDOW_MARK_TABLE,
   DAY_MARK_TABLE,
+  WRITE_CLAIM_TABLE,
 ];
 export const VIEWS: ViewDef[] = [SENSOR_EXTENT_VIEW];
 

@@ -90,17 +90,27 @@ const schema = z.object({
     .string()
     .trim()
     .regex(
-      /^(kill-after-raw-insert(:[1-9][0-9]{0,8})?)?$/,
-      "the only fault is 'kill-after-raw-insert' or 'kill-after-raw-insert:N' (N ≥ 1)",
+      /^(kill-after-raw-insert(:[1-9][0-9]{0,8})?|hold-first-chunk)?$/,
+      "the faults are 'kill-after-raw-insert', 'kill-after-raw-insert:N' (N ≥ 1) and 'hold-first-chunk'",
     )
     .optional(),
 });
 
 /**
- * A crash a test places on purpose (HERODOTUS_FAULT, see lib/ingest/fault-hook.ts):
- * SIGKILL right after the process's `afterRawInserts`-th raw insert committed.
+ * A fault a test places on purpose (HERODOTUS_FAULT, see lib/ingest/fault-hook.ts):
+ * SIGKILL right after the process's `afterRawInserts`-th raw insert committed,
+ * or the first ingest chunk with points held back before it is stored until
+ * the test releases it.
  */
-export type Fault = { kind: 'kill-after-raw-insert'; afterRawInserts: number };
+export type Fault = { kind: 'kill-after-raw-insert'; afterRawInserts: number } | { kind: 'hold-first-chunk' };
+
+function parseFault(text: string | undefined): Fault | undefined {
+  if (!text) return undefined;
+  if (text === 'hold-first-chunk') return { kind: 'hold-first-chunk' };
+  return { kind: 'kill-after-raw-insert', afterRawInserts: Number(text.split(':')[1] ?? 1) };
+}
+
+const faultText = (f: Fault) => (f.kind === 'hold-first-chunk' ? f.kind : `${f.kind}:${f.afterRawInserts}`);
 
 export type Config = {
   stateDir: string;
@@ -258,7 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       auditMaxRows: e.HERODOTUS_AUDIT_MAX_ROWS,
     },
     backfill: { importDir: resolve(e.HERODOTUS_IMPORT_DIR ?? resolve(stateDir, 'imports')), uploadDir: resolve(stateDir, 'uploads') },
-    fault: e.HERODOTUS_FAULT ? { kind: 'kill-after-raw-insert', afterRawInserts: Number(e.HERODOTUS_FAULT.split(':')[1] ?? 1) } : undefined,
+    fault: parseFault(e.HERODOTUS_FAULT),
   };
 }
 
@@ -355,6 +365,6 @@ export function configEnv(config: Config): Record<string, string> {
     HERODOTUS_RAW_LENS_MAX_ROWS: String(config.limits.rawLensMaxRows),
     HERODOTUS_AUDIT_MAX_ROWS: String(config.limits.auditMaxRows),
     HERODOTUS_IMPORT_DIR: config.backfill.importDir,
-    ...(config.fault ? { HERODOTUS_FAULT: `${config.fault.kind}:${config.fault.afterRawInserts}` } : {}),
+    ...(config.fault ? { HERODOTUS_FAULT: faultText(config.fault) } : {}),
   };
 }

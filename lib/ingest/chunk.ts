@@ -5,6 +5,7 @@ import type { Shards } from '../clickhouse/shards';
 import type { DeadLetterPublisher } from '../kafka/dead-letters';
 import type { PartitionReader, RangeRecord } from '../kafka/range-reader';
 import { decodeChunk, type OffsetBatch } from './decode';
+import { beforeChunkStore } from './fault-hook';
 import { mergeBatches } from './merge';
 import { closeRefused, PointsRefusedError, storeOnShards, type StoreResult } from './store-points';
 
@@ -13,7 +14,10 @@ export interface ChunkRange {
   partition: number;
   from: number;
   to: number;
-  /** Ledger version of this chunk, chosen by the ingest workflow; larger than any earlier chunk's. */
+  /**
+   * Least ledger version of this chunk, chosen by the ingest workflow (larger than any earlier chunk's);
+   * the store raises it above what the ledger holds when it writes (store-points.ts).
+   */
   version: number;
   /**
    * The workflow's clock when it planned the chunk (epoch ms): timestamps
@@ -79,6 +83,8 @@ export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: 
   progress('dead-letters');
   await deps.deadLetters.publish(range.topic, range.partition, deadLetters);
 
+  // A no-op unless a test armed HERODOTUS_FAULT=hold-first-chunk: a chunk planned long before it is stored.
+  await beforeChunkStore(batches.reduce((n, b) => n + b.batch.values.length, 0));
   progress('storing');
   const t1 = performance.now();
   const stored = await storeChunk(deps, { ...range, to: next }, batches, records);

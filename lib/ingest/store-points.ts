@@ -1,10 +1,12 @@
 import { classifyClickHouseError } from '../clickhouse/errors';
-import { recordStage, type UnitVersion } from '../clickhouse/ledger';
+import { holdingClaim, type ClaimSpan } from '../clickhouse/claims';
+import { dayLedgerIn, recordStage, versionAbove, windowLedger, type UnitVersion } from '../clickhouse/ledger';
 import { sensorExtents, storedTimestamps } from '../clickhouse/raw';
 import { RAW_DAYS_PER_BLOCK } from '../clickhouse/schema';
 import { onEveryPart, shardIndex, type Shards } from '../clickhouse/shards';
 import type { Store } from '../clickhouse/store';
 import { contentToken } from '../clickhouse/token';
+import { unitRanges } from '../clickhouse/units';
 import { MS } from '../model/ladder';
 import type { SensorInterval } from '../model/interval';
 import { afterRawInsert } from './fault-hook';
@@ -14,10 +16,10 @@ import { allocatePoints, type PointColumns } from '../model/points';
 export interface StoreRequest {
   /** Sorted by (sensor, ts), each (sensor, ts) once. */
   points: PointColumns;
-  /** Ledger version; larger than any earlier write for these sensors. */
+  /** Least ledger version (the planner's); the write raises it above what the ledger holds for its units. */
   version: number;
   windowMs: number;
-  /** Names this write in insert tokens; the same write must get the same name. */
+  /** Names this write (its claim, its ledger tokens); the retries of a write share its name, no other write has it. */
   name: string;
 }
 
@@ -31,32 +33,76 @@ export interface StoreResult {
  * (sensor, ts) is in raw already are dropped, the ledger marks the touched
  * windows dirty before the insert (so lenses read raw there) and committed
  * after it (so compaction may cover them). Repeating a request stores nothing
- * new: the filter finds the points, and an identical insert carries the same
+ * new: the filter finds the points, and an identical block carries the same
  * token. Points spanning more than RAW_DAYS_PER_BLOCK days go in several
  * blocks, all between the same two ledger writes.
+ *
+ * Invariant: for any (sensor, window), at most one write is between its look-up
+ * of stored points and its `ingested` ledger row at a time, in any process: the
+ * whole step runs under a write claim on the windows it touches
+ * (lib/clickhouse/claims.ts). So two writers of a sensor (a backfill and live
+ * ingest, two backfills, the old and the new partition of a key) never both
+ * find a point missing and both insert it, and no other write's version moves
+ * under this one's ledger rows while it runs.
  */
 export async function storePoints(store: Store, req: StoreRequest): Promise<StoreResult> {
+  const spans = pointRuns(req.points, req.windowMs);
+  return holdingClaim(store, req.name, claimSpans(spans, req.windowMs), () => storeClaimed(store, req, spans));
+}
+
+async function storeClaimed(store: Store, req: StoreRequest, spans: SensorInterval[]): Promise<StoreResult> {
   const { points } = req;
   const distinct = points.length;
-  const spans = pointRuns(points, req.windowMs);
   const starts = blockStarts(points, RAW_DAYS_PER_BLOCK);
   const stored = await storedTimestamps(store, await overlapWithStored(store, spans));
   if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
-  const touched = touchedUnits(spans, req.windowMs, req.version);
-  await recordStage(store, 'pending', touched.windows, touched.days, `${req.name}-pending`);
+  const touched = await versionedUnits(store, spans, req);
+  const name = `${req.name}-v${touched.version}`;
+  await recordStage(store, 'pending', touched.windows, touched.days, `${name}-pending`);
   const rows = trimmed(points);
-  const blocks = splitByDays(rows, starts);
-  for (const [k, block] of blocks.entries()) {
-    // One block keeps the plain name; block k of several is named by its place, which the retry shares.
-    const name = blocks.length === 1 ? `raw-${req.name}` : `raw-${req.name}-b${k}`;
-    await store.insertPoints(block, contentToken(name, [block.sensor, block.ts, block.value])).catch((err: unknown) => {
+  for (const block of splitByDays(rows, starts)) {
+    // The token is the block's content alone: whoever builds the same rows (a retry, a second writer) inserts them once.
+    await store.insertPoints(block, contentToken('raw', [block.sensor, block.ts, block.value])).catch((err: unknown) => {
       throw classifyClickHouseError(err) === 'permanent' ? new PointsRefusedError(err) : err;
     });
   }
   // A no-op unless a test armed HERODOTUS_FAULT: the crash between raw and ledger that a retry must repair.
   afterRawInsert(rows.length);
-  await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-ingested`);
+  await recordStage(store, 'ingested', touched.windows, touched.days, `${name}-ingested`);
   return { inserted: rows.length, alreadyStored: distinct - rows.length };
+}
+
+/**
+ * The touched units at the write's version, chosen now (under the claim), not
+ * when the write was planned: above the request's version and above every
+ * version the ledger holds for these units. Compaction covers a unit only at
+ * an `ingested` version it read, and every version it could have read without
+ * this write's points is below this one: the write leaves its units dirty
+ * until a compaction that reads its points, however late it lands (a chunk
+ * held back while its window was compacted at a later version included).
+ */
+async function versionedUnits(
+  store: Store,
+  spans: SensorInterval[],
+  req: StoreRequest,
+): Promise<{ version: number; windows: UnitVersion[]; days: UnitVersion[] }> {
+  const units = touchedUnits(spans, req.windowMs, 0);
+  const rows = [
+    ...(await windowLedger(store, unitRanges(units.windows, req.windowMs))),
+    ...(await dayLedgerIn(store, unitRanges(units.days, MS.day))),
+  ];
+  const version = versionAbove(rows, req.version);
+  const at = (u: UnitVersion) => ({ ...u, version });
+  return { version, windows: units.windows.map(at), days: units.days.map(at) };
+}
+
+/** The windows a write claims: each run of points widened to whole windows. */
+function claimSpans(runs: SensorInterval[], windowMs: number): ClaimSpan[] {
+  return runs.map((r) => ({
+    sensor: r.sensor,
+    from: Math.floor(r.from / windowMs) * windowMs,
+    to: (Math.floor(r.to / windowMs) + 1) * windowMs,
+  }));
 }
 
 /**
@@ -134,18 +180,23 @@ export async function storeOnShards(shards: Shards, req: StoreRequest): Promise<
 }
 
 /**
- * Closes the ledger units of points ClickHouse refused: `ingested` at the
- * write's version, as the stored write would have, but without an insert.
+ * Closes the ledger units of points ClickHouse refused: `ingested` at a
+ * version of now (as the stored write would have), but without an insert.
  * The failed attempt's `pending` mark then no longer leaves their windows
  * unclean for good: they are compacted from what raw holds, which is exact.
+ * Under the write's claim, like the write: no other writer's pending version
+ * can be taken for this one's.
  */
 export async function closeRefused(shards: Shards, req: StoreRequest): Promise<void> {
   const parts = splitByShard(req.points, shards.stores.length);
   await onEveryPart(
     parts.flatMap((points, i) => (points.length > 0 ? [{ store: shards.stores[i]!, points }] : [])),
     async ({ store, points }) => {
-      const touched = touchedUnits(pointRuns(points, req.windowMs), req.windowMs, req.version);
-      await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-refused`);
+      const spans = pointRuns(points, req.windowMs);
+      await holdingClaim(store, req.name, claimSpans(spans, req.windowMs), async () => {
+        const touched = await versionedUnits(store, spans, req);
+        await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-v${touched.version}-refused`);
+      });
     },
   );
 }

@@ -1,4 +1,14 @@
-import { dayLedgerIn, isClean, recordStage, repairMarks, windowLedger, type LedgerRow, type UnitVersion } from '../clickhouse/ledger';
+import {
+  dayLedgerIn,
+  isClean,
+  recordStage,
+  repairMarks,
+  versionAbove,
+  windowLedger,
+  type LedgerRow,
+  type UnitVersion,
+} from '../clickhouse/ledger';
+import { holdingClaim } from '../clickhouse/claims';
 import { cancelCovered, cancelSuperseded, cancelUpTo, completeMarked, latestMarks, markKey } from '../clickhouse/marks';
 import { sensorExtents } from '../clickhouse/raw';
 import { writeCoarseLevels, writeFineLevels } from '../clickhouse/rollup';
@@ -246,22 +256,26 @@ async function reopenOnShard(
   sensors: number[],
   from: number,
   to: number,
-  version: number,
+  planned: number,
   windowMs: number,
 ): Promise<number> {
-  const windows = (
-    await windowLedger(
-      store,
-      sensors.map((sensor) => ({ sensor, from: Math.floor(from / windowMs) * windowMs, to })),
-    )
-  ).filter((w) => w.ingested > 0);
-  const units = windows.map((w) => ({ sensor: w.sensor, start: w.start, version }));
-  const days = new Map<string, UnitVersion>();
-  for (const u of units) {
-    const day = Math.floor(u.start / MS.day) * MS.day;
-    days.set(`${u.sensor}:${day}`, { sensor: u.sensor, start: day, version });
-  }
-  // Nothing is inserted in between: pending and ingested go in one write.
-  await recordStage(store, ['pending', 'ingested'], units, [...days.values()], `reopen-${version}`);
-  return units.length;
+  const start = Math.floor(from / windowMs) * windowMs;
+  const spans = sensors.map((sensor) => ({ sensor, from: start, to }));
+  // A writer like any other (claims.ts): its version is chosen under the claim, above what the ledger holds,
+  // so that windows compacted at a later version than the planned one are reopened all the same.
+  return holdingClaim(store, `reopen-${planned}`, spans, async () => {
+    const windows = (await windowLedger(store, spans)).filter((w) => w.ingested > 0);
+    const days = new Map<string, UnitVersion>();
+    for (const w of windows) {
+      const day = Math.floor(w.start / MS.day) * MS.day;
+      days.set(`${w.sensor}:${day}`, { sensor: w.sensor, start: day, version: 0 });
+    }
+    const rows = [...windows, ...(await dayLedgerIn(store, unitRanges([...days.values()], MS.day)))];
+    const version = versionAbove(rows, planned);
+    const units = windows.map((w) => ({ sensor: w.sensor, start: w.start, version }));
+    // Nothing is inserted in between: pending and ingested go in one write.
+    const dayUnits = [...days.values()].map((d) => ({ ...d, version }));
+    await recordStage(store, ['pending', 'ingested'], units, dayUnits, `reopen-${version}`);
+    return units.length;
+  });
 }
