@@ -226,6 +226,13 @@ function backfillPaths(opts: OpenApiOptions): Json {
             description: 'Timestamp unit of an upload',
             schema: { type: 'string', enum: ['ns', 'us', 'ms', 's'], default: 'ns' },
           },
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            required: false,
+            description: 'Names the backfill: a retry with the same key answers 202 with the same id and starts nothing',
+            schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+          },
         ],
         requestBody: {
           required: true,
@@ -240,6 +247,7 @@ function backfillPaths(opts: OpenApiOptions): Json {
           400: err('Invalid request; path_outside_import_dir or file_not_found for an import path'),
           ...auth,
           ...forbidden('write (admin for an import path or recompact)'),
+          409: err('idempotency_key_reused: the key names a backfill started with another request'),
           413: err('Body too large'),
           415: err('Unsupported content type'),
           ...unavailable,
@@ -251,7 +259,7 @@ function backfillPaths(opts: OpenApiOptions): Json {
         tags: ['backfill'],
         summary: "A backfill's state and progress (rejected lines by number and reason; error when it failed)",
         ...scope('read'),
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{8}$' } }],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{8}([0-9a-f]{8})?$' } }],
         responses: {
           200: ok('State', BackfillState),
           400: err('Malformed id'),
