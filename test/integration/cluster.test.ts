@@ -27,6 +27,7 @@ import { loadConfig, PROJECT_ROOT } from '../../lib/config/config';
 import { recordStage } from '../../lib/clickhouse/ledger';
 import { latestMarks } from '../../lib/clickhouse/marks';
 import { bySensorShard } from '../../lib/clickhouse/shards';
+import { storeOnShards } from '../../lib/ingest/store-points';
 import { openShards } from '../../lib/clickhouse/store-open';
 import { makeLadder, MS } from '../../lib/model/ladder';
 import { compactGroup, compactionBacklog, planCompaction, settleDays, sweepLedger } from '../../lib/rollup/compactor';
@@ -332,6 +333,40 @@ describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
       );
     } finally {
       await shards.close();
+    }
+  });
+
+  it('two writers (as two processes) storing overlapping points at once store each point once, on either shard', async () => {
+    const config = loadConfig({ ...process.env, HERODOTUS_STATE_DIR: stateDir, CLICKHOUSE_SHARDS: shardsEnv, CLICKHOUSE_DATABASE: DB });
+    const writers = await Promise.all(['writer-a', 'writer-b'].map((name) => openShards(config, { name })));
+    try {
+      const from = T0 + 7 * MS.day;
+      const write = (k: number) => {
+        const p = allocatePoints(2 * 2 * 6000);
+        for (const sensor of [301, 302]) {
+          for (let ts = from; ts < from + 2 * MS.minute; ts += 10) {
+            const i = p.length++;
+            [p.sensor[i], p.ts[i], p.value[i]] = [sensor, ts, ts % 977];
+          }
+        }
+        return storeOnShards(writers[k]!, { points: p, version: 100 + k, windowMs: MS.minute, name: `cluster-writer-${k}` });
+      };
+      const results = await Promise.all([write(0), write(1)]);
+      expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(2 * 12_000);
+      for (const sensor of [301, 302]) {
+        const [r] = await rows<{ n: string; d: string }>(
+          client(server(sensor % 2 === 0 ? 1 : 2, 1)),
+          `SELECT count() AS n, uniqExact(ts) AS d FROM ${DB}.raw_local WHERE sensor = ${sensor}`,
+        );
+        expect([Number(r!.n), Number(r!.d)]).toEqual([12_000, 12_000]);
+      }
+      // Released: no claim stands.
+      for (const shard of [1, 2]) {
+        const [c] = await rows<{ live: string }>(client(server(shard, 1)), `SELECT sum(sign) AS live FROM ${DB}.write_claim_local`);
+        expect(Number(c!.live)).toBe(0);
+      }
+    } finally {
+      await Promise.all(writers.map((w) => w.close()));
     }
   });
 
