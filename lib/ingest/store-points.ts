@@ -186,6 +186,9 @@ function pointRuns(p: PointColumns, windowMs: number): SensorInterval[] {
  * only late and re-sent batches cost a read of raw.
  */
 async function overlapWithStored(store: Store, spans: SensorInterval[]): Promise<SensorInterval[]> {
+  // The extents and raw read next must hold every point stored before this chunk (by any
+  // process, on any replica): a replica still fetching them would let re-sent points in.
+  await store.awaitCaughtUp();
   const extents = await sensorExtents(store, [...new Set(spans.map((s) => s.sensor))]);
   const bySensor = new Map<number, SensorInterval[]>();
   for (const span of spans) {
