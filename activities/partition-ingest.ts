@@ -59,7 +59,8 @@ export function createIngestActivities(deps: IngestDeps) {
       const ctx = Context.current();
       const started = Date.now();
       for (;;) {
-        const offsets = await deps.offsets.partition(input.topic, input.partition);
+        // Half a poll old at most: the partitions polling together share one fetch.
+        const offsets = await deps.offsets.partition(input.topic, input.partition, POLL_MS / 2);
         const pending = offsets.high - Math.max(input.from, offsets.low);
         const waited = Date.now() - started;
         const writeDue = deps.writer !== undefined && deps.writer.nextWriteAt() - Date.now() <= READ_LEAD_MS;
