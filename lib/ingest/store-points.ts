@@ -36,41 +36,84 @@ export interface StoreResult {
  * blocks, all between the same two ledger writes.
  */
 export async function storePoints(store: Store, req: StoreRequest): Promise<StoreResult> {
-  const { points } = req;
-  const distinct = points.length;
-  const spans = pointRuns(points, req.windowMs);
-  const starts = blockStarts(points, RAW_DAYS_PER_BLOCK);
-  const stored = await storedTimestamps(store, await overlapWithStored(store, spans));
-  if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
-  const touched = touchedUnits(spans, req.windowMs, req.version);
-  await recordStage(store, 'pending', touched.windows, touched.days, `${req.name}-pending`);
-  const rows = trimmed(points);
+  return (await storeWrites(store, [req]))[0]!;
+}
+
+/**
+ * Stores several requests as one write (what the write coalescer gathers
+ * from the partitions): one duplicate look-up, one `pending` ledger write,
+ * one raw insert and one `ingested` ledger write for all of them, in that
+ * order, so the protocol of storePoints holds for every request. Each unit
+ * keeps its own request's version. The requests' sensors must be disjoint:
+ * two requests holding the same (sensor, ts) would both insert it.
+ */
+export async function storeWrites(store: Store, reqs: readonly StoreRequest[]): Promise<StoreResult[]> {
+  const starts = blockStarts(
+    reqs.map((r) => r.points),
+    RAW_DAYS_PER_BLOCK,
+  );
+  const spans = reqs.map((r) => pointRuns(r.points, r.windowMs));
+  const distinct = reqs.map((r) => r.points.length);
+  const stored = await storedTimestamps(store, await overlapWithStored(store, spans.flat()));
+  for (const { points } of reqs) {
+    if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
+  }
+  const touched = reqs.map((r, k) => touchedUnits(spans[k]!, r.windowMs, r.version));
+  const windows = touched.flatMap((t) => t.windows);
+  const days = touched.flatMap((t) => t.days);
+  const writeName = reqs.length === 1 ? reqs[0]!.name : coalescedName(reqs);
+  await recordStage(store, 'pending', windows, days, `${writeName}-pending`);
+  const rows = joinPoints(reqs.map((r) => trimmed(r.points)));
   const blocks = splitByDays(rows, starts);
   for (const [k, block] of blocks.entries()) {
     // One block keeps the plain name; block k of several is named by its place, which the retry shares.
-    const name = blocks.length === 1 ? `raw-${req.name}` : `raw-${req.name}-b${k}`;
+    const name = blocks.length === 1 ? `raw-${writeName}` : `raw-${writeName}-b${k}`;
     await store.insertPoints(block, contentToken(name, [block.sensor, block.ts, block.value])).catch((err: unknown) => {
       throw classifyClickHouseError(err) === 'permanent' ? new PointsRefusedError(err) : err;
     });
   }
   // A no-op unless a test armed HERODOTUS_FAULT: the crash between raw and ledger that a retry must repair.
   afterRawInsert(rows.length);
-  await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-ingested`);
-  return { inserted: rows.length, alreadyStored: distinct - rows.length };
+  await recordStage(store, 'ingested', windows, days, `${writeName}-ingested`);
+  return reqs.map((r, k) => ({ inserted: r.points.length, alreadyStored: distinct[k]! - r.points.length }));
+}
+
+/**
+ * A coalesced write is named by the names of its requests: the same
+ * requests together get the same ledger and insert tokens, different ones
+ * never share a token (a shared token would drop a write as a repeat).
+ */
+function coalescedName(reqs: readonly StoreRequest[]): string {
+  return contentToken(`c${reqs.length}`, [Buffer.from(reqs.map((r) => r.name).join('\n'))]);
+}
+
+/** The rows of several point sets as one, in their order; a single set as it is. */
+function joinPoints(sets: readonly PointColumns[]): PointColumns {
+  if (sets.length === 1) return sets[0]!;
+  const out = allocatePoints(sets.reduce((n, p) => n + p.length, 0));
+  for (const p of sets) {
+    out.sensor.set(p.sensor.subarray(0, p.length), out.length);
+    out.ts.set(p.ts.subarray(0, p.length), out.length);
+    out.value.set(p.value.subarray(0, p.length), out.length);
+    out.length += p.length;
+  }
+  return out;
 }
 
 /**
  * Where the insert blocks start, as UTC day numbers: the distinct days of the
- * points in groups of at most `daysPerBlock`. Taken from the request before
+ * points (of one set, or of several written together) in groups of at most `daysPerBlock`. Taken from the request before
  * stored points are dropped, so a retry cuts at the same days and rebuilds,
  * for what is still missing, the same blocks with the same tokens.
  */
-export function blockStarts(points: PointColumns, daysPerBlock: number): number[] {
+export function blockStarts(sets: PointColumns | readonly PointColumns[], daysPerBlock: number): number[] {
   const days = new Set<number>();
-  let last = Number.NaN;
-  for (let i = 0; i < points.length; i++) {
-    const day = Math.floor(points.ts[i]! / MS.day);
-    if (day !== last) days.add((last = day));
+  for (const points of Array.isArray(sets) ? sets : [sets]) {
+    let last = Number.NaN;
+    for (let i = 0; i < points.length; i++) {
+      const day = Math.floor(points.ts[i]! / MS.day);
+      if (day !== last) days.add((last = day));
+    }
   }
   const sorted = [...days].sort((a, b) => a - b);
   const starts: number[] = [];
@@ -121,16 +164,26 @@ export class PointsRefusedError extends Error {
  * parts are stored, and the retry finds those already there.
  */
 export async function storeOnShards(shards: Shards, req: StoreRequest): Promise<StoreResult> {
-  if (shards.stores.length === 1) return storePoints(shards.stores[0]!, req);
-  const parts = splitByShard(req.points, shards.stores.length);
-  const results = await onEveryPart(
-    parts.flatMap((points, i) => (points.length > 0 ? [{ store: shards.stores[i]!, points }] : [])),
-    (part) => storePoints(part.store, { ...req, points: part.points }),
-  );
-  return results.reduce((a, r) => ({ inserted: a.inserted + r.inserted, alreadyStored: a.alreadyStored + r.alreadyStored }), {
-    inserted: 0,
-    alreadyStored: 0,
+  return (await storeWritesOnShards(shards, [req]))[0]!;
+}
+
+/** storeWrites on the shards that own the requests' sensors: one write per shard for all requests. */
+export async function storeWritesOnShards(shards: Shards, reqs: readonly StoreRequest[]): Promise<StoreResult[]> {
+  if (shards.stores.length === 1) return storeWrites(shards.stores[0]!, reqs);
+  const split = reqs.map((r) => splitByShard(r.points, shards.stores.length));
+  const parts = shards.stores.flatMap((store, s) => {
+    const owners = reqs.flatMap((_, k) => (split[k]![s]!.length > 0 ? [k] : []));
+    return owners.length > 0 ? [{ store, owners, reqs: owners.map((k) => ({ ...reqs[k]!, points: split[k]![s]! })) }] : [];
   });
+  const results = await onEveryPart(parts, (part) => storeWrites(part.store, part.reqs));
+  const totals = reqs.map(() => ({ inserted: 0, alreadyStored: 0 }));
+  for (const [p, part] of parts.entries()) {
+    for (const [i, k] of part.owners.entries()) {
+      totals[k]!.inserted += results[p]![i]!.inserted;
+      totals[k]!.alreadyStored += results[p]![i]!.alreadyStored;
+    }
+  }
+  return totals;
 }
 
 /**
@@ -172,10 +225,13 @@ function splitByShard(p: PointColumns, shardCount: number): PointColumns[] {
  */
 function pointRuns(p: PointColumns, windowMs: number): SensorInterval[] {
   const runs: SensorInterval[] = [];
-  for (let i = 0; i < p.length; i++) {
-    const last = runs[runs.length - 1];
-    if (last && last.sensor === p.sensor[i] && p.ts[i]! - last.to < windowMs) last.to = p.ts[i]!;
-    else runs.push({ sensor: p.sensor[i]!, from: p.ts[i]!, to: p.ts[i]! });
+  const { sensor, ts, length } = p;
+  let last: SensorInterval | undefined;
+  for (let i = 0; i < length; i++) {
+    const s = sensor[i]!;
+    const t = ts[i]!;
+    if (last !== undefined && last.sensor === s && t - last.to < windowMs) last.to = t;
+    else runs.push((last = { sensor: s, from: t, to: t }));
   }
   return runs;
 }
