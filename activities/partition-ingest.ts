@@ -8,6 +8,7 @@ import type { OffsetWatcher } from '../lib/kafka/offsets';
 import type { PartitionReader } from '../lib/kafka/range-reader';
 import type { PartitionOffsets } from '../lib/kafka/topics';
 import { ingestChunk, type ChunkBudget, type ChunkRange, type ChunkStats } from '../lib/ingest/chunk';
+import type { PointWriter } from '../lib/ingest/write-coalescer';
 import type { Logger } from '../lib/log/logger';
 
 export interface IngestDeps {
@@ -25,6 +26,8 @@ export interface IngestDeps {
   windowMs: number;
   /** Aborted when the process shuts down: long polls return at once instead of holding up the worker. */
   shutdown: AbortSignal;
+  /** The process's coalesced write (lib/ingest/write-coalescer.ts) that every chunk's points join. */
+  writer?: PointWriter;
   /** Told about every stored chunk (points inserted, records dead-lettered), for /metrics. */
   metrics?: { chunkIngested(partition: number, stats: ChunkStats): void };
 }
@@ -42,6 +45,12 @@ export interface AwaitRecordsInput {
 /** An idle partition still reports back this often, so its workflow stays visible. */
 const IDLE_RETURN_MS = 10_000;
 const POLL_MS = 100;
+/**
+ * Records waiting this long before the next coalesced write are read at once,
+ * so that they join it (reading and decoding a second of a partition takes a
+ * few hundred ms) instead of waiting out the chunk interval and then a write.
+ */
+const READ_LEAD_MS = 400;
 
 export function createIngestActivities(deps: IngestDeps) {
   return {
@@ -50,12 +59,14 @@ export function createIngestActivities(deps: IngestDeps) {
       const ctx = Context.current();
       const started = Date.now();
       for (;;) {
-        const offsets = await deps.offsets.partition(input.topic, input.partition);
+        // Half a poll old at most: the partitions polling together share one fetch.
+        const offsets = await deps.offsets.partition(input.topic, input.partition, POLL_MS / 2);
         const pending = offsets.high - Math.max(input.from, offsets.low);
         const waited = Date.now() - started;
+        const writeDue = deps.writer !== undefined && deps.writer.nextWriteAt() - Date.now() <= READ_LEAD_MS;
         if (
           pending >= input.minRecords ||
-          (pending > 0 && waited >= input.maxWaitMs) ||
+          (pending > 0 && (waited >= input.maxWaitMs || writeDue)) ||
           waited >= IDLE_RETURN_MS ||
           deps.shutdown.aborted
         ) {
@@ -81,6 +92,7 @@ export function createIngestActivities(deps: IngestDeps) {
             budget: deps.budget,
             readTimeoutMs: 60_000,
             windowMs: deps.windowMs,
+            writer: deps.writer,
           },
           range,
           (stage) => ctx.heartbeat({ stage }),

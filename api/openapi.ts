@@ -185,6 +185,24 @@ function storePaths(): Json {
         responses: { 200: ok('Backlog', z.object({ backlog_windows: z.number().int() })), ...auth, ...forbidden('read'), ...unavailable },
       },
     },
+    '/v1/storage/parts': {
+      get: {
+        tags: ['ops'],
+        summary: 'Per table and shard: active parts, and parts written by inserts so far (from ClickHouse block numbers)',
+        ...scope('read'),
+        responses: {
+          200: ok(
+            'Parts',
+            z.array(
+              z.object({ shard: z.number().int(), table: z.string(), active_parts: z.number().int(), inserted_parts: z.number().int() }),
+            ),
+          ),
+          ...auth,
+          ...forbidden('read'),
+          ...unavailable,
+        },
+      },
+    },
     '/v1/audit': {
       get: {
         tags: ['ops'],

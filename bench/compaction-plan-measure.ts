@@ -48,6 +48,9 @@ export class CountingStore implements Store {
     this.queries++;
     return r;
   }
+  awaitCaughtUp(): Promise<void> {
+    return this.inner.awaitCaughtUp();
+  }
   insertPoints(points: PointColumns, token: string): Promise<void> {
     this.inserts++;
     return this.inner.insertPoints(points, token);

@@ -9,7 +9,8 @@ export function logStep(step: StepResult): void {
     `  → achieved ${step.achieved_points_per_s.toLocaleString('en')} points/s (steady ${step.steady_state_points_per_s?.toLocaleString('en')}), ` +
       `backlog ${step.backlog_s_at_window_end} s, catch-up ${step.catch_up_s ?? 'timed out'} s, ${step.sustained ? 'SUSTAINED' : 'NOT sustained'}; ` +
       `cores kafka ${p.kafka.cpu_cores} temporal ${p.temporal.cpu_cores} herodotus ${p.herodotus.cpu_cores} bench ${p.bench.cpu_cores} ` +
-      `(machine ${step.machine_cpu_cores}, other ${step.other_cpu_cores}); herodotus threads ${JSON.stringify(step.herodotus_threads)}`,
+      `(machine ${step.machine_cpu_cores}, other ${step.other_cpu_cores}); herodotus threads ${JSON.stringify(step.herodotus_threads)}; ` +
+      `new parts/s at most ${step.parts.max_new_parts_per_s} per table`,
   );
 }
 

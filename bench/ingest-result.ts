@@ -10,6 +10,7 @@ import { chunkStats } from './ingest-chunks';
 import { summarize, type CpuSummary } from './ingest-cpu';
 import { windowBacklog } from './ingest-backlog';
 import { RATE_HZ, TARGET_POINTS_PER_S, type IngestOptions } from './ingest-options';
+import { partsPerSecond, type PartsReading } from './ingest-parts';
 import type { Sampler } from './ingest-sampler';
 import { timeline } from './ingest-timeline';
 import type { machineInfo } from './process-stats';
@@ -36,6 +37,8 @@ export interface StepMeasurement {
   /** Seconds ingest took to catch up after the window, null on timeout. */
   catchUp: number | null;
   profile: ProfileSummary | null;
+  /** Parts of every table at the window's start and end. */
+  parts: { before: PartsReading[]; after: PartsReading[] };
 }
 
 /** What every step is judged and summarized with. */
@@ -82,6 +85,8 @@ export function stepResult(m: StepMeasurement, ctx: StepContext) {
     other_cpu_cores: window.other_cpu_cores,
     processes: window.processes,
     herodotus_threads: window.herodotus_threads,
+    /** New parts per second per table (and shard) over the window, from ClickHouse's block numbers. */
+    parts: partsPerSecond(m.parts.before, m.parts.after, windowS),
     chunks: chunkStats(ctx.logFile, m.fromEpoch, m.genEndEpoch),
     catch_up_chunks: chunkStats(ctx.logFile, m.genEndEpoch, m.caughtUpEpoch),
     catch_up: {

@@ -13,6 +13,7 @@ import type { ProfileSummary } from './cpu-profile';
 import { backlogSeconds, visiblePoints, waitCaughtUp } from './ingest-backlog';
 import { RATE_HZ, type IngestOptions } from './ingest-options';
 import { log } from './ingest-log';
+import { readParts } from './ingest-parts';
 import { logStep } from './ingest-print';
 import { stepResult, type StepResult } from './ingest-result';
 import type { Sampler } from './ingest-sampler';
@@ -66,10 +67,11 @@ async function runStep(
   await d.toggleProfiler();
   const fromEpoch = Date.now();
   const from = sampler.tick().t;
+  const partsBefore = await readParts(harness.api);
   const gen = await publish(d, { offered, sensors, firstSensor, startMs });
   const genEnd = sampler.tick().t;
   const genEndEpoch = Date.now();
-  const visible = await visiblePoints(harness.api, firstSensor, sensors);
+  const [visible, partsAfter] = await Promise.all([visiblePoints(harness.api, firstSensor, sensors), readParts(harness.api)]);
   const visibleAt = performance.now() - d.t0;
   const profile = await d.toggleProfiler();
   for (const [id, s] of Object.entries(gen.manifest.toJSON().sensors)) expected.set(Number(id), s);
@@ -99,6 +101,7 @@ async function runStep(
       visibleAfter,
       catchUp,
       profile,
+      parts: { before: partsBefore, after: partsAfter },
     },
     { sampler, cores: d.cores, stepSeconds, maxBacklogS: args['max-backlog-s'], logFile: harness.service?.logFile },
   );

@@ -12,21 +12,50 @@ export function ingestSection(j: Json, file: string, imgDir: string, charts: Cha
       `Verified afterwards: ${j.verified.generated.toLocaleString('en')} generated, ${j.verified.stored.toLocaleString('en')} stored, ${j.verified.lost} lost, ${j.verified.duplicates} duplicates.`,
     '',
   );
+  const cores = (st: Json, proc: string) => st.processes?.[proc]?.cpu_cores ?? '';
   out.push(
     table(
-      ['offered points/s', 'achieved points/s', 'sustained', 'backlog at end s', 'catch-up s', 'Herodotus cores', 'Herodotus RSS MB'],
+      [
+        'offered points/s',
+        'achieved points/s',
+        'sustained',
+        'backlog at end s',
+        'catch-up s',
+        'CPU cores herodotus / kafka / temporal / bench',
+        'other work cores',
+        'Herodotus RSS MB',
+        'max new parts/s per table',
+      ],
       j.steps.map((st: Json) => [
         st.offered_points_per_s.toLocaleString('en'),
         st.achieved_points_per_s.toLocaleString('en'),
         st.sustained ? 'yes' : 'no',
         st.backlog_s_at_window_end,
         st.catch_up_s,
-        st.processes?.herodotus?.cpu_cores ?? '',
+        ['herodotus', 'kafka', 'temporal', 'bench'].map((p) => cores(st, p)).join(' / '),
+        st.other_cpu_cores ?? '',
         st.processes?.herodotus?.rss_mb_max ?? '',
+        st.parts?.max_new_parts_per_s ?? 'not measured',
       ]),
     ),
     '',
   );
+  const withParts = (j.steps as Json[]).filter((st) => st.parts);
+  if (withParts.length > 0) {
+    const tables = [...new Set(withParts.flatMap((st) => Object.keys(st.parts.tables)))].sort();
+    out.push(
+      "New parts per second over each step's window, per table (and shard), from ClickHouse's block numbers (`GET /v1/storage/parts`):",
+      '',
+      table(
+        ['offered points/s', ...tables],
+        withParts.map((st) => [
+          st.offered_points_per_s.toLocaleString('en'),
+          ...tables.map((t) => st.parts.tables[t]?.new_parts_per_s ?? ''),
+        ]),
+      ),
+      '',
+    );
+  }
   // One time axis over the steps, each step's timeline shifted by the steps before it.
   const published: [number, number][] = [];
   const stored: [number, number][] = [];

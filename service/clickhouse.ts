@@ -1,9 +1,11 @@
 import type { Config } from '../lib/config/config';
 import { onReachableShards, type Shards } from '../lib/clickhouse/shards';
 import { migrate } from '../lib/clickhouse/migrate';
+import { replicaChoices } from '../lib/clickhouse/replica-choice';
 import { openShards } from '../lib/clickhouse/store-open';
 import type { Logger } from '../lib/log/logger';
 import type { Health } from '../lib/telemetry/health';
+import type { Metrics } from '../lib/telemetry/metrics';
 import { untilDone } from './until-done';
 
 /** chdb connections for lenses (each runs one query at a time). */
@@ -49,10 +51,14 @@ export async function openClickHouse(
   log: Logger,
   signal: AbortSignal,
   health: Health,
+  metrics: Metrics,
 ): Promise<{ ingest: Shards; compact: Shards }> {
+  // One replica choice per shard for every connection of the process: lenses, duplicate
+  // checks and compaction read the replica the writes went to (lib/clickhouse/replica-choice.ts).
+  const choices = replicaChoices((change) => metrics.replicaSwitched(change));
   // A ClickHouse server may still be starting: wait for it like for Kafka and Temporal.
   const ingest = await untilDone('clickhouse', log, signal, async () => {
-    const shards = await openShards(config, { name: 'ingest', log });
+    const shards = await openShards(config, { name: 'ingest', log, replicaChoices: choices });
     try {
       await migrate(shards);
       return shards;
@@ -62,11 +68,11 @@ export async function openClickHouse(
     }
   });
   conns.ingest = ingest;
-  const lensTimeout = { readOnly: true, maxExecutionMs: config.limits.lensTimeoutMs };
+  const lensTimeout = { readOnly: true, maxExecutionMs: config.limits.lensTimeoutMs, replicaChoices: choices };
   const queryConnections = config.clickhouse.url || config.clickhouse.shards ? 1 : EMBEDDED_QUERY_CONNECTIONS;
   for (let i = 0; i < queryConnections; i++) conns.queryPool.push(await openShards(config, { name: `query-${i}`, ...lensTimeout, log }));
-  conns.ops = await openShards(config, { name: 'ops', readOnly: true, log });
-  const compact = await openShards(config, { name: 'compact', log });
+  conns.ops = await openShards(config, { name: 'ops', readOnly: true, log, replicaChoices: choices });
+  const compact = await openShards(config, { name: 'compact', log, replicaChoices: choices });
   conns.compact = compact;
   const qs = conns.queryPool[0]!;
   health.set('clickhouse', 'ready');

@@ -44,7 +44,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
 
   let workerDone: Promise<void> = Promise.resolve();
   const ready = (async () => {
-    const { ingest, compact } = await openClickHouse(clickhouse, config, log, abort.signal, health);
+    const { ingest, compact } = await openClickHouse(clickhouse, config, log, abort.signal, health, metrics);
     await ensureKafka(kafka, config, log, abort.signal, health);
     const client = await connectTemporal(temporal, config, log, abort.signal, health, kafka);
     const worker = startWorker({

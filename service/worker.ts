@@ -4,6 +4,7 @@ import { createCompactionActivities } from '../activities/compaction';
 import { createIngestActivities } from '../activities/partition-ingest';
 import type { Shards } from '../lib/clickhouse/shards';
 import { temporalAddress } from '../lib/config/config';
+import { WriteCoalescer } from '../lib/ingest/write-coalescer';
 import { WINDOW_MS } from '../lib/model/ladder';
 import { ensureCompactor } from '../workers/compaction-control';
 import { superviseWorker } from '../workers/worker';
@@ -32,14 +33,23 @@ export function startWorker(deps: WorkerDeps): StartedWorker {
   const { config, log, health, kafka, client: c } = deps;
   let workerRunning = () => {};
   const running = new Promise<void>((resolve) => (workerRunning = resolve));
+  const ingestLog = log.child({ component: 'ingest' });
+  // Budget: a chunk at its points budget from every partition fits one write.
+  const writer = new WriteCoalescer({
+    shards: deps.ingestShards,
+    intervalMs: config.ingest.writeIntervalMs,
+    maxPoints: config.ingest.chunkMaxPoints * config.kafka.partitions,
+    log: ingestLog,
+  });
   const activities = createIngestActivities({
     shards: deps.ingestShards,
+    writer,
     offsets: kafka.offsets,
     deadLetters: kafka.deadLetters,
     checkpoints: kafka.checkpoints,
     limits: deps.limits,
     budget: { maxPoints: config.ingest.chunkMaxPoints, maxBytes: config.ingest.chunkMaxBytes },
-    log: log.child({ component: 'ingest' }),
+    log: ingestLog,
     shutdown: deps.shutdown,
     metrics: deps.metrics,
     windowMs: WINDOW_MS,

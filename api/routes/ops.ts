@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { auditRaw, planAuditPage, sensorExtents } from '../../lib/clickhouse/raw';
+import { tableParts } from '../../lib/clickhouse/parts';
 import { onEveryPart, type Shards } from '../../lib/clickhouse/shards';
 import { compactionBacklog } from '../../lib/rollup/compactor';
 import type { PartitionOffsets } from '../../lib/kafka/topics';
@@ -66,6 +67,14 @@ export function opsRoutes(deps: OpsRouteDeps) {
     .get('/v1/compaction/status', needs('read'), clickhouseOpen(deps.shards), async (c) => {
       const shards = c.var.shards;
       return c.json({ backlog_windows: await compactionBacklog(shards) });
+    })
+    .get('/v1/storage/parts', needs('read'), clickhouseOpen(deps.shards), async (c) => {
+      const perShard = await onEveryPart(c.var.shards.stores, (store) => tableParts(store));
+      return c.json(
+        perShard.flatMap((tables, shard) =>
+          tables.map((t) => ({ shard, table: t.table, active_parts: t.activeParts, inserted_parts: t.insertedParts })),
+        ),
+      );
     })
     .get('/v1/audit', needs('admin'), clickhouseOpen(deps.auditShards), async (c) => {
       const parsed = auditQuerySchema.safeParse(c.req.query());

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config';
+import { replicaChoices } from './replica-choice';
 import { featuresForVersion, type Shape } from './schema';
 import { shardsOf, singleShard, type Shards } from './shards';
 import type { Store, StoreOptions } from './store';
@@ -29,6 +30,7 @@ export async function openShards(config: Config, opts: StoreOptions): Promise<Sh
   const urls = shards.flat();
   const { version, replicas } = await connectReplicas(config, opts, urls);
   const shape: Shape = { kind: 'cluster', cluster: config.clickhouse.cluster, features: featuresForVersion(version) };
+  const choices = opts.replicaChoices ?? replicaChoices();
   let next = 0;
   const stores = shards.map((urlsOfShard, i) => {
     const own = replicas.slice(next, next + urlsOfShard.length);
@@ -39,6 +41,7 @@ export async function openShards(config: Config, opts: StoreOptions): Promise<Sh
       own,
       `ClickHouse shard ${i + 1} (${urlsOfShard.join(', ')})`,
       opts.log?.child({ role: opts.name }),
+      choices.of(i + 1, urlsOfShard),
     );
   });
   return shardsOf(stores);

@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger';
 import type { PointColumns } from '../model/points';
 import { StoreUnavailableError } from './errors';
 import { failover, type Failover, type Replica } from './failover';
+import { ReplicaChoice } from './replica-choice';
 import { queryWithStats } from './query-stats';
 import { pointsToRowBinary } from './rowbinary';
 import { localName, RAW_TABLE, type Shape } from './schema';
@@ -14,8 +15,9 @@ import type { QuerySettings, Store, StoreOptions } from './store';
 /**
  * ClickHouse servers over HTTP: one server, or the replicas of one shard of a
  * cluster (then tables are the shard's `<table>_local`), reached through
- * {@link failover}. Retrying a write on another replica is safe: raw blocks
- * are byte-identical (replicated deduplication drops a repeat) and every other
+ * {@link failover}, on the replica the process's {@link ReplicaChoice} of the
+ * shard names. Retrying a write on another replica is safe: raw blocks are
+ * byte-identical (replicated deduplication drops a repeat) and every other
  * write is idempotent by content (ledger maxima, versioned rollups).
  */
 export class ServerStore implements Store {
@@ -28,8 +30,13 @@ export class ServerStore implements Store {
     /** What to call these servers in errors. */
     what: string,
     log?: Logger,
+    /** Shared with the process's other stores of this shard; a store of its own when omitted. */
+    choice: ReplicaChoice = new ReplicaChoice(
+      1,
+      replicas.map((r) => r.url),
+    ),
   ) {
-    this.replicas = failover({ db, shape, replicas, what, log });
+    this.replicas = failover({ db, shape, replicas, what, choice, log });
   }
 
   get client(): ClickHouseClient {
@@ -51,6 +58,10 @@ export class ServerStore implements Store {
       });
       result.stream.resume();
     });
+  }
+
+  awaitCaughtUp(): Promise<void> {
+    return this.replicas.run(async () => undefined, { caughtUp: true });
   }
 
   rows<T>(sql: string, settings: QuerySettings = {}): Promise<T[]> {

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log/logger';
 import type { PointColumns } from '../model/points';
+import type { ReplicaChoices } from './replica-choice';
 import type { Shape } from './schema';
 
 export type QuerySettings = Record<string, string | number>;
@@ -31,6 +32,16 @@ export interface Store {
    * {@link JsonInt64}.
    */
   queryWithStats<T extends readonly unknown[]>(sql: string, settings?: QuerySettings): Promise<{ rows: T[]; rowsRead: number }>;
+  /**
+   * Resolves once the replica this store reads holds every part that any
+   * replica acknowledged before the call (at once on embedded chdb or a
+   * single server). Reads after it see every write acknowledged before it,
+   * in every table: read a version (ledger) first, then call this, then read
+   * the data behind that version (raw, rollups), and the data is complete
+   * whichever order the replica fetched the tables' parts in. Fails with
+   * {@link StoreUnavailableError} when no replica of the shard can show it.
+   */
+  awaitCaughtUp(): Promise<void>;
   /** Runs an INSERT … SELECT. Every insert carries its own token (chdb keeps the last one for the session otherwise). */
   insert(sql: string, token: string): Promise<void>;
   close(): Promise<void>;
@@ -48,4 +59,9 @@ export interface StoreOptions {
   maxExecutionMs?: number;
   /** Told when a shard's store moves to another replica. */
   log?: Logger;
+  /**
+   * The process's replica choice per shard, shared by all its stores (every
+   * role reads and writes the same replica); choices of their own when omitted.
+   */
+  replicaChoices?: ReplicaChoices;
 }

@@ -59,6 +59,7 @@ const schema = z.object({
     .min(1024)
     .default(64 * 1024 * 1024),
   HERODOTUS_CHUNKS_PER_RUN: z.coerce.number().int().min(1).max(2000).default(200),
+  HERODOTUS_WRITE_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   HERODOTUS_MAX_SENSOR_ID: z.coerce.number().int().min(0).max(4_294_967_295).default(999_999),
   // At most ClickHouse's max_partitions_per_insert_block (100): one batch must fit one insert block.
   HERODOTUS_MAX_BATCH_DAYS: z.coerce.number().int().min(1).max(100).default(100),
@@ -166,6 +167,8 @@ export type Config = {
     /** Bytes of Kafka record values per chunk. */
     chunkMaxBytes: number;
     chunksPerRun: number;
+    /** One coalesced write of all partitions' chunks per this many ms (lib/ingest/write-coalescer.ts). */
+    writeIntervalMs: number;
   };
   limits: {
     maxSensorId: number;
@@ -254,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chunkMaxPoints: e.HERODOTUS_CHUNK_MAX_POINTS,
       chunkMaxBytes: e.HERODOTUS_CHUNK_MAX_BYTES,
       chunksPerRun: e.HERODOTUS_CHUNKS_PER_RUN,
+      writeIntervalMs: e.HERODOTUS_WRITE_INTERVAL_MS,
     },
     limits: {
       maxSensorId: e.HERODOTUS_MAX_SENSOR_ID,
@@ -354,6 +358,7 @@ export function configEnv(config: Config): Record<string, string> {
     HERODOTUS_CHUNK_MAX_POINTS: String(config.ingest.chunkMaxPoints),
     HERODOTUS_CHUNK_MAX_BYTES: String(config.ingest.chunkMaxBytes),
     HERODOTUS_CHUNKS_PER_RUN: String(config.ingest.chunksPerRun),
+    HERODOTUS_WRITE_INTERVAL_MS: String(config.ingest.writeIntervalMs),
     HERODOTUS_MAX_SENSOR_ID: String(config.limits.maxSensorId),
     HERODOTUS_MAX_BATCH_DAYS: String(config.limits.maxBatchDays),
     HERODOTUS_MAX_BATCH_BYTES: String(config.limits.maxBatchBytes),

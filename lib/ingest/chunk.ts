@@ -8,6 +8,7 @@ import { decodeChunk, type OffsetBatch } from './decode';
 import { beforeChunkStore } from './fault-hook';
 import { mergeBatches } from './merge';
 import { closeRefused, PointsRefusedError, storeOnShards, type StoreResult } from './store-points';
+import type { PointWriter } from './write-coalescer';
 
 export interface ChunkRange {
   topic: string;
@@ -59,6 +60,8 @@ export interface ChunkDeps {
   budget: ChunkBudget;
   readTimeoutMs: number;
   windowMs: number;
+  /** Takes the chunk's points into the process's coalesced write; without it the chunk is a write of its own. */
+  writer?: PointWriter;
 }
 
 /**
@@ -125,7 +128,9 @@ async function storeChunk(deps: ChunkDeps, range: ChunkRange, batches: OffsetBat
   const points = mergeBatches(batches);
   const distinct = points.length;
   try {
-    return { result: await storeOnShards(deps.shards, { ...write, points, name }), points: distinct, rejected: [] };
+    const req = { ...write, points, name };
+    const result = await (deps.writer ? deps.writer.store(req) : storeOnShards(deps.shards, req));
+    return { result, points: distinct, rejected: [] };
   } catch (err) {
     if (!(err instanceof PointsRefusedError)) throw err;
   }

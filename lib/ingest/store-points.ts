@@ -46,20 +46,40 @@ export interface StoreResult {
  * under this one's ledger rows while it runs.
  */
 export async function storePoints(store: Store, req: StoreRequest): Promise<StoreResult> {
-  const spans = pointRuns(req.points, req.windowMs);
-  return holdingClaim(store, req.name, claimSpans(spans, req.windowMs), () => storeClaimed(store, req, spans));
+  return (await storeWrites(store, [req]))[0]!;
 }
 
-async function storeClaimed(store: Store, req: StoreRequest, spans: SensorInterval[]): Promise<StoreResult> {
-  const { points } = req;
-  const distinct = points.length;
-  const starts = blockStarts(points, RAW_DAYS_PER_BLOCK);
-  const stored = await storedTimestamps(store, await overlapWithStored(store, spans));
-  if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
-  const touched = await versionedUnits(store, spans, req);
-  const name = `${req.name}-v${touched.version}`;
-  await recordStage(store, 'pending', touched.windows, touched.days, `${name}-pending`);
-  const rows = trimmed(points);
+/**
+ * Stores several requests as one write (what the write coalescer gathers
+ * from the partitions): one duplicate look-up, one `pending` ledger write,
+ * one raw insert and one `ingested` ledger write for all of them, in that
+ * order, under one claim, so the protocol of storePoints holds for every
+ * request. The units get one version, chosen under the claim above every
+ * request's and every version the ledger holds for them. The requests'
+ * sensors must be disjoint: two requests holding the same (sensor, ts) would
+ * both insert it (the coalescer never puts chunks sharing a sensor in one write).
+ */
+export async function storeWrites(store: Store, reqs: readonly StoreRequest[]): Promise<StoreResult[]> {
+  const spans = reqs.map((r) => pointRuns(r.points, r.windowMs));
+  const writeName = reqs.length === 1 ? reqs[0]!.name : coalescedName(reqs);
+  const claimed = reqs.flatMap((r, k) => claimSpans(spans[k]!, r.windowMs));
+  return holdingClaim(store, writeName, claimed, () => storeClaimed(store, reqs, spans, writeName));
+}
+
+async function storeClaimed(store: Store, reqs: readonly StoreRequest[], spans: SensorInterval[][], writeName: string) {
+  const starts = blockStarts(
+    reqs.map((r) => r.points),
+    RAW_DAYS_PER_BLOCK,
+  );
+  const distinct = reqs.map((r) => r.points.length);
+  const stored = await storedTimestamps(store, await overlapWithStored(store, spans.flat()));
+  for (const { points } of reqs) {
+    if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
+  }
+  const { version, windows, days } = await versionedUnits(store, spans.flat(), reqs);
+  const name = `${writeName}-v${version}`;
+  await recordStage(store, 'pending', windows, days, `${name}-pending`);
+  const rows = joinPoints(reqs.map((r) => trimmed(r.points)));
   for (const block of splitByDays(rows, starts)) {
     // The token is the block's content alone: whoever builds the same rows (a retry, a second writer) inserts them once.
     await store.insertPoints(block, contentToken('raw', [block.sensor, block.ts, block.value])).catch((err: unknown) => {
@@ -68,8 +88,30 @@ async function storeClaimed(store: Store, req: StoreRequest, spans: SensorInterv
   }
   // A no-op unless a test armed HERODOTUS_FAULT: the crash between raw and ledger that a retry must repair.
   afterRawInsert(rows.length);
-  await recordStage(store, 'ingested', touched.windows, touched.days, `${name}-ingested`);
-  return { inserted: rows.length, alreadyStored: distinct - rows.length };
+  await recordStage(store, 'ingested', windows, days, `${name}-ingested`);
+  return reqs.map((r, k) => ({ inserted: r.points.length, alreadyStored: distinct[k]! - r.points.length }));
+}
+
+/**
+ * A coalesced write is named by the names of its requests: the same
+ * requests together get the same ledger and insert tokens, different ones
+ * never share a token (a shared token would drop a write as a repeat).
+ */
+function coalescedName(reqs: readonly StoreRequest[]): string {
+  return contentToken(`c${reqs.length}`, [Buffer.from(reqs.map((r) => r.name).join('\n'))]);
+}
+
+/** The rows of several point sets as one, in their order; a single set as it is. */
+function joinPoints(sets: readonly PointColumns[]): PointColumns {
+  if (sets.length === 1) return sets[0]!;
+  const out = allocatePoints(sets.reduce((n, p) => n + p.length, 0));
+  for (const p of sets) {
+    out.sensor.set(p.sensor.subarray(0, p.length), out.length);
+    out.ts.set(p.ts.subarray(0, p.length), out.length);
+    out.value.set(p.value.subarray(0, p.length), out.length);
+    out.length += p.length;
+  }
+  return out;
 }
 
 /**
@@ -84,14 +126,18 @@ async function storeClaimed(store: Store, req: StoreRequest, spans: SensorInterv
 async function versionedUnits(
   store: Store,
   spans: SensorInterval[],
-  req: StoreRequest,
+  reqs: readonly StoreRequest[],
 ): Promise<{ version: number; windows: UnitVersion[]; days: UnitVersion[] }> {
-  const units = touchedUnits(spans, req.windowMs, 0);
+  const windowMs = reqs[0]!.windowMs;
+  const units = touchedUnits(spans, windowMs, 0);
   const rows = [
-    ...(await windowLedger(store, unitRanges(units.windows, req.windowMs))),
+    ...(await windowLedger(store, unitRanges(units.windows, windowMs))),
     ...(await dayLedgerIn(store, unitRanges(units.days, MS.day))),
   ];
-  const version = versionAbove(rows, req.version);
+  const version = versionAbove(
+    rows,
+    reqs.reduce((v, r) => Math.max(v, r.version), 0),
+  );
   const at = (u: UnitVersion) => ({ ...u, version });
   return { version, windows: units.windows.map(at), days: units.days.map(at) };
 }
@@ -107,16 +153,18 @@ function claimSpans(runs: SensorInterval[], windowMs: number): ClaimSpan[] {
 
 /**
  * Where the insert blocks start, as UTC day numbers: the distinct days of the
- * points in groups of at most `daysPerBlock`. Taken from the request before
+ * points (of one set, or of several written together) in groups of at most `daysPerBlock`. Taken from the request before
  * stored points are dropped, so a retry cuts at the same days and rebuilds,
  * for what is still missing, the same blocks with the same tokens.
  */
-export function blockStarts(points: PointColumns, daysPerBlock: number): number[] {
+export function blockStarts(sets: PointColumns | readonly PointColumns[], daysPerBlock: number): number[] {
   const days = new Set<number>();
-  let last = Number.NaN;
-  for (let i = 0; i < points.length; i++) {
-    const day = Math.floor(points.ts[i]! / MS.day);
-    if (day !== last) days.add((last = day));
+  for (const points of Array.isArray(sets) ? sets : [sets]) {
+    let last = Number.NaN;
+    for (let i = 0; i < points.length; i++) {
+      const day = Math.floor(points.ts[i]! / MS.day);
+      if (day !== last) days.add((last = day));
+    }
   }
   const sorted = [...days].sort((a, b) => a - b);
   const starts: number[] = [];
@@ -167,16 +215,26 @@ export class PointsRefusedError extends Error {
  * parts are stored, and the retry finds those already there.
  */
 export async function storeOnShards(shards: Shards, req: StoreRequest): Promise<StoreResult> {
-  if (shards.stores.length === 1) return storePoints(shards.stores[0]!, req);
-  const parts = splitByShard(req.points, shards.stores.length);
-  const results = await onEveryPart(
-    parts.flatMap((points, i) => (points.length > 0 ? [{ store: shards.stores[i]!, points }] : [])),
-    (part) => storePoints(part.store, { ...req, points: part.points }),
-  );
-  return results.reduce((a, r) => ({ inserted: a.inserted + r.inserted, alreadyStored: a.alreadyStored + r.alreadyStored }), {
-    inserted: 0,
-    alreadyStored: 0,
+  return (await storeWritesOnShards(shards, [req]))[0]!;
+}
+
+/** storeWrites on the shards that own the requests' sensors: one write per shard for all requests. */
+export async function storeWritesOnShards(shards: Shards, reqs: readonly StoreRequest[]): Promise<StoreResult[]> {
+  if (shards.stores.length === 1) return storeWrites(shards.stores[0]!, reqs);
+  const split = reqs.map((r) => splitByShard(r.points, shards.stores.length));
+  const parts = shards.stores.flatMap((store, s) => {
+    const owners = reqs.flatMap((_, k) => (split[k]![s]!.length > 0 ? [k] : []));
+    return owners.length > 0 ? [{ store, owners, reqs: owners.map((k) => ({ ...reqs[k]!, points: split[k]![s]! })) }] : [];
   });
+  const results = await onEveryPart(parts, (part) => storeWrites(part.store, part.reqs));
+  const totals = reqs.map(() => ({ inserted: 0, alreadyStored: 0 }));
+  for (const [p, part] of parts.entries()) {
+    for (const [i, k] of part.owners.entries()) {
+      totals[k]!.inserted += results[p]![i]!.inserted;
+      totals[k]!.alreadyStored += results[p]![i]!.alreadyStored;
+    }
+  }
+  return totals;
 }
 
 /**
@@ -194,7 +252,7 @@ export async function closeRefused(shards: Shards, req: StoreRequest): Promise<v
     async ({ store, points }) => {
       const spans = pointRuns(points, req.windowMs);
       await holdingClaim(store, req.name, claimSpans(spans, req.windowMs), async () => {
-        const touched = await versionedUnits(store, spans, req);
+        const touched = await versionedUnits(store, spans, [req]);
         await recordStage(store, 'ingested', touched.windows, touched.days, `${req.name}-v${touched.version}-refused`);
       });
     },
@@ -223,10 +281,13 @@ function splitByShard(p: PointColumns, shardCount: number): PointColumns[] {
  */
 function pointRuns(p: PointColumns, windowMs: number): SensorInterval[] {
   const runs: SensorInterval[] = [];
-  for (let i = 0; i < p.length; i++) {
-    const last = runs[runs.length - 1];
-    if (last && last.sensor === p.sensor[i] && p.ts[i]! - last.to < windowMs) last.to = p.ts[i]!;
-    else runs.push({ sensor: p.sensor[i]!, from: p.ts[i]!, to: p.ts[i]! });
+  const { sensor, ts, length } = p;
+  let last: SensorInterval | undefined;
+  for (let i = 0; i < length; i++) {
+    const s = sensor[i]!;
+    const t = ts[i]!;
+    if (last !== undefined && last.sensor === s && t - last.to < windowMs) last.to = t;
+    else runs.push((last = { sensor: s, from: t, to: t }));
   }
   return runs;
 }
@@ -237,6 +298,9 @@ function pointRuns(p: PointColumns, windowMs: number): SensorInterval[] {
  * only late and re-sent batches cost a read of raw.
  */
 async function overlapWithStored(store: Store, spans: SensorInterval[]): Promise<SensorInterval[]> {
+  // The extents and raw read next must hold every point stored before this chunk (by any
+  // process, on any replica): a replica still fetching them would let re-sent points in.
+  await store.awaitCaughtUp();
   const extents = await sensorExtents(store, [...new Set(spans.map((s) => s.sensor))]);
   const bySensor = new Map<number, SensorInterval[]>();
   for (const span of spans) {

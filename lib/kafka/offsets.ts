@@ -1,13 +1,48 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { PartitionOffsets } from './topics';
 
-/** Watermarks of a topic's partitions through one long-lived admin connection. */
+interface Reading {
+  at: number;
+  offsets: Promise<PartitionOffsets[]>;
+}
+
+/**
+ * Watermarks of a topic's partitions through one long-lived admin connection.
+ * Callers that accept a reading up to `maxAgeMs` old share one: the ingest
+ * activities of every partition poll the same topic several times a second,
+ * and one fetch answers them all (each fetch costs a metadata and two
+ * ListOffsets round trips).
+ */
 export class OffsetWatcher {
   private admin: Admin | null = null;
+  private readonly latest = new Map<string, Reading>();
 
   constructor(private readonly kafka: Kafka) {}
 
-  async offsets(topic: string): Promise<PartitionOffsets[]> {
+  async offsets(topic: string, maxAgeMs = 0): Promise<PartitionOffsets[]> {
+    const last = this.latest.get(topic);
+    if (last && Date.now() - last.at <= maxAgeMs) return last.offsets;
+    const reading: Reading = { at: Date.now(), offsets: this.fetch(topic) };
+    this.latest.set(topic, reading);
+    // A failed fetch is never shared afterwards.
+    reading.offsets.catch(() => this.latest.get(topic) === reading && this.latest.delete(topic));
+    return reading.offsets;
+  }
+
+  async partition(topic: string, partition: number, maxAgeMs = 0): Promise<PartitionOffsets> {
+    const found = (await this.offsets(topic, maxAgeMs)).find((o) => o.partition === partition);
+    if (!found) throw new Error(`topic ${topic} has no partition ${partition}`);
+    return found;
+  }
+
+  async close(): Promise<void> {
+    const a = this.admin;
+    this.admin = null;
+    this.latest.clear();
+    await a?.disconnect().catch(() => undefined);
+  }
+
+  private async fetch(topic: string): Promise<PartitionOffsets[]> {
     const admin = await this.connect();
     try {
       const offsets = await admin.fetchTopicOffsets(topic);
@@ -16,18 +51,6 @@ export class OffsetWatcher {
       await this.close();
       throw err;
     }
-  }
-
-  async partition(topic: string, partition: number): Promise<PartitionOffsets> {
-    const found = (await this.offsets(topic)).find((o) => o.partition === partition);
-    if (!found) throw new Error(`topic ${topic} has no partition ${partition}`);
-    return found;
-  }
-
-  async close(): Promise<void> {
-    const a = this.admin;
-    this.admin = null;
-    await a?.disconnect().catch(() => undefined);
   }
 
   private async connect(): Promise<Admin> {

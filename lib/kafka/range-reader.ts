@@ -109,9 +109,12 @@ export class PartitionReader {
     );
     // Retention can pass the read position at any time (a fetch below the low
     // watermark leaves the consumer at the latest offset): checked now and while waiting.
-    const watch = setInterval(() => void this.skipExpired(), EXPIRY_CHECK_MS);
+    const watch = setInterval(() => void this.skipExpired(0), EXPIRY_CHECK_MS);
     try {
-      await this.skipExpired();
+      // The watermarks awaitRecords just read do for the first check: a low
+      // watermark that moved since is caught by the next check, before any
+      // record after it is taken (see connect).
+      await this.skipExpired(EXPIRY_CHECK_MS);
       if (this.pending === p && p.next < p.to) {
         consumer.seek({ topic: this.topic, partition: this.partition, offset: String(p.next) });
         consumer.resume(target);
@@ -137,13 +140,13 @@ export class PartitionReader {
    * partition's low watermark nothing can be read any more. Counted, logged
    * with the offsets, and the read goes on from the low watermark.
    */
-  private async skipExpired(): Promise<void> {
+  private async skipExpired(maxAgeMs: number): Promise<void> {
     const p = this.pending;
     if (!p || this.checking) return;
     this.checking = true;
     let low: number;
     try {
-      low = (await this.offsets.partition(this.topic, this.partition)).low;
+      low = (await this.offsets.partition(this.topic, this.partition, maxAgeMs)).low;
     } catch {
       return; // Kafka unreachable: the read's own timeout decides
     } finally {

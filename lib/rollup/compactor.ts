@@ -48,6 +48,10 @@ function complete(policy: CompactionPolicy, watermark: number | undefined, start
 /** Dirty windows that are complete, by the ledger (the exact test, when compacting). */
 async function compactable(store: Store, policy: CompactionPolicy, windows: LedgerRow[], now: number): Promise<LedgerRow[]> {
   const candidates = windows.filter(dirty);
+  if (candidates.length === 0) return [];
+  // Between the ledger read and the raw read: every raw part behind a version just read was
+  // acknowledged before it, so the rollups cover it whatever order a replica fetched them in.
+  await store.awaitCaughtUp();
   const extents = await sensorExtents(store, [...new Set(candidates.map((w) => w.sensor))]);
   return candidates.filter((w) => complete(policy, extents.get(w.sensor)?.last, w.start, w.touched, now));
 }
@@ -184,6 +188,9 @@ async function settleDaysOn(store: Store): Promise<number> {
   if (marked.length === 0) return 0;
   const ranges = unitRanges(marked, MS.day);
   const candidates = (await dayLedgerIn(store, ranges)).filter((d) => !isClean(d));
+  // A day's windows are written before its row: once caught up, the windows read next
+  // include every window behind the day versions just read.
+  await store.awaitCaughtUp();
   const windows = await windowLedger(
     store,
     candidates.map((d) => ({ sensor: d.sensor, from: d.start, to: d.start + MS.day })),

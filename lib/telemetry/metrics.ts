@@ -93,6 +93,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly replicaInUse = new Gauge({
+    name: 'herodotus_clickhouse_replica_in_use',
+    help: "1 for the replica of each ClickHouse shard this process reads and writes now, 0 for the shard's other replicas (the first listed is the preferred one).",
+    labelNames: ['shard', 'replica'],
+    registers: [this.registry],
+  });
+
+  private readonly replicaSwitches = new Counter({
+    name: 'herodotus_clickhouse_replica_switches_total',
+    help: 'Moves of a shard to another replica: failover (the replica in use stopped answering) or failback (the preferred one is back and caught up).',
+    labelNames: ['shard', 'reason'],
+    registers: [this.registry],
+  });
+
+  /** Records which replica of a shard is in use (called when the choice is made and at every switch). */
+  replicaSwitched(change: { shard: number; urls: readonly string[]; to: number; reason: string }): void {
+    const shard = String(change.shard);
+    for (const [i, replica] of change.urls.entries()) this.replicaInUse.set({ shard, replica }, i === change.to ? 1 : 0);
+    if (change.reason !== 'start') this.replicaSwitches.inc({ shard, reason: change.reason });
+  }
+
   /** Counts one ingested chunk's results (called by the ingest activity once the chunk is stored). */
   chunkIngested(partition: number, stats: { inserted: number; deadLetters: number; expired: number }): void {
     const labels = { partition: String(partition) };

@@ -1,7 +1,8 @@
 // Herodotus on the local 2 shards × 2 replicas ClickHouse cluster (Debian's
 // 18.16 + ZooKeeper, installed by the project's own code when missing): ingest
 // through an unreliable upstream, compaction and exact lenses across shards,
-// and each fault of the cluster during ingest — a replica killed, a whole
+// and each fault of the cluster during ingest — a shard's preferred replica
+// killed (failover, then fail-back once it is back and caught up), a whole
 // shard stopped, ZooKeeper stopped, each for OUTAGE_MS (the promised minute) — ending with every point
 // stored once. Then two API instances behind HAProxy restarted one after the
 // other while lenses run: no request fails.
@@ -62,6 +63,17 @@ async function ingestThroughOutage(name: string, seed: number, member: string, h
   );
   expectExactRun(run);
   await expectLensesExact(run.harness, { sensors: SENSORS, startMs: START_MS, durationS: RUN_S, seed });
+}
+
+/** From /metrics: the replica in use per shard, and the replica switches per `shard:reason`. */
+async function replicaMetrics(h: Harness): Promise<{ inUse: Map<string, string>; switches: Map<string, number> }> {
+  const text = await (await fetch(`${h.api.baseUrl}/metrics`)).text();
+  const inUse = new Map<string, string>();
+  const switches = new Map<string, number>();
+  for (const m of text.matchAll(/^herodotus_clickhouse_replica_in_use\{shard="(\d+)",replica="([^"]+)"\} 1$/gm)) inUse.set(m[1]!, m[2]!);
+  for (const m of text.matchAll(/^herodotus_clickhouse_replica_switches_total\{shard="(\d+)",reason="(\w+)"\} (\d+)$/gm))
+    switches.set(`${m[1]}:${m[2]}`, Number(m[3]));
+  return { inUse, switches };
 }
 
 /**
@@ -155,8 +167,38 @@ describe('cluster mode (2 shards × 2 replicas, ClickHouse 18.16)', () => {
     }
   }, 600_000);
 
-  test(`(a) kill -9 of a shard-1 replica during ingest, restarted after ${OUTAGE_MS / 1000} s: nothing lost or doubled`, async () => {
-    await ingestThroughOutage('replica', 42, 'clickhouse-s1-r1', 'kill');
+  test(`(a) kill -9 of shard 1's preferred replica during ingest and compaction, restarted after ${OUTAGE_MS / 1000} s: failover, fail-back, nothing lost or doubled`, async () => {
+    const [preferred, peer] = cluster.shards.split(';')[0]!.split(',') as [string, string];
+    const seen: { duringOutage?: string; afterRestart?: string } = {};
+    const run = await ingestThrough(
+      await start('replica'),
+      { sensors: SENSORS, durationS: RUN_S, seed: 42, realtime: true, startMs: START_MS },
+      async (h) => {
+        await sleep(8_000);
+        await stopMember('clickhouse-s1-r1', 'kill');
+        await sleep(OUTAGE_MS);
+        seen.duringOutage = (await replicaMetrics(h)).inUse.get('1');
+        await restoreCluster();
+        const restoredAt = Date.now();
+        // Fail-back while ingest goes on: every role of the process moves back to the preferred replica.
+        await waitFor(async () => (await replicaMetrics(h)).inUse.get('1') === preferred, {
+          what: 'shard 1 to fail back to its preferred replica',
+          timeoutMs: 120_000,
+          intervalMs: 500,
+        });
+        say(`shard 1 failed back to its preferred replica ${((Date.now() - restoredAt) / 1000).toFixed(1)} s after it was restarted`);
+      },
+    );
+    // The audit and the lenses below run on the preferred replica again: it holds every acknowledged write.
+    expectExactRun(run);
+    await expectLensesExact(run.harness, { sensors: SENSORS, startMs: START_MS, durationS: RUN_S, seed: 42 });
+    const after = await replicaMetrics(run.harness);
+    expect(seen.duringOutage).toBe(peer);
+    expect(after.inUse.get('1')).toBe(preferred);
+    expect(after.inUse.get('2')).toBe(cluster.shards.split(';')[1]!.split(',')[0]);
+    expect(after.switches.get('1:failover')).toBeGreaterThanOrEqual(1);
+    expect(after.switches.get('1:failback')).toBeGreaterThanOrEqual(1);
+    expect(after.switches.get('2:failover') ?? 0).toBe(0);
   }, 900_000);
 
   test(`(b) both replicas of shard 2 stopped for ${OUTAGE_MS / 1000} s: its lenses answer 503, shard 1 answers exactly; afterwards nothing lost`, async () => {
