@@ -50,7 +50,7 @@ export function createIngestActivities(deps: IngestDeps) {
       const ctx = Context.current();
       const started = Date.now();
       for (;;) {
-        const offsets = await deps.offsets.partition(input.topic, input.partition);
+        const offsets = await deps.offsets.polledPartition(input.topic, input.partition);
         const pending = offsets.high - Math.max(input.from, offsets.low);
         const waited = Date.now() - started;
         if (

@@ -4,6 +4,7 @@ import type { PartitionOffsets } from './topics';
 /** Watermarks of a topic's partitions through one long-lived admin connection. */
 export class OffsetWatcher {
   private admin: Admin | null = null;
+  private readonly polls = new Map<string, Promise<PartitionOffsets[]>>();
 
   constructor(private readonly kafka: Kafka) {}
 
@@ -20,6 +21,24 @@ export class OffsetWatcher {
 
   async partition(topic: string, partition: number): Promise<PartitionOffsets> {
     const found = (await this.offsets(topic)).find((o) => o.partition === partition);
+    if (!found) throw new Error(`topic ${topic} has no partition ${partition}`);
+    return found;
+  }
+
+  /**
+   * A partition's watermarks from a fetch shared with every caller that asks
+   * while it is under way (one request per topic however many partitions
+   * poll at once). The fetch may have begun just before the call: for polls
+   * that wait for records, not for a caller that needs offsets from after
+   * its own write.
+   */
+  async polledPartition(topic: string, partition: number): Promise<PartitionOffsets> {
+    let fetch = this.polls.get(topic);
+    if (!fetch) {
+      fetch = this.offsets(topic).finally(() => this.polls.delete(topic));
+      this.polls.set(topic, fetch);
+    }
+    const found = (await fetch).find((o) => o.partition === partition);
     if (!found) throw new Error(`topic ${topic} has no partition ${partition}`);
     return found;
   }
