@@ -11,7 +11,7 @@ import type { LensResult } from '../lib/lens/query';
 import { percentile } from '../harness/verify/latency';
 import { coresBetween, readProcess } from './process-stats';
 
-const HELP = `usage: herodotus bench-lens [--sensors 2] [--days 30] [--rate 1000] [--seconds 10] [--reuse] [--state DIR] [--accept binary|json]
+const HELP = `usage: herodotus bench-lens [--sensors 2] [--days 30] [--rate 1000] [--seconds 10] [--reuse] [--state DIR] [--accept binary|json] [--skip-naive]
 
 Back-fills --days of --sensors at --rate Hz (server-side generation through a
 backfill workflow), waits for compaction, then measures lens latency per preset
@@ -19,6 +19,7 @@ backfill workflow), waits for compaction, then measures lens latency per preset
 concurrent clients for --seconds each, and the same lenses computed by a plain
 GROUP BY over raw. The last line of stdout is one JSON object.
 --reuse keeps the state dir of an earlier run (skips the backfill when its data is there).
+--skip-naive leaves out the GROUP BY over raw.
 --accept: lenses as the compact binary form (default; the client reads only its
 header) or as JSON (the client parses every answer). Every run reports the
 cores each process kept busy; the floors (GET /v1/health latency, idle CPU of
@@ -33,6 +34,7 @@ const schema = z.object({
   reuse: z.boolean().default(false),
   state: z.string().optional(),
   accept: z.enum(['binary', 'json']).default('binary'),
+  'skip-naive': z.boolean().default(false),
 });
 
 type LensOptions = z.infer<typeof schema>;
@@ -113,6 +115,7 @@ export async function benchLens(argv: string[]): Promise<number> {
       reuse: { type: 'boolean' },
       state: { type: 'string' },
       accept: { type: 'string' },
+      'skip-naive': { type: 'boolean' },
     },
     schema,
     HELP,
@@ -145,7 +148,15 @@ export async function benchLens(argv: string[]): Promise<number> {
     log(`floors: ${JSON.stringify(floors)}`);
     const presets: Record<string, unknown> = {};
     for (const [name, span] of Object.entries(PRESETS)) {
-      presets[name] = await measurePreset(base, name, span, { sensors, from, to, seconds: args.seconds, accept: args.accept, procs });
+      presets[name] = await measurePreset(base, name, span, {
+        sensors,
+        from,
+        to,
+        seconds: args.seconds,
+        accept: args.accept,
+        procs,
+        skipNaive: args['skip-naive'],
+      });
       log(`  ${name}: ${JSON.stringify(presets[name])}`);
     }
     const result = {
@@ -216,7 +227,7 @@ async function measurePreset(
   base: string,
   name: string,
   span: number,
-  o: { sensors: number[]; from: number; to: number; seconds: number; accept: 'binary' | 'json'; procs: Procs },
+  o: { sensors: number[]; from: number; to: number; seconds: number; accept: 'binary' | 'json'; procs: Procs; skipNaive: boolean },
 ) {
   const query = (r: number) => {
     const end = o.from + span + Math.floor(r * Math.max(0, o.to - o.from - span));
@@ -227,7 +238,7 @@ async function measurePreset(
     log(`preset ${name}, ${clients} clients…`);
     runs.push(await withCpu(o.procs, () => load(base, query, clients, o.seconds, o.accept)));
   }
-  const { naive, naiveError } = await naiveGroupBy(base, query, span);
+  const { naive, naiveError } = o.skipNaive ? { naive: [], naiveError: 'skipped (--skip-naive)' } : await naiveGroupBy(base, query, span);
   const lensP50 = runs[0]!.p50_ms;
   return {
     runs,

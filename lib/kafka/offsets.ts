@@ -1,10 +1,19 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { PartitionOffsets } from './topics';
 
+/** A watermark fetch shared by polling callers, and when it completed (null: under way). */
+interface Poll {
+  fetch: Promise<PartitionOffsets[]>;
+  doneAt: number | null;
+}
+
+/** How long a completed poll answers other polls: half of the pollers' own interval. */
+const POLL_REUSE_MS = 50;
+
 /** Watermarks of a topic's partitions through one long-lived admin connection. */
 export class OffsetWatcher {
   private admin: Admin | null = null;
-  private readonly polls = new Map<string, Promise<PartitionOffsets[]>>();
+  private readonly polls = new Map<string, Poll>();
 
   constructor(private readonly kafka: Kafka) {}
 
@@ -27,18 +36,23 @@ export class OffsetWatcher {
 
   /**
    * A partition's watermarks from a fetch shared with every caller that asks
-   * while it is under way (one request per topic however many partitions
-   * poll at once). The fetch may have begun just before the call: for polls
-   * that wait for records, not for a caller that needs offsets from after
-   * its own write.
+   * while it is under way or within POLL_REUSE_MS after it completed (about
+   * one request per topic and poll interval however many partitions poll).
+   * The fetch may have begun before the call: for polls that wait for
+   * records, not for a caller that needs offsets from after its own write.
    */
   async polledPartition(topic: string, partition: number): Promise<PartitionOffsets> {
-    let fetch = this.polls.get(topic);
-    if (!fetch) {
-      fetch = this.offsets(topic).finally(() => this.polls.delete(topic));
-      this.polls.set(topic, fetch);
+    let poll = this.polls.get(topic);
+    if (!poll || (poll.doneAt !== null && performance.now() - poll.doneAt > POLL_REUSE_MS)) {
+      const fresh: Poll = { fetch: this.offsets(topic), doneAt: null };
+      fresh.fetch.then(
+        () => (fresh.doneAt = performance.now()),
+        () => this.polls.delete(topic),
+      );
+      this.polls.set(topic, fresh);
+      poll = fresh;
     }
-    const found = (await fetch).find((o) => o.partition === partition);
+    const found = (await poll.fetch).find((o) => o.partition === partition);
     if (!found) throw new Error(`topic ${topic} has no partition ${partition}`);
     return found;
   }
