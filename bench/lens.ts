@@ -6,17 +6,24 @@ import { loadConfig } from '../lib/config/config';
 import { waitFor, stopAllChildren } from '../harness/stack/child';
 import { Harness } from '../harness/stack/harness';
 import { drainCompaction } from '../harness/scenario/common';
+import { LENS_BINARY_TYPE } from '../lib/lens/lens-binary';
 import type { LensResult } from '../lib/lens/query';
 import { percentile } from '../harness/verify/latency';
+import { coresBetween, readProcess } from './process-stats';
 
-const HELP = `usage: herodotus bench-lens [--sensors 2] [--days 30] [--rate 1000] [--seconds 10] [--reuse] [--state DIR]
+const HELP = `usage: herodotus bench-lens [--sensors 2] [--days 30] [--rate 1000] [--seconds 10] [--reuse] [--state DIR] [--accept binary|json] [--skip-naive]
 
 Back-fills --days of --sensors at --rate Hz (server-side generation through a
 backfill workflow), waits for compaction, then measures lens latency per preset
 (10 s, 1 min, 1 h, 1 day, 30 days; all sensors, 2500 points) at 1, 10 and 100
 concurrent clients for --seconds each, and the same lenses computed by a plain
 GROUP BY over raw. The last line of stdout is one JSON object.
---reuse keeps the state dir of an earlier run (skips the backfill when its data is there).`;
+--reuse keeps the state dir of an earlier run (skips the backfill when its data is there).
+--skip-naive leaves out the GROUP BY over raw.
+--accept: lenses as the compact binary form (default; the client reads only its
+header) or as JSON (the client parses every answer). Every run reports the
+cores each process kept busy; the floors (GET /v1/health latency, idle CPU of
+the service) are measured once compaction is done.`;
 
 const schema = z.object({
   // 2 sensors × 30 days at 1 kHz is 5.2 G points: about an hour of back-fill on 2 cores.
@@ -26,6 +33,8 @@ const schema = z.object({
   seconds: z.coerce.number().min(1).max(600).default(10),
   reuse: z.boolean().default(false),
   state: z.string().optional(),
+  accept: z.enum(['binary', 'json']).default('binary'),
+  'skip-naive': z.boolean().default(false),
 });
 
 type LensOptions = z.infer<typeof schema>;
@@ -37,14 +46,34 @@ const NAIVE_TIMEOUT_MS = 600_000;
 
 const log = (line: string) => process.stderr.write(`bench-lens: ${line}\n`);
 
-async function getLens(url: string): Promise<LensResult> {
-  const res = await fetch(url);
+/** What the load client reads of a lens: its plan only (the binary form's header; JSON is parsed whole). */
+type LensPlanOnly = Pick<LensResult, 'plan'>;
+
+async function getLens(url: string, accept: 'binary' | 'json' = 'json'): Promise<LensPlanOnly> {
+  const res = await fetch(url, accept === 'binary' ? { headers: { accept: LENS_BINARY_TYPE } } : {});
   if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
-  return (await res.json()) as LensResult;
+  if (accept === 'json') return (await res.json()) as LensResult;
+  const body = new Uint8Array(await res.arrayBuffer());
+  const length = new DataView(body.buffer, body.byteOffset).getUint32(8, true);
+  return JSON.parse(Buffer.from(body.buffer, body.byteOffset + 12, length).toString('utf8')) as LensPlanOnly;
+}
+
+type Procs = () => Record<string, number | undefined>;
+
+/** Cores each process kept busy while `work` ran (the service, Kafka, Temporal with their children; this client alone). */
+async function withCpu<T>(procs: Procs, work: () => Promise<T>): Promise<T & { cpu_cores: Record<string, number | null> }> {
+  const read = () => Object.fromEntries(Object.entries(procs()).map(([n, pid]) => [n, pid ? readProcess(pid, n !== 'bench') : undefined]));
+  const before = read();
+  const t0 = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - t0) / 1000;
+  const after = read();
+  const cpu = Object.fromEntries(Object.keys(before).map((n) => [n, coresBetween(before[n], after[n], seconds)]));
+  return { ...result, cpu_cores: cpu };
 }
 
 /** `clients` loops issuing random lenses of one preset for `seconds`; latencies in ms. */
-async function load(base: string, query: (rand: number) => string, clients: number, seconds: number) {
+async function load(base: string, query: (rand: number) => string, clients: number, seconds: number, accept: 'binary' | 'json') {
   const latencies: number[] = [];
   let errors = 0;
   let rowsRead = 0;
@@ -54,7 +83,7 @@ async function load(base: string, query: (rand: number) => string, clients: numb
       while (performance.now() < deadline) {
         const t0 = performance.now();
         try {
-          const l = await getLens(`${base}/v1/lens?${query(Math.random())}`);
+          const l = await getLens(`${base}/v1/lens?${query(Math.random())}`, accept);
           rowsRead += l.plan.rows_read;
           latencies.push(performance.now() - t0);
         } catch {
@@ -85,6 +114,8 @@ export async function benchLens(argv: string[]): Promise<number> {
       seconds: { type: 'string' },
       reuse: { type: 'boolean' },
       state: { type: 'string' },
+      accept: { type: 'string' },
+      'skip-naive': { type: 'boolean' },
     },
     schema,
     HELP,
@@ -107,9 +138,25 @@ export async function benchLens(argv: string[]): Promise<number> {
     log('waiting for compaction…');
     const compactionSeconds = await drainCompaction(harness, 4 * 3_600_000);
 
+    const procs: Procs = () => ({
+      herodotus: harness.service?.pid,
+      kafka: harness.infra.kafka?.pid,
+      temporal: harness.infra.temporal?.pid,
+      bench: process.pid,
+    });
+    const floors = await measureFloors(base, procs);
+    log(`floors: ${JSON.stringify(floors)}`);
     const presets: Record<string, unknown> = {};
     for (const [name, span] of Object.entries(PRESETS)) {
-      presets[name] = await measurePreset(base, name, span, { sensors, from, to, seconds: args.seconds });
+      presets[name] = await measurePreset(base, name, span, {
+        sensors,
+        from,
+        to,
+        seconds: args.seconds,
+        accept: args.accept,
+        procs,
+        skipNaive: args['skip-naive'],
+      });
       log(`  ${name}: ${JSON.stringify(presets[name])}`);
     }
     const result = {
@@ -117,8 +164,9 @@ export async function benchLens(argv: string[]): Promise<number> {
       data: { sensors: args.sensors, days: args.days, rate_hz: args.rate, points: backfill.points },
       backfill,
       compaction_wait_s: compactionSeconds,
+      floors,
       // `rows_read`: what rows_read_per_lens counts (the engine's own statistics of rows scanned).
-      lens: { points: 2500, sensors: args.sensors, seconds_per_run: args.seconds, rows_read: 'scanned', presets },
+      lens: { points: 2500, sensors: args.sensors, seconds_per_run: args.seconds, rows_read: 'scanned', accept: args.accept, presets },
       target: 'p99 <= 50 ms for 10 sensors x 2500 points at 100 concurrent clients, flat across presets',
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -179,7 +227,7 @@ async function measurePreset(
   base: string,
   name: string,
   span: number,
-  o: { sensors: number[]; from: number; to: number; seconds: number },
+  o: { sensors: number[]; from: number; to: number; seconds: number; accept: 'binary' | 'json'; procs: Procs; skipNaive: boolean },
 ) {
   const query = (r: number) => {
     const end = o.from + span + Math.floor(r * Math.max(0, o.to - o.from - span));
@@ -188,9 +236,9 @@ async function measurePreset(
   const runs = [];
   for (const clients of CONCURRENCY) {
     log(`preset ${name}, ${clients} clients…`);
-    runs.push(await load(base, query, clients, o.seconds));
+    runs.push(await withCpu(o.procs, () => load(base, query, clients, o.seconds, o.accept)));
   }
-  const { naive, naiveError } = await naiveGroupBy(base, query, span);
+  const { naive, naiveError } = o.skipNaive ? { naive: [], naiveError: 'skipped (--skip-naive)' } : await naiveGroupBy(base, query, span);
   const lensP50 = runs[0]!.p50_ms;
   return {
     runs,
@@ -217,4 +265,20 @@ async function naiveGroupBy(base: string, query: (rand: number) => string, span:
   }
   naive.sort((a, b) => a - b);
   return { naive, naiveError };
+}
+
+/** GET /v1/health one request at a time (p50 over 500), then the service's CPU over 10 s with nothing arriving. */
+async function measureFloors(base: string, procs: Procs) {
+  const health: number[] = [];
+  for (let i = 0; i < 500; i++) {
+    const t0 = performance.now();
+    await (await fetch(`${base}/v1/health`)).arrayBuffer();
+    health.push(performance.now() - t0);
+  }
+  health.sort((a, b) => a - b);
+  const idle = await withCpu(procs, async () => {
+    await new Promise((r) => setTimeout(r, 10_000));
+    return {};
+  });
+  return { health_p50_ms: percentile(health, 0.5), health_p99_ms: percentile(health, 0.99), idle_cpu_cores: idle.cpu_cores };
 }

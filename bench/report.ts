@@ -17,6 +17,7 @@ import { lensSection } from './report-lens';
 import { peersSection } from './report-peers';
 import { queryLoadSection } from './report-query-load';
 import { scenariosSection } from './report-scenarios';
+import { servingSection } from './report-serving';
 import type { Chart, Json } from './report-section';
 
 export async function main(argv: string[]): Promise<void> {
@@ -38,6 +39,10 @@ export async function main(argv: string[]): Promise<void> {
 
   for (const { file, json } of results.filter((r) => r.json.lens?.presets && r.json.backfill)) {
     md.push(lensSection(json, file, imgDir, charts), '');
+  }
+
+  for (const { file, json } of results.filter((r) => r.json.bench === 'serving-before-after')) {
+    md.push(servingSection(json, file), '');
   }
 
   for (const { file, json } of results.filter((r) => r.json.bench === 'peers')) {

@@ -3,6 +3,7 @@ import { DEFAULT_BATCH_LIMITS, type BatchLimits } from '../lib/batch/types';
 import { checkExposure, type Config } from '../lib/config/config';
 import { armFaultHook } from '../lib/ingest/fault-hook';
 import type { Logger } from '../lib/log/logger';
+import { LedgerCache } from '../lib/lens/ledger-cache';
 import { makeLadder } from '../lib/model/ladder';
 import { Health } from '../lib/telemetry/health';
 import { Metrics } from '../lib/telemetry/metrics';
@@ -40,7 +41,13 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const kafka = kafkaClients(config, log);
   const clickhouse = clickhouseConnections();
   const temporal: TemporalConnection = { client: null };
-  const { server, url } = await startServing({ config, log, health, metrics, limits, ladder, kafka, clickhouse, temporal });
+  // Embedded, this process is the only writer (chdb locks its path) and is told of every ledger write.
+  const embedded = !config.clickhouse.url && !config.clickhouse.shards;
+  const ledgers = new LedgerCache({
+    maxAgeMs: embedded ? Number.POSITIVE_INFINITY : config.limits.lensLedgerMaxAgeMs,
+    maxEntries: config.limits.lensLedgerEntries,
+  });
+  const { server, url } = await startServing({ config, log, health, metrics, limits, ladder, kafka, clickhouse, temporal, ledgers });
 
   let workerDone: Promise<void> = Promise.resolve();
   const ready = (async () => {
@@ -68,7 +75,10 @@ export async function startService(config: Config, log: Logger): Promise<Service
   return {
     url,
     ready,
-    stop: () => stopService({ log, abort, server, workerDone: () => workerDone, kafka, temporal, clickhouse }),
+    stop: async () => {
+      await stopService({ log, abort, server, workerDone: () => workerDone, kafka, temporal, clickhouse });
+      ledgers.close();
+    },
   };
 }
 

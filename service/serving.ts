@@ -1,5 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps } from '../api/app';
+import type { LedgerCache } from '../lib/lens/ledger-cache';
 import { compactionBacklog } from '../lib/rollup/compactor';
 import { ingestProgress, partitionStatus } from '../workers/ingest-control';
 import type { PartitionOffsets } from '../lib/kafka/topics';
@@ -11,6 +12,7 @@ export interface ServingDeps extends ProcessContext {
   /** Read per request: the API answers before ClickHouse and Temporal are open. */
   clickhouse: ClickHouseConnections;
   temporal: TemporalConnection;
+  ledgers: LedgerCache;
 }
 
 export interface Serving {
@@ -33,6 +35,7 @@ function apiDeps(deps: ServingDeps): AppDeps {
       maxSensorId: config.limits.maxSensorId,
       lensMaxRows: config.limits.lensMaxRows,
       rawLensMaxRows: config.limits.rawLensMaxRows,
+      ledgers: deps.ledgers,
     },
     backfill: {
       client: () => temporal.client,

@@ -5,6 +5,8 @@ import { rawPage, sensorExtents } from '../../lib/clickhouse/raw';
 import { holdingSensors, isRowLimit } from '../../lib/clickhouse/errors';
 import { bySensorShard, onEveryPart, onReachableShards, type Shards } from '../../lib/clickhouse/shards';
 import { checkStep, type StepCost } from '../../lib/lens/planner';
+import type { LedgerCache } from '../../lib/lens/ledger-cache';
+import { encodeLensBinary, LENS_BINARY_TYPE } from '../../lib/lens/lens-binary';
 import { runLens } from '../../lib/lens/query';
 import { bucketCount, niceStep, type Ladder } from '../../lib/model/ladder';
 import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
@@ -21,6 +23,8 @@ export interface LensRouteDeps {
   lensMaxRows: number;
   /** Rows a `source=raw` lens may read (HERODOTUS_RAW_LENS_MAX_ROWS). */
   rawLensMaxRows: number;
+  /** Ledger state lenses plan from, held in this process (absent: read from ClickHouse for every lens). */
+  ledgers?: LedgerCache;
 }
 
 export const MAX_POINTS = 10_000;
@@ -245,7 +249,10 @@ export function lensRoutes(deps: LensRouteDeps) {
         const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
         const req = { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source, rawMaxRows: deps.rawLensMaxRows };
         try {
-          return c.json(await runLens(shards, deps.ladder, req));
+          const lens = await runLens(shards, deps.ladder, req, deps.ledgers);
+          if (c.req.header('accept')?.includes(LENS_BINARY_TYPE))
+            return c.body(encodeLensBinary(lens) as Uint8Array<ArrayBuffer>, 200, { 'content-type': LENS_BINARY_TYPE });
+          return c.json(lens);
         } catch (err) {
           if (q.source === 'raw' && isRowLimit(err)) return sendError(c, rawTooLarge);
           throw err;

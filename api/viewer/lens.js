@@ -2,7 +2,7 @@
 // pixel of chart width; a newer query aborts and outdates an older one.
 // The last lens is on window.__lens ({seq, query, url, response, ms}),
 // announced by a 'lens' event; a failed one on window.__lensError.
-import { api } from './api.js';
+import { apiLens } from './api.js';
 import { draw, view } from './chart.js';
 import { els } from './elements.js';
 import { duration } from './format.js';
@@ -32,7 +32,7 @@ export async function requery() {
   document.body.dataset.state = 'loading';
   const t0 = performance.now();
   try {
-    const { body, serverMs } = await api(url, controller.signal);
+    const { body, serverMs } = await apiLens(url, controller.signal);
     if (seq !== state.seq) return;
     const ms = performance.now() - t0;
     draw(body);

@@ -1,4 +1,5 @@
 import { MS } from '../model/ladder';
+import { ledgerMoved } from './ledger-watch';
 import { latestMarks, markKey, unmarked, writeMarks, type MarkKind } from './marks';
 import { DAY_LEDGER_TABLE, WINDOW_LEDGER_TABLE } from './schema';
 import { int, rangesWhere } from './sql';
@@ -30,12 +31,27 @@ export async function recordStage(
 ) {
   const stages = typeof stage === 'string' ? [stage] : stage;
   const touched = Math.floor(Date.now() / 1000);
-  // Windows first: whoever reads a day's version finds that day's windows already written.
-  await recordRows(store, stages, 'window', windows, touched, token);
-  await recordRows(store, stages, 'day', days, touched, token);
+  try {
+    // Windows first: whoever reads a day's version finds that day's windows already written.
+    await recordRows(store, stages, 'window', windows, touched, token);
+    await recordRows(store, stages, 'day', days, touched, token);
+  } finally {
+    // Also after a failed write: part of it may have committed.
+    ledgerMoved({ db: store.db, units: movedDays(windows, days) });
+  }
   if (!stages.includes('ingested') || stages.includes('compacted')) return;
   await writeMarks(store, 'window', windows, touched, token);
   await writeMarks(store, 'day', days, touched, token);
+}
+
+/** The (sensor, day) units of window and day rows, each once. */
+function movedDays(windows: UnitVersion[], days: UnitVersion[]): { sensor: number; day: number }[] {
+  const seen = new Map<string, { sensor: number; day: number }>();
+  for (const u of [...windows, ...days]) {
+    const day = Math.floor(u.start / MS.day) * MS.day;
+    seen.set(`${u.sensor}:${day}`, { sensor: u.sensor, day });
+  }
+  return [...seen.values()];
 }
 
 /**
@@ -156,13 +172,14 @@ export const versionAbove = (rows: readonly LedgerRow[], planned: number): numbe
   rows.reduce((v, r) => Math.max(v, r.pending + 1, r.ingested + 1, r.compacted + 1), planned);
 
 /** Day rows inside the given (sensor, [from, to)) ranges. */
-export function dayLedgerIn(store: Store, ranges: { sensor: number; from: number; to: number }[]): Promise<LedgerRow[]> {
+export function dayLedgerIn(store: Store, ranges: { sensor: number; from: number; to: number }[], stats?: ReadStats): Promise<LedgerRow[]> {
   if (ranges.length === 0) return Promise.resolve([]);
   return ledgerRows(
     store,
     `SELECT sensor, day AS start, maxMerge(pending) AS pending, maxMerge(ingested) AS ingested, maxMerge(compacted) AS compacted
      FROM ${store.table(DAY_LEDGER_TABLE.name)} WHERE ${rangesWhere('day', ranges)}
      GROUP BY sensor, day`,
+    stats,
   );
 }
 

@@ -12,3 +12,16 @@ export async function queryWithStats<T extends readonly unknown[]>(client: Click
   const body = (await rs.json()) as unknown as { data: T[]; statistics?: { rows_read?: number } };
   return { rows: body.data, rowsRead: Number(body.statistics?.rows_read ?? 0) };
 }
+
+/**
+ * The `columns` of a SELECT's rows as RowBinary bytes the engine wrote, in
+ * one hex string of a JSONCompact result: JS parses one string instead of a
+ * number per value, and the engine's read statistics still come with it
+ * (chdb's own binary results count only the rows returned). Row order is not
+ * kept.
+ */
+export async function queryRowBinaryWithStats(client: ClickHouseClient, sql: string, columns: readonly string[], settings: QuerySettings) {
+  const wrapped = `SELECT hex(arrayStringConcat(groupArray(formatRowNoNewline('RowBinary', ${columns.join(', ')})))) FROM (${sql})`;
+  const { rows, rowsRead } = await queryWithStats<[hex: string]>(client, wrapped, settings);
+  return { body: Buffer.from(rows[0]?.[0] ?? '', 'hex'), rowsRead };
+}

@@ -4,7 +4,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from '../config/config';
 import type { PointColumns } from '../model/points';
-import { queryWithStats } from './query-stats';
+import { queryRowBinaryWithStats, queryWithStats } from './query-stats';
 import { POINT_ROW_STRUCTURE, pointsToRowBinary } from './rowbinary';
 import { EMBEDDED_FEATURES, localName, RAW_TABLE, type Shape } from './schema';
 import { ONE_BLOCK, timeLimitedSettings } from './settings';
@@ -36,6 +36,10 @@ class EmbeddedStore implements Store {
     readonly client: ClickHouseClient,
     private readonly spoolDir: string,
   ) {}
+
+  queryRowBinary(sql: string, columns: readonly string[], settings: QuerySettings = {}) {
+    return queryRowBinaryWithStats(this.client, sql, columns, settings);
+  }
 
   table(name: string): string {
     return localName(this.db, name, this.shape);

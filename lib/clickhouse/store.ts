@@ -42,6 +42,12 @@ export interface Store {
    * {@link StoreUnavailableError} when no replica of the shard can show it.
    */
   awaitCaughtUp(): Promise<void>;
+  /**
+   * The `columns` of a SELECT's rows as RowBinary bytes, with the rows the
+   * engine read, on engines that can format rows themselves (embedded chdb;
+   * absent on servers as old as 18.16).
+   */
+  queryRowBinary?(sql: string, columns: readonly string[], settings?: QuerySettings): Promise<{ body: Uint8Array; rowsRead: number }>;
   /** Runs an INSERT … SELECT. Every insert carries its own token (chdb keeps the last one for the session otherwise). */
   insert(sql: string, token: string): Promise<void>;
   close(): Promise<void>;

@@ -85,6 +85,9 @@ const schema = z.object({
   // 10000 buckets × 10 sensors × 10 rows: twice what the costliest 1-2-5 lens reads (5 rows a bucket).
   HERODOTUS_LENS_MAX_ROWS: z.coerce.number().int().min(1000).default(1_000_000),
   HERODOTUS_RAW_LENS_MAX_ROWS: z.coerce.number().int().min(1000).default(100_000_000),
+  // Below the one second within which a lens must reflect a committed insert (other processes' writes are not told).
+  HERODOTUS_LENS_LEDGER_MAX_AGE_MS: z.coerce.number().int().min(0).max(900).default(500),
+  HERODOTUS_LENS_LEDGER_ENTRIES: z.coerce.number().int().min(100).default(200_000),
   HERODOTUS_AUDIT_MAX_ROWS: z.coerce.number().int().min(1000).default(20_000_000),
   HERODOTUS_IMPORT_DIR: optionalString,
   HERODOTUS_FAULT: z
@@ -187,6 +190,14 @@ export type Config = {
     lensMaxRows: number;
     /** Rows a `source=raw` lens may read (ClickHouse `max_rows_to_read`). */
     rawLensMaxRows: number;
+    /**
+     * How long a lens may plan from ledger state held in the process when
+     * other processes may write the ledger (a ClickHouse server or cluster);
+     * embedded, this process is the only writer and is told of every write.
+     */
+    lensLedgerMaxAgeMs: number;
+    /** (sensor, day) ledger entries the lens ledger cache keeps. */
+    lensLedgerEntries: number;
     /** Raw rows one page of `/v1/audit` covers. */
     auditMaxRows: number;
   };
@@ -269,6 +280,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lensTimeoutMs: e.HERODOTUS_LENS_TIMEOUT_MS,
       lensMaxRows: e.HERODOTUS_LENS_MAX_ROWS,
       rawLensMaxRows: e.HERODOTUS_RAW_LENS_MAX_ROWS,
+      lensLedgerMaxAgeMs: e.HERODOTUS_LENS_LEDGER_MAX_AGE_MS,
+      lensLedgerEntries: e.HERODOTUS_LENS_LEDGER_ENTRIES,
       auditMaxRows: e.HERODOTUS_AUDIT_MAX_ROWS,
     },
     backfill: { importDir: resolve(e.HERODOTUS_IMPORT_DIR ?? resolve(stateDir, 'imports')), uploadDir: resolve(stateDir, 'uploads') },
@@ -368,6 +381,8 @@ export function configEnv(config: Config): Record<string, string> {
     HERODOTUS_LENS_TIMEOUT_MS: String(config.limits.lensTimeoutMs),
     HERODOTUS_LENS_MAX_ROWS: String(config.limits.lensMaxRows),
     HERODOTUS_RAW_LENS_MAX_ROWS: String(config.limits.rawLensMaxRows),
+    HERODOTUS_LENS_LEDGER_MAX_AGE_MS: String(config.limits.lensLedgerMaxAgeMs),
+    HERODOTUS_LENS_LEDGER_ENTRIES: String(config.limits.lensLedgerEntries),
     HERODOTUS_AUDIT_MAX_ROWS: String(config.limits.auditMaxRows),
     HERODOTUS_IMPORT_DIR: config.backfill.importDir,
     ...(config.fault ? { HERODOTUS_FAULT: faultText(config.fault) } : {}),

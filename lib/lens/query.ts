@@ -1,9 +1,11 @@
 import { dayLedger, SMALL_QUERY, windowLedger, type ReadStats } from '../clickhouse/ledger';
 import { RAW_TABLE, ROLLUP_TABLE } from '../clickhouse/schema';
+import { queryBuckets, type BucketColumns } from './buckets';
+import type { LedgerCache } from './ledger-cache';
 import { int, rangesWhere } from '../clickhouse/sql';
 import { holdingSensors } from '../clickhouse/errors';
 import { bySensorShard, onEveryPart, type Shards } from '../clickhouse/shards';
-import type { JsonInt64, QuerySettings, Store } from '../clickhouse/store';
+import type { QuerySettings, Store } from '../clickhouse/store';
 import { alignDown, alignUp, MS, type Ladder } from '../model/ladder';
 import { planLens, planRaw, uncleanDayRanges, type LensPlan, type Segment } from './planner';
 
@@ -37,8 +39,13 @@ export interface LensResult {
   plan: { level_ms: number | null; raw_windows: number; rows_read: number; segments: number };
 }
 
-/** The lens query's columns, in order. */
-type BucketRow = [sensor: number, bucket: JsonInt64, count: JsonInt64, sum: number, min: number, max: number, first: number, last: number];
+/**
+ * A stored value as Float64 equal to what JSON gives for it: a Float32 column
+ * goes through its shortest decimal (0.1, not 0.10000000149011612), as the
+ * JSON formats print it; a Float64 column is itself.
+ */
+const VALUE_TYPE = RAW_TABLE.columns.find((c) => c.name === 'value')!.type;
+const asFloat64 = (expr: string) => (VALUE_TYPE === 'Float64' ? expr : `toFloat64(toString(${expr}))`);
 
 /** One SELECT: rollup rows and raw points of the planned segments, folded into lens buckets. */
 export function lensSql(store: Store, plan: LensPlan): string {
@@ -65,8 +72,10 @@ export function lensSql(store: Store, plan: LensPlan): string {
     );
   }
   const step = int(plan.stepMs);
-  return `SELECT sensor, intDiv(t, ${step}) * ${step} AS bucket, sum(c) AS count, sum(s) AS sum, min(mn) AS min, max(mx) AS max,
-            argMin(f, t) AS first, argMax(l, t) AS last
+  // Columns and types as decodeBuckets reads them.
+  return `SELECT sensor, intDiv(t, ${step}) * ${step} AS bucket, sum(c) AS count, toFloat64(sum(s)) AS sum,
+            ${asFloat64('min(mn)')} AS min, ${asFloat64('max(mx)')} AS max,
+            ${asFloat64('argMin(f, t)')} AS first, ${asFloat64('argMax(l, t)')} AS last
           FROM (${parts.join(' UNION ALL ')})
           GROUP BY sensor, bucket ORDER BY sensor, bucket`;
 }
@@ -76,10 +85,10 @@ export function lensSql(store: Store, plan: LensPlan): string {
  * their own shard. A shard that does not answer fails the whole lens (the API
  * answers 503), never leaves its sensors out.
  */
-export async function runLens(shards: Shards, ladder: Ladder, req: LensRequest): Promise<LensResult> {
+export async function runLens(shards: Shards, ladder: Ladder, req: LensRequest, ledgers?: LedgerCache): Promise<LensResult> {
   const parts = bySensorShard(shards, req.sensors, (sensor) => sensor);
   const results = await onEveryPart(parts, (p) =>
-    lensOnStore(p.store, ladder, { ...req, sensors: p.items }).catch((err: unknown) => {
+    lensOnStore(p.store, ladder, { ...req, sensors: p.items }, ledgers).catch((err: unknown) => {
       throw holdingSensors(err, p.items);
     }),
   );
@@ -101,7 +110,7 @@ export async function runLens(shards: Shards, ladder: Ladder, req: LensRequest):
 }
 
 /** A lens over sensors of one store: plan from the ledger, one query, then the full bucket grid with empty buckets explicit. */
-async function lensOnStore(store: Store, ladder: Ladder, req: LensRequest): Promise<LensResult> {
+async function lensOnStore(store: Store, ladder: Ladder, req: LensRequest, ledgers?: LedgerCache): Promise<LensResult> {
   const stats: ReadStats = { rowsRead: 0 };
   if (req.source === 'raw') {
     // A scan, but one thread and bounded rows like every lens: it must not take the machine from the others.
@@ -111,13 +120,18 @@ async function lensOnStore(store: Store, ladder: Ladder, req: LensRequest): Prom
   // The ledger is read for the whole bucket grid, which may reach past `to`.
   const from = alignDown(req.from, req.stepMs);
   const to = alignUp(req.to, req.stepMs);
-  const days = await dayLedger(store, req.sensors, from, to, MS.day, stats);
-  const windows = await windowLedger(store, uncleanDayRanges(req.sensors, days, from, to), stats);
-  return execute(store, planLens(ladder, req.sensors, from, to, req.stepMs, { days, windows }), req.sensors, stats, SMALL_QUERY);
+  const view = ledgers ? await ledgers.view(store, req.sensors, from, to, stats) : await readLedger(store, req.sensors, from, to, stats);
+  return execute(store, planLens(ladder, req.sensors, from, to, req.stepMs, view), req.sensors, stats, SMALL_QUERY);
+}
+
+/** The ledger of a lens read from ClickHouse: its days, then the windows of those not clean. */
+async function readLedger(store: Store, sensors: number[], from: number, to: number, stats: ReadStats) {
+  const days = await dayLedger(store, sensors, from, to, MS.day, stats);
+  return { days, windows: await windowLedger(store, uncleanDayRanges(sensors, days, from, to), stats) };
 }
 
 async function execute(store: Store, plan: LensPlan, sensors: number[], stats: ReadStats, settings: QuerySettings): Promise<LensResult> {
-  const { rows, rowsRead } = await store.queryWithStats<BucketRow>(lensSql(store, plan), settings);
+  const { rows, rowsRead } = await queryBuckets(store, lensSql(store, plan), settings);
   stats.rowsRead += rowsRead;
   return {
     from: plan.from,
@@ -129,7 +143,7 @@ async function execute(store: Store, plan: LensPlan, sensors: number[], stats: R
 }
 
 /** The full bucket grid of every sensor, empty buckets explicit, filled in one pass over the rows. */
-function seriesOf(sensors: number[], plan: LensPlan, rows: BucketRow[]): SensorSeries[] {
+function seriesOf(sensors: number[], plan: LensPlan, rows: BucketColumns): SensorSeries[] {
   const n = (plan.to - plan.from) / plan.stepMs;
   const t = Array.from({ length: n }, (_, i) => plan.from + i * plan.stepMs);
   const bySensor = new Map<number, SensorSeries>();
@@ -145,17 +159,17 @@ function seriesOf(sensors: number[], plan: LensPlan, rows: BucketRow[]): SensorS
       last: new Array(n).fill(null),
     });
   }
-  for (const [sensor, bucket, count, sum, min, max, first, last] of rows) {
-    const series = bySensor.get(sensor);
+  for (let r = 0; r < rows.length; r++) {
+    const series = bySensor.get(rows.sensor[r]!);
     if (!series) continue;
-    const i = (Number(bucket) - plan.from) / plan.stepMs;
-    const c = Number(count);
+    const i = (rows.bucket[r]! - plan.from) / plan.stepMs;
+    const c = rows.count[r]!;
     series.count[i] = c;
-    series.avg[i] = sum / c;
-    series.min[i] = min;
-    series.max[i] = max;
-    series.first[i] = first;
-    series.last[i] = last;
+    series.avg[i] = rows.sum[r]! / c;
+    series.min[i] = rows.min[r]!;
+    series.max[i] = rows.max[r]!;
+    series.first[i] = rows.first[r]!;
+    series.last[i] = rows.last[r]!;
   }
   return sensors.map((sensor) => bySensor.get(sensor)!);
 }

@@ -4,6 +4,16 @@ import { runGenerator } from '../../generator/run';
 import { Harness } from '../../harness/stack/harness';
 import { waitFor } from '../../harness/stack/child';
 import { expectExact, fetchRaw, rng, type LensBody, type Points } from '../support/lens-reference';
+
+/** Whether every bucket of a lens equals the raw aggregate of `raw` (one state of the data). */
+function exactFor(l: LensBody, raw: Map<number, Points>): boolean {
+  try {
+    expectExact(l, raw);
+    return true;
+  } catch {
+    return false;
+  }
+}
 import { tempStateDir } from '../support/ingest-run';
 
 const SENSORS = [1, 2, 3, 4];
@@ -136,5 +146,60 @@ describe('exact lenses', () => {
     // Coarse levels (10 min, 1 h, 1 d) were rewritten too.
     const day = await lens(`sensors=1&from=${Date.UTC(2025, 11, 31)}&to=${Date.UTC(2026, 0, 2)}&step=86400000`);
     expectExact(day, raw);
+  });
+
+  test('late data into a cached, compacted window: the first lens once raw shows it is exact; concurrent lenses show one state or the other', async () => {
+    const sensor = 2;
+    const window = START + 180_000; // compacted long ago, and its ledger held by the service from the lenses above
+    const query = `sensors=${sensor}&from=${window}&to=${window + 60_000}&step=1000`;
+    for (let i = 0; i < 3; i++) {
+      const warm = await lens(query);
+      expect(warm.plan.raw_windows).toBe(0);
+      expectExact(warm, raw);
+    }
+    const before = new Map(raw);
+    const lateTs = Array.from({ length: 300 }, (_, i) => window + 200 * i + 1); // odd ms across the whole window: new points
+    const late: Points = lateTs.map((ts, i) => [ts, 20_000 + i]);
+    const after = new Map(raw);
+    after.set(
+      sensor,
+      [...raw.get(sensor)!, ...late].sort((a, b) => a[0] - b[0]),
+    );
+
+    // Lenses run back to back while the late batch lands and is compacted.
+    let stop = false;
+    const seen: LensBody[] = [];
+    const concurrent = (async () => {
+      while (!stop) seen.push(await lens(query));
+    })();
+    const res = await fetch(`${harness.api.baseUrl}/v1/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ v: 1, sensor, ts: lateTs, values: late.map((p) => p[1]) }),
+    });
+    expect(res.status).toBe(202);
+    // The insert has completed once raw shows the late points; the next lens must have them all.
+    await waitFor(
+      async () =>
+        (await fetchRaw(harness.api.baseUrl, sensor, window, window + 60_000)).length ===
+        after.get(sensor)!.filter((p) => p[0] >= window && p[0] < window + 60_000).length,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+        what: 'the late points in raw',
+      },
+    );
+    const first = await lens(query);
+    expectExact(first, after);
+    await waitFor(async () => (await lens(query)).plan.raw_windows === 0, { timeoutMs: 30_000, intervalMs: 200, what: 're-aggregation' });
+    const compacted = await lens(query);
+    expectExact(compacted, after);
+    stop = true;
+    await concurrent;
+    // Every lens answered meanwhile is the whole window before the batch or the whole window after it, never a mix.
+    const states = seen.map((l) => (exactFor(l, after) ? 'after' : exactFor(l, before) ? 'before' : 'mixed'));
+    expect(states.filter((s) => s === 'mixed')).toEqual([]);
+    expect(states).toContain('after');
+    raw.set(sensor, after.get(sensor)!);
   });
 });

@@ -1,0 +1,88 @@
+import type { LensResult, SensorSeries } from './query';
+
+/**
+ * The compact binary lens (docs/api.md#binary-lenses), for clients that send
+ * `Accept: application/vnd.herodotus.lens`: no number is printed or parsed.
+ *
+ *   0   "HLNS", format version (u8, 1), 3 zero bytes
+ *   8   u32 LE: header length H
+ *   12  header, UTF-8 JSON {from, to, step_ms, buckets, sensors: [id…], plan},
+ *       padded with spaces so that the columns start at a multiple of 8
+ *   …   per sensor in header order, 6 columns of `buckets` Float64 LE:
+ *       count, avg, min, max, first, last; an empty bucket has count 0 and
+ *       NaN values. Bucket i starts at from + i × step_ms.
+ */
+export const LENS_BINARY_TYPE = 'application/vnd.herodotus.lens';
+
+const MAGIC = [0x48, 0x4c, 0x4e, 0x53];
+const VERSION = 1;
+const COLUMNS = ['count', 'avg', 'min', 'max', 'first', 'last'] as const;
+
+export function encodeLensBinary(lens: LensResult): Uint8Array {
+  const buckets = lens.sensors[0]?.t.length ?? 0;
+  const header = JSON.stringify({
+    from: lens.from,
+    to: lens.to,
+    step_ms: lens.step_ms,
+    buckets,
+    sensors: lens.sensors.map((s) => s.sensor),
+    plan: lens.plan,
+  });
+  const headerBytes = Buffer.byteLength(header);
+  const start = Math.ceil((12 + headerBytes) / 8) * 8;
+  const out = new Uint8Array(start + lens.sensors.length * COLUMNS.length * buckets * 8);
+  out.set(MAGIC, 0);
+  out[4] = VERSION;
+  new DataView(out.buffer).setUint32(8, start - 12, true);
+  out.fill(0x20, 12, start);
+  Buffer.from(out.buffer).write(header, 12, 'utf8');
+  // The column area starts 8-aligned in a fresh buffer: Float64Array views write it in place (little-endian hosts).
+  let at = start;
+  for (const s of lens.sensors) {
+    for (const name of COLUMNS) {
+      const col = new Float64Array(out.buffer, at, buckets);
+      const values = s[name];
+      for (let i = 0; i < buckets; i++) col[i] = values[i] ?? Number.NaN;
+      at += buckets * 8;
+    }
+  }
+  return out;
+}
+
+/** The lens a binary body holds, as the JSON form gives it (benchmarks, tests). */
+export function decodeLensBinary(body: Uint8Array): LensResult {
+  if (MAGIC.some((b, i) => body[i] !== b) || body[4] !== VERSION) throw new Error('not a version 1 binary lens');
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const length = view.getUint32(8, true);
+  const header = JSON.parse(Buffer.from(body.buffer, body.byteOffset + 12, length).toString('utf8')) as {
+    from: number;
+    to: number;
+    step_ms: number;
+    buckets: number;
+    sensors: number[];
+    plan: LensResult['plan'];
+  };
+  const n = header.buckets;
+  let at = 12 + length;
+  const column = () => {
+    const values = Array.from({ length: n }, (_, i) => view.getFloat64(at + i * 8, true));
+    at += n * 8;
+    return values;
+  };
+  const sensors: SensorSeries[] = header.sensors.map((sensor) => {
+    const [count, avg, min, max, first, last] = COLUMNS.map(column) as [number[], number[], number[], number[], number[], number[]];
+    // Empty buckets by their count: a stored NaN stays a value.
+    const orNull = (values: number[]) => values.map((v, i) => (count[i] === 0 ? null : v));
+    return {
+      sensor,
+      t: Array.from({ length: n }, (_, i) => header.from + i * header.step_ms),
+      count,
+      avg: orNull(avg),
+      min: orNull(min),
+      max: orNull(max),
+      first: orNull(first),
+      last: orNull(last),
+    };
+  });
+  return { from: header.from, to: header.to, step_ms: header.step_ms, sensors, plan: header.plan };
+}
