@@ -9,6 +9,7 @@ import { runLens } from '../../lib/lens/query';
 import { bucketCount, niceStep, type Ladder } from '../../lib/model/ladder';
 import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
 import { apiError, sendError, type ApiError } from '../errors';
+import { jsonResponse } from '../signed-zero-json';
 import { clickhouseOpen } from '../middleware/clickhouse-open';
 import { needs, scopeRefusal } from '../middleware/scope';
 
@@ -245,7 +246,7 @@ export function lensRoutes(deps: LensRouteDeps) {
         const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
         const req = { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source, rawMaxRows: deps.rawLensMaxRows };
         try {
-          return c.json(await runLens(shards, deps.ladder, req));
+          return jsonResponse(c, await runLens(shards, deps.ladder, req));
         } catch (err) {
           if (q.source === 'raw' && isRowLimit(err)) return sendError(c, rawTooLarge);
           throw err;
@@ -259,6 +260,6 @@ export function lensRoutes(deps: LensRouteDeps) {
         return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
       const limit = q.limit ?? 10_000;
       const page = await rawPage(shards.of(q.sensor), q.sensor, q.cursor ?? q.from, q.to, limit);
-      return c.json({ sensor: q.sensor, points: page.points, next: page.next === null ? null : String(page.next) });
+      return jsonResponse(c, { sensor: q.sensor, points: page.points, next: page.next === null ? null : String(page.next) });
     });
 }

@@ -1,6 +1,6 @@
 import { dayLedger, SMALL_QUERY, windowLedger, type ReadStats } from '../clickhouse/ledger';
 import { RAW_TABLE, ROLLUP_TABLE } from '../clickhouse/schema';
-import { int, rangesWhere } from '../clickhouse/sql';
+import { int, rangesWhere, sumFloat } from '../clickhouse/sql';
 import { holdingSensors } from '../clickhouse/errors';
 import { bySensorShard, onEveryPart, type Shards } from '../clickhouse/shards';
 import type { JsonInt64, QuerySettings, Store } from '../clickhouse/store';
@@ -61,11 +61,11 @@ export function lensSql(store: Store, plan: LensPlan): string {
   }
   if (raw.length > 0) {
     parts.push(
-      `SELECT sensor, ts AS t, toUInt64(1) AS c, toFloat64(value) AS s, value AS mn, value AS mx, value AS f, value AS l FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', raw)}`,
+      `SELECT sensor, ts AS t, toUInt64(1) AS c, value AS s, value AS mn, value AS mx, value AS f, value AS l FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', raw)}`,
     );
   }
   const step = int(plan.stepMs);
-  return `SELECT sensor, intDiv(t, ${step}) * ${step} AS bucket, sum(c) AS count, sum(s) AS sum, min(mn) AS min, max(mx) AS max,
+  return `SELECT sensor, intDiv(t, ${step}) * ${step} AS bucket, sum(c) AS count, ${sumFloat(store.shape.features, 's')} AS sum, min(mn) AS min, max(mx) AS max,
             argMin(f, t) AS first, argMax(l, t) AS last
           FROM (${parts.join(' UNION ALL ')})
           GROUP BY sensor, bucket ORDER BY sensor, bucket`;

@@ -68,7 +68,7 @@ function h(): Harness {
 // ------------------------------------------------------------- helpers ---
 
 function regular(sensor: number, start: number, periodMs: number, n: number, seed = sensor): SensorBatch {
-  const values = Float32Array.from({ length: n }, (_, i) => ((i * 7919 + seed * 104_729) % 20_011) / 8 - 1000);
+  const values = Float64Array.from({ length: n }, (_, i) => ((i * 7919 + seed * 104_729) % 20_011) / 8 - 1000);
   return { kind: 'regular', sensor, start, periodMs, values };
 }
 
@@ -234,7 +234,7 @@ describe('poison input', () => {
     execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: PROJECT_ROOT, stdio: 'inherit' });
     await h().startService();
 
-    const refused: SensorBatch = { kind: 'regular', sensor: 941, start: T0, periodMs: 1000, values: Float32Array.of(1, 666, 3) };
+    const refused: SensorBatch = { kind: 'regular', sensor: 941, start: T0, periodMs: 1000, values: Float64Array.of(1, 666, 3) };
     const neighbours = [regular(940, T0, 1000, 100), regular(942, T0, 1000, 100), regular(943, T0 + DAY, 1000, 100)];
     const offsets = await publish([neighbours[0]!, refused, neighbours[1]!, neighbours[2]!]);
     await caughtUp();
