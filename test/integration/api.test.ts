@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeBatch } from '../../lib/batch/decode';
 import { encodeBatch, encodeFrames } from '../../lib/batch/encode';
 import { BATCH_ERROR_CODES } from '../../lib/batch/errors';
 import { DEFAULT_BATCH_LIMITS, timestampAt, type SensorBatch } from '../../lib/batch/types';
@@ -505,9 +506,11 @@ describe('rejected requests', () => {
       values: Float64Array.of(1.5, 2, -0.25),
     });
 
-    it('the hand-built frames are the frames encodeBatch writes', () => {
-      expect(rawFrame()).toEqual(valid);
-      expect(rawFrame({ kind: 1, sensor: 22, deltaBytes: [0x03, 0xa9, 0x02], values: [1.5, 2, -0.25] })).toEqual(validIrregular);
+    it('the hand-built version-1 frames decode to the batches encodeBatch writes as version 2', () => {
+      expect(decodeBatch(rawFrame())).toEqual(decodeBatch(valid));
+      expect(decodeBatch(rawFrame({ kind: 1, sensor: 22, deltaBytes: [0x03, 0xa9, 0x02], values: [1.5, 2, -0.25] }))).toEqual(
+        decodeBatch(validIrregular),
+      );
     });
 
     interface Case {
@@ -522,7 +525,7 @@ describe('rejected requests', () => {
       { name: 'bad magic (1st byte)', body: withByte(valid, 0, 0x47), code: 'bad_magic', field: 'frames[0].magic' },
       { name: 'bad magic (2nd byte)', body: withByte(valid, 1, 0x45), code: 'bad_magic', field: 'frames[0].magic' },
       { name: 'JSON sent as binary', body: Buffer.from(JSON.stringify(regular())), code: 'bad_magic', field: 'frames[0].magic' },
-      { name: 'version 2', body: withByte(valid, 2, 2), code: 'unsupported_version', field: 'frames[0].version' },
+      { name: 'version 3', body: withByte(valid, 2, 3), code: 'unsupported_version', field: 'frames[0].version' },
       { name: 'version 0', body: withByte(validIrregular, 2, 0), code: 'unsupported_version', field: 'frames[0].version' },
       { name: 'kind 2', body: withByte(valid, 3, 2), code: 'unknown_kind', field: 'frames[0].kind' },
       { name: 'kind 255', body: withByte(validIrregular, 3, 255), code: 'unknown_kind', field: 'frames[0].kind' },
@@ -632,8 +635,8 @@ describe('rejected requests', () => {
         field: 'frames[1].crc',
       },
       {
-        name: '2nd frame: version 2',
-        body: Buffer.concat([validIrregular, withByte(valid, 2, 2)]),
+        name: '2nd frame: version 3',
+        body: Buffer.concat([validIrregular, withByte(valid, 2, 3)]),
         code: 'unsupported_version',
         field: 'frames[1].version',
       },
@@ -651,7 +654,7 @@ describe('rejected requests', () => {
       },
       {
         name: '2nd frame: truncated',
-        body: Buffer.concat([validIrregular, valid.subarray(0, 30)]),
+        body: Buffer.concat([validIrregular, valid.subarray(0, 40)]),
         code: 'count_mismatch',
         field: 'frames[1].count',
       },
@@ -802,7 +805,7 @@ describe('accepted data', () => {
   const sensors = sensorsOf(allPoints);
 
   it('a valid JSON body → 202 with the accepted counts', async () => {
-    expectAccepted(await postJson(jsonBatches), 5, 6 + 3 + 2 + 2 + 2);
+    expectAccepted(await postJson(jsonBatches), 5, 7 + 3 + 2 + 2 + 2);
   });
 
   it('a valid binary body → 202 with the accepted counts', async () => {
@@ -819,7 +822,7 @@ describe('accepted data', () => {
 
   it('posting the same bodies again changes nothing (deduplicated)', async () => {
     const records = await kafkaRecords();
-    expectAccepted(await postJson(jsonBatches), 5, 15);
+    expectAccepted(await postJson(jsonBatches), 5, 16);
     expectAccepted(await postBinary(encodeFrames(binaryBatches)), 3, 8005);
     expectAccepted(await postBinary(encodeBatch(edgeBatch), HERODOTUS_TYPE), 1, 3);
     // one JSON batch sent as binary and vice versa: same points, same content key
