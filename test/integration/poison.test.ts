@@ -25,7 +25,7 @@ import { tempStateDir } from '../support/ingest-run';
 const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 0, 1);
 const CHUNK_MAX_POINTS = 2000;
-const CHUNK_MAX_BYTES = 16 * 1024;
+const CHUNK_MAX_BYTES = 32 * 1024;
 const MAX_BATCH_BYTES = 8 * 1024;
 /** Every Kafka record of this file goes to one partition, so neighbours share its checkpoint. */
 const PARTITION = 0;
@@ -169,7 +169,7 @@ describe('poison input', () => {
     // 24 + 4·3000 + 4 bytes as a frame
     const bytes = await postJson(json(regular(902, T0, 1, 3000)));
     expect(bytes).toMatchObject({ status: 400, body: { error: { code: 'batch_too_large', field: 'values' } } });
-    expect(bytes.body.error!.message).toMatch(new RegExp(`at most ${MAX_BATCH_BYTES} bytes.*got 12028 bytes`));
+    expect(bytes.body.error!.message).toMatch(new RegExp(`at most ${MAX_BATCH_BYTES} bytes.*got 24040 bytes`));
 
     const points = await postJson({ v: 1, sensor: 903, start: T0, period_ms: 1, values: new Array(100_001).fill(0) });
     expect(points).toMatchObject({ status: 400, body: { error: { code: 'too_many_points', field: 'values' } } });
@@ -214,13 +214,13 @@ describe('poison input', () => {
   });
 
   it('a chunk stops at its bytes budget', async () => {
-    // 1200 one-point records of 28 bytes: 585 fit the bytes budget, all 1200 the points budget.
+    // 1200 one-point records of 48 bytes (frame version 2): 682 fit the bytes budget, all 1200 the points budget.
     const batches = Array.from({ length: 1200 }, (_, i) => regular(931, T0 + i * 1000, 1, 1, i));
     const before = await chunksSoFar();
     await publish(batches);
     await caughtUp();
     expect(await auditOf([931])).toEqual(expectedAudit(batches));
-    expect((await chunksSoFar()) - before).toBeGreaterThanOrEqual(Math.ceil((1200 * 28) / CHUNK_MAX_BYTES));
+    expect((await chunksSoFar()) - before).toBeGreaterThanOrEqual(Math.ceil((1200 * 48) / CHUNK_MAX_BYTES));
   });
 
   it('a record ClickHouse refuses for good is dead-lettered storage_rejected with its code; its neighbours are stored', async () => {
