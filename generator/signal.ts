@@ -8,7 +8,8 @@
  *
  * Values are quantized like a 16-bit ADC: raw counts 0..65535 mapped through
  * offset + raw * scale with scale = 2^-k and offset a multiple of scale, so
- * (offset/scale + raw) < 2^24 and every value is exactly a Float32.
+ * (offset/scale + raw) < 2^24 and every value is exactly a Float32 (stored as
+ * a Float64, like every value; the short mantissa is what an ADC gives).
  */
 import type { RegularBatch } from '../lib/batch/types';
 
@@ -125,7 +126,7 @@ function mod(ts: number, m: number): number {
  * exact integer bookkeeping for `ts % period` (fmod on 1e12-sized doubles
  * would dominate the cost), so any sub-range gives identical values.
  */
-export function sensorValues(seed: number, sensor: number, startMs: number, periodMs: number, count: number): Float32Array {
+export function sensorValues(seed: number, sensor: number, startMs: number, periodMs: number, count: number): Float64Array {
   if (!Number.isSafeInteger(startMs) || !Number.isSafeInteger(periodMs) || periodMs <= 0 || !Number.isSafeInteger(count) || count < 0) {
     throw new RangeError('sensorValues needs integer startMs, positive integer periodMs, count >= 0');
   }
@@ -139,7 +140,7 @@ export function sensorValues(seed: number, sensor: number, startMs: number, peri
   let oscR = mod(startMs, oscPeriodMs);
   // Noise: Irwin–Hall sum of the hash's 4 bytes ≈ normal, mean 510, sd ≈ 147.8.
   const noiseK = p.noiseSigma / 147.8;
-  const out = new Float32Array(count);
+  const out = new Float64Array(count);
   let segment = NaN;
   let level = 0;
   for (let i = 0; i < count; i++) {
@@ -155,7 +156,7 @@ export function sensorValues(seed: number, sensor: number, startMs: number, peri
     const x = center + trendAmp * wave(trendR / trendPeriodMs + trendPhase) + level + oscAmp * wave(oscR / oscPeriodMs + oscPhase) + noise;
     // Round half up; x > 0 here so truncation of x + 0.5 is floor (faster than Math.round).
     const raw = x <= 0 ? 0 : x >= ADC_MAX ? ADC_MAX : (x + 0.5) | 0;
-    out[i] = Math.fround(offset + raw * scale);
+    out[i] = offset + raw * scale; // exact: both terms are multiples of scale below 2^24·scale
     trendR += trendStep;
     if (trendR >= trendPeriodMs) trendR -= trendPeriodMs;
     oscR += oscStep;

@@ -176,11 +176,49 @@ function ensureChromium() {
   return true;
 }
 
+// ------------------------------------------------------------------ 5. ECG ---
+
+// A real sensor recording for the exactness tests: MIT-BIH arrhythmia record 208 (public
+// data, PhysioNet), 108,000 uint16 ADC samples at 360 Hz, as shipped inside the scipy 1.9.3
+// wheel (scipy/misc/ecg.dat, an npz holding one .npy). Only the samples are kept, as raw
+// little-endian uint16 in .tools/ecg/ecg-208.u16; the 33 MB wheel is deleted.
+const ECG_DIR = path.join(TOOLS, 'ecg');
+const ECG_FILE = path.join(ECG_DIR, 'ecg-208.u16');
+const ECG_SAMPLES = 108_000;
+const ECG_EXTRACT = `
+import io, sys, zipfile, glob
+wheel = glob.glob(sys.argv[1] + '/scipy-1.9.3-*.whl')[0]
+npz = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(wheel).read('scipy/misc/ecg.dat')))
+npy = npz.read('ecg.npy')
+header_len = int.from_bytes(npy[8:10], 'little')
+header = npy[10:10 + header_len].decode('latin1')
+assert "'<u2'" in header and '(108000,)' in header, header
+open(sys.argv[2], 'wb').write(npy[10 + header_len:])
+`;
+
+function ensureEcg() {
+  if (fs.existsSync(ECG_FILE) && fs.statSync(ECG_FILE).size === 2 * ECG_SAMPLES) return false;
+  step('extracting the MIT-BIH ECG test recording (PyPI scipy 1.9.3 wheel)', () => {
+    const download = path.join(ECG_DIR, 'download');
+    fs.rmSync(download, { recursive: true, force: true });
+    fs.mkdirSync(download, { recursive: true });
+    run('python3', [
+      ...['-m', 'pip', 'download', '--disable-pip-version-check', '--no-input', '--no-deps', '--only-binary=:all:'],
+      ...['--python-version', '3.11', '--platform', 'manylinux2014_x86_64', '-d', download, 'scipy==1.9.3'],
+    ]);
+    run('python3', ['-c', ECG_EXTRACT, download, `${ECG_FILE}.tmp`]);
+    fs.renameSync(`${ECG_FILE}.tmp`, ECG_FILE);
+    fs.rmSync(download, { recursive: true, force: true });
+    if (fs.statSync(ECG_FILE).size !== 2 * ECG_SAMPLES) throw new StepError(`${ECG_FILE} does not hold ${ECG_SAMPLES} samples`);
+  });
+  return true;
+}
+
 // --------------------------------------------------------------------------
 
 const started = performance.now();
 fs.mkdirSync(TOOLS, { recursive: true });
-const changed = [ensureNodeModules(), ensureTemporal(), ensureKafka(), ensureChromium()].some(Boolean);
+const changed = [ensureNodeModules(), ensureTemporal(), ensureKafka(), ensureChromium(), ensureEcg()].some(Boolean);
 
 const toolsJson = `${JSON.stringify({ temporal: temporalBin, kafkaLibs, java: 'java' }, null, 2)}\n`;
 const toolsFile = path.join(TOOLS, 'tools.json');

@@ -11,6 +11,7 @@ import { runLens } from '../../lib/lens/query';
 import { bucketCount, niceStep, type Ladder } from '../../lib/model/ladder';
 import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
 import { apiError, sendError, type ApiError } from '../errors';
+import { jsonResponse } from '../signed-zero-json';
 import { clickhouseOpen } from '../middleware/clickhouse-open';
 import { needs, scopeRefusal } from '../middleware/scope';
 
@@ -252,7 +253,7 @@ export function lensRoutes(deps: LensRouteDeps) {
           const lens = await runLens(shards, deps.ladder, req, deps.ledgers);
           if (c.req.header('accept')?.includes(LENS_BINARY_TYPE))
             return c.body(encodeLensBinary(lens) as Uint8Array<ArrayBuffer>, 200, { 'content-type': LENS_BINARY_TYPE });
-          return c.json(lens);
+          return jsonResponse(c, lens);
         } catch (err) {
           if (q.source === 'raw' && isRowLimit(err)) return sendError(c, rawTooLarge);
           throw err;
@@ -266,6 +267,6 @@ export function lensRoutes(deps: LensRouteDeps) {
         return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
       const limit = q.limit ?? 10_000;
       const page = await rawPage(shards.of(q.sensor), q.sensor, q.cursor ?? q.from, q.to, limit);
-      return c.json({ sensor: q.sensor, points: page.points, next: page.next === null ? null : String(page.next) });
+      return jsonResponse(c, { sensor: q.sensor, points: page.points, next: page.next === null ? null : String(page.next) });
     });
 }

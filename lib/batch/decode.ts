@@ -1,13 +1,13 @@
 /**
- * Reading version-1 binary frames (layout in frame.ts). Decoders never throw,
- * never allocate from a count they have not checked against the remaining
- * length, and run in time linear in the input length.
+ * Reading binary frames, versions 1 and 2 (layouts in frame.ts). Decoders
+ * never throw, never allocate from a count they have not checked against the
+ * remaining length, and run in time linear in the input length.
  *
  * A frame is decoded in steps, each returning an error or what the next one
- * needs: header (magic, version, kind, count against limits and length),
- * the irregular deltas' extent, the checksum (integrity before meaning), the
- * payload per batch kind, the shared rules (validate.ts), and for decodeBatch
- * nothing trailing.
+ * needs: header (magic, version, kind, flags, count against limits and
+ * length), the irregular deltas' extent, the checksum (integrity before
+ * meaning), the payload per batch kind, the shared rules (validate.ts), and
+ * for decodeBatch nothing trailing.
  */
 import { crc32 } from 'node:zlib';
 import { type Failed, fail, prefixField } from './errors';
@@ -15,12 +15,14 @@ import {
   BATCH_MAGIC_BYTES,
   BATCH_VERSION,
   CRC_BYTES,
-  IRREGULAR_HEADER_BYTES,
+  FLAG_QUALITY,
+  type FrameLayout,
   IS_LITTLE_ENDIAN,
   KIND_IRREGULAR,
   KIND_REGULAR,
+  LAYOUT_V1,
+  LAYOUT_V2,
   MAX_VARINT_BYTES,
-  REGULAR_HEADER_BYTES,
   TWO_32,
 } from './frame';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits, type Decoded, type SensorBatch } from './types';
@@ -30,11 +32,15 @@ type FrameResult = { ok: true; value: SensorBatch; end: number } | Failed;
 
 /** The fixed header of a frame, checked against the limits and the bytes that are there. */
 interface FrameHeader {
+  layout: FrameLayout;
   kind: number;
   headerBytes: number;
   sensor: number;
   /** Point count, >= 1 and small enough for the remaining bytes. */
   n: number;
+  /** Bytes after the deltas: values, quality, CRC. */
+  tailBytes: number;
+  quality: boolean;
 }
 
 /** Read an i64 that must be a safe integer; NaN if it is not. */
@@ -50,13 +56,17 @@ function readI64ForMessage(dv: DataView, off: number): string {
   return dv.getBigInt64(off, true).toString();
 }
 
-function copyValuesIn(bytes: Uint8Array, dv: DataView, off: number, n: number): Float32Array {
-  const values = new Float32Array(n);
-  if (IS_LITTLE_ENDIAN) {
-    // One memcpy into a fresh (hence aligned) buffer; no per-point work.
-    new Uint8Array(values.buffer).set(bytes.subarray(off, off + 4 * n));
-  } else {
+/** Values as doubles: version 2 bit for bit, version 1's f32 widened exactly. */
+function copyValuesIn(bytes: Uint8Array, dv: DataView, off: number, h: FrameHeader): Float64Array {
+  const n = h.n;
+  const values = new Float64Array(n);
+  if (h.layout.valueBytes === 4) {
     for (let i = 0; i < n; i++) values[i] = dv.getFloat32(off + 4 * i, true);
+  } else if (IS_LITTLE_ENDIAN) {
+    // One memcpy into a fresh (hence aligned) buffer; no per-point work.
+    new Uint8Array(values.buffer).set(bytes.subarray(off, off + 8 * n));
+  } else {
+    for (let i = 0; i < n; i++) values[i] = dv.getFloat64(off + 8 * i, true);
   }
   return values;
 }
@@ -73,20 +83,23 @@ function decodeFrameAt(bytes: Uint8Array, dv: DataView, off: number, limits: Bat
   const header = readHeader(bytes, dv, off, limits);
   if (!header.ok) return header;
   const h = header.value;
-  const deltasEnd = h.kind === KIND_IRREGULAR ? skipDeltas(bytes, off + h.headerBytes, h.n) : null;
+  const deltasEnd = h.kind === KIND_IRREGULAR ? skipDeltas(bytes, off + h.headerBytes, h) : null;
   if (deltasEnd !== null && !deltasEnd.ok) return deltasEnd;
   const valuesOff = deltasEnd === null ? off + h.headerBytes : deltasEnd.value;
-  const crcOff = valuesOff + 4 * h.n;
+  const crcOff = valuesOff + h.tailBytes - CRC_BYTES;
 
   const corrupt = checkCrc(bytes, dv, off, crcOff);
   if (corrupt) return corrupt;
 
-  const values = copyValuesIn(bytes, dv, valuesOff, h.n);
+  const values = copyValuesIn(bytes, dv, valuesOff, h);
+  const qOff = valuesOff + h.layout.valueBytes * h.n;
+  const quality = h.quality ? bytes.slice(qOff, qOff + h.n) : undefined;
   const batch = h.kind === KIND_REGULAR ? readRegular(dv, off, h, values) : readIrregular(bytes, dv, off, h, values);
   if (!batch.ok) return batch;
-  const problem = validateBatch(batch.value, limits);
+  const value: SensorBatch = quality ? { ...batch.value, quality } : batch.value;
+  const problem = validateBatch(value, limits);
   if (problem) return { ok: false, error: problem };
-  return { ok: true, value: batch.value, end: crcOff + CRC_BYTES };
+  return { ok: true, value, end: crcOff + CRC_BYTES };
 }
 
 /** Magic, version, kind (checked on whatever bytes exist, so garbage is named as such), then the header length. */
@@ -101,8 +114,8 @@ function checkPrefix(bytes: Uint8Array, off: number, rem: number): Failed | null
   if (rem >= 2 && bytes[off + 1] !== BATCH_MAGIC_BYTES[1]) {
     return fail('bad_magic', 'magic', `expected magic bytes 0x48 0x44 ("HD"), got 0x${hex(bytes[off]!)} 0x${hex(bytes[off + 1]!)}`);
   }
-  if (rem >= 3 && bytes[off + 2] !== BATCH_VERSION) {
-    return fail('unsupported_version', 'version', `expected format version ${BATCH_VERSION}, got ${bytes[off + 2]}`);
+  if (rem >= 3 && bytes[off + 2] !== LAYOUT_V1.version && bytes[off + 2] !== LAYOUT_V2.version) {
+    return fail('unsupported_version', 'version', `expected format version 1 or ${BATCH_VERSION}, got ${bytes[off + 2]}`);
   }
   if (rem >= 4 && bytes[off + 3] !== KIND_REGULAR && bytes[off + 3] !== KIND_IRREGULAR) {
     return fail('unknown_kind', 'kind', `expected kind 0 (regular) or 1 (irregular), got ${bytes[off + 3]}`);
@@ -113,12 +126,23 @@ function checkPrefix(bytes: Uint8Array, off: number, rem: number): Failed | null
   return null;
 }
 
+/** Version 2's flags byte and reserved bytes: only the quality bit may be set. */
+function readFlags(bytes: Uint8Array, off: number, layout: FrameLayout): Decoded<boolean> {
+  if (layout.version === 1) return { ok: true, value: false };
+  const flags = bytes[off + 12]!;
+  if ((flags & ~FLAG_QUALITY) !== 0 || bytes[off + 13] !== 0 || bytes[off + 14] !== 0 || bytes[off + 15] !== 0) {
+    return fail('invalid_flags', 'flags', `expected flags 0 or 1 and three reserved zero bytes, got flags 0x${hex(flags)}`);
+  }
+  return { ok: true, value: flags === FLAG_QUALITY };
+}
+
 function readHeader(bytes: Uint8Array, dv: DataView, off: number, limits: BatchLimits): Decoded<FrameHeader> {
   const rem = bytes.length - off;
   const bad = checkPrefix(bytes, off, rem);
   if (bad) return bad;
+  const layout = bytes[off + 2] === LAYOUT_V1.version ? LAYOUT_V1 : LAYOUT_V2;
   const kind = bytes[off + 3]!;
-  const headerBytes = kind === KIND_REGULAR ? REGULAR_HEADER_BYTES : IRREGULAR_HEADER_BYTES;
+  const headerBytes = kind === KIND_REGULAR ? layout.regularHeaderBytes : layout.irregularHeaderBytes;
   if (rem < headerBytes) {
     return fail(
       'truncated_frame',
@@ -126,6 +150,8 @@ function readHeader(bytes: Uint8Array, dv: DataView, off: number, limits: BatchL
       `expected a ${headerBytes}-byte ${kind === KIND_REGULAR ? 'regular' : 'irregular'} frame header, but only ${rem} bytes remain`,
     );
   }
+  const quality = readFlags(bytes, off, layout);
+  if (!quality.ok) return quality;
 
   // count: bounded by the limits and by the bytes that are actually there, before anything is allocated
   const sensor = dv.getUint32(off + 4, true);
@@ -134,8 +160,9 @@ function readHeader(bytes: Uint8Array, dv: DataView, off: number, limits: BatchL
   if (n > limits.maxPoints) {
     return fail('too_many_points', 'count', `expected count <= ${limits.maxPoints}, got ${n}`);
   }
-  // Smallest body this count can have: 4 bytes per value, >= 1 byte per delta, CRC.
-  const minFrame = headerBytes + (kind === KIND_IRREGULAR ? n - 1 : 0) + 4 * n + CRC_BYTES;
+  const tailBytes = (layout.valueBytes + (quality.value ? 1 : 0)) * n + CRC_BYTES;
+  // Smallest body this count can have: the values (and quality), >= 1 byte per delta, CRC.
+  const minFrame = headerBytes + (kind === KIND_IRREGULAR ? n - 1 : 0) + tailBytes;
   if (rem < minFrame) {
     return fail(
       'count_mismatch',
@@ -143,16 +170,16 @@ function readHeader(bytes: Uint8Array, dv: DataView, off: number, limits: BatchL
       `count = ${n} needs ${kind === KIND_IRREGULAR ? 'at least ' : ''}${minFrame} bytes for this frame, but only ${rem} remain (frame truncated or count corrupt)`,
     );
   }
-  return { ok: true, value: { kind, headerBytes, sensor, n } };
+  return { ok: true, value: { layout, kind, headerBytes, sensor, n, tailBytes, quality: quality.value } };
 }
 
 /**
  * Irregular frames: find where the n−1 deltas starting at `p` end, i.e. where
  * the values start (structure only; values are checked after the CRC).
  */
-function skipDeltas(bytes: Uint8Array, p: number, n: number): Decoded<number> {
+function skipDeltas(bytes: Uint8Array, p: number, h: FrameHeader): Decoded<number> {
   const limit = bytes.length;
-  for (let i = 0; i < n - 1; i++) {
+  for (let i = 0; i < h.n - 1; i++) {
     let len = 0;
     for (;;) {
       if (p >= limit) {
@@ -166,11 +193,11 @@ function skipDeltas(bytes: Uint8Array, p: number, n: number): Decoded<number> {
     }
   }
   const valuesOff = p;
-  if (limit - valuesOff < 4 * n + CRC_BYTES) {
+  if (limit - valuesOff < h.tailBytes) {
     return fail(
       'count_mismatch',
       'count',
-      `count = ${n} needs ${4 * n + CRC_BYTES} bytes of values and CRC after the deltas, but only ${limit - valuesOff} remain (frame truncated or count corrupt)`,
+      `count = ${h.n} needs ${h.tailBytes} bytes of values and CRC after the deltas, but only ${limit - valuesOff} remain (frame truncated or count corrupt)`,
     );
   }
   return { ok: true, value: valuesOff };
@@ -190,60 +217,109 @@ function checkCrc(bytes: Uint8Array, dv: DataView, off: number, crcOff: number):
   return null;
 }
 
-function readRegular(dv: DataView, off: number, h: FrameHeader, values: Float32Array): Decoded<SensorBatch> {
-  const start = readSafeI64(dv, off + 12);
-  if (Number.isNaN(start)) {
-    return fail('timestamp_out_of_range', 'start', `expected start within ±(2^53−1) ms, got ${readI64ForMessage(dv, off + 12)}`);
-  }
-  const periodMs = dv.getUint32(off + 20, true);
-  return { ok: true, value: { kind: 'regular', sensor: h.sensor, start, periodMs, values } };
+/** A wire timestamp in whole ms, or why not: storage keeps milliseconds for now. */
+function toMs(units: number, layout: FrameLayout, field: string): Decoded<number> {
+  const ms = units / layout.unitsPerMs;
+  if (Number.isInteger(ms)) return { ok: true, value: ms };
+  return fail(
+    'sub_millisecond_timestamp',
+    field,
+    `expected a timestamp in whole milliseconds (storage keeps ms), got ${units} µs; round it or send it to a later release`,
+  );
 }
 
-function readIrregular(bytes: Uint8Array, dv: DataView, off: number, h: FrameHeader, values: Float32Array): Decoded<SensorBatch> {
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+function readRegular(dv: DataView, off: number, h: FrameHeader, values: Float64Array): Decoded<SensorBatch> {
+  const base = off + h.layout.commonBytes;
+  const startUnits = readSafeI64(dv, base);
+  if (Number.isNaN(startUnits)) {
+    return fail('timestamp_out_of_range', 'start', `expected start within ±(2^53−1) units, got ${readI64ForMessage(dv, base)}`);
+  }
+  const start = toMs(startUnits, h.layout, 'start');
+  if (!start.ok) return start;
+  if (h.layout.version === 1) {
+    return { ok: true, value: { kind: 'regular', sensor: h.sensor, start: start.value, periodMs: dv.getUint32(base + 8, true), values } };
+  }
+  const num = readSafeI64(dv, base + 8);
+  const den = dv.getUint32(base + 16, true);
+  // Lowest terms keep the encoding canonical: one period, one frame.
+  if (!(num >= 1) || den < 1 || gcd(num, den) !== 1 || (h.n - 1) * num > Number.MAX_SAFE_INTEGER) {
+    return fail(
+      'invalid_period',
+      'period_num',
+      `expected period_num >= 1 and period_den >= 1 in lowest terms, (count−1)·period_num <= 2^53−1; got ${num}/${den}`,
+    );
+  }
+  const periodMs = num / den / h.layout.unitsPerMs;
+  if (Number.isInteger(periodMs) && num % den === 0) {
+    return { ok: true, value: { kind: 'regular', sensor: h.sensor, start: start.value, periodMs, values } };
+  }
+  // A rational period: the same points as explicit timestamps, each in whole ms.
+  const timestamps = new Float64Array(h.n);
+  for (let i = 0; i < h.n; i++) {
+    const t = toMs(startUnits + Math.floor((i * num) / den), h.layout, `ts[${i}]`);
+    if (!t.ok) return t;
+    timestamps[i] = t.value;
+  }
+  return { ok: true, value: { kind: 'irregular', sensor: h.sensor, timestamps, values } };
+}
+
+/** One varint delta starting at p (structure checked by skipDeltas), or why it is not a valid one. */
+function readDelta(bytes: Uint8Array, p: number, i: number): Decoded<{ delta: number; end: number }> {
+  let b = bytes[p++]!;
+  if (b < 0x80) return { ok: true, value: { delta: b, end: p } };
+  let delta = b & 0x7f;
+  let scale = 128;
+  let len = 1;
+  do {
+    b = bytes[p++]!;
+    delta += (b & 0x7f) * scale;
+    scale *= 128;
+    len++;
+  } while (b >= 0x80);
+  if (b === 0) {
+    return fail('varint_not_minimal', `deltas[${i - 1}]`, `expected a minimal varint, got a ${len}-byte one ending in 0x00`);
+  }
+  if (delta > Number.MAX_SAFE_INTEGER) {
+    return fail('varint_overflow', `deltas[${i - 1}]`, `expected a delta <= 2^53−1, got about ${delta}`);
+  }
+  return { ok: true, value: { delta, end: p } };
+}
+
+function readIrregular(bytes: Uint8Array, dv: DataView, off: number, h: FrameHeader, values: Float64Array): Decoded<SensorBatch> {
   const n = h.n;
-  const first = readSafeI64(dv, off + 12);
+  const base = off + h.layout.commonBytes;
+  const first = readSafeI64(dv, base);
   if (Number.isNaN(first)) {
-    return fail('timestamp_out_of_range', 'ts[0]', `expected first_ts within ±(2^53−1) ms, got ${readI64ForMessage(dv, off + 12)}`);
+    return fail('timestamp_out_of_range', 'ts[0]', `expected first_ts within ±(2^53−1) units, got ${readI64ForMessage(dv, base)}`);
   }
   const timestamps = new Float64Array(n);
-  timestamps[0] = first;
   let p = off + h.headerBytes;
   let t = first;
-  for (let i = 1; i < n; i++) {
-    // Structure was checked by skipDeltas: the varint ends before the values and is <= 10 bytes.
-    let b = bytes[p++]!;
-    let delta: number;
-    if (b < 0x80) {
-      delta = b;
-    } else {
-      delta = b & 0x7f;
-      let scale = 128;
-      let len = 1;
-      do {
-        b = bytes[p++]!;
-        delta += (b & 0x7f) * scale;
-        scale *= 128;
-        len++;
-      } while (b >= 0x80);
-      if (b === 0) {
-        return fail('varint_not_minimal', `deltas[${i - 1}]`, `expected a minimal varint, got a ${len}-byte one ending in 0x00`);
+  for (let i = 0; i < n; i++) {
+    if (i > 0) {
+      const d = readDelta(bytes, p, i);
+      if (!d.ok) return d;
+      p = d.value.end;
+      if (d.value.delta < 1) {
+        return fail(
+          'non_increasing_timestamps',
+          `ts[${i}]`,
+          `expected timestamps to strictly increase, but the delta from ts[${i - 1}] to ts[${i}] is 0`,
+        );
       }
-      if (delta > Number.MAX_SAFE_INTEGER) {
-        return fail('varint_overflow', `deltas[${i - 1}]`, `expected a delta <= 2^53−1, got about ${delta}`);
+      t += d.value.delta;
+      if (!Number.isSafeInteger(t)) {
+        return fail('timestamp_out_of_range', `ts[${i}]`, `expected a timestamp within 2^53−1 units, got about ${t}`);
       }
     }
-    if (delta < 1) {
-      return fail(
-        'non_increasing_timestamps',
-        `ts[${i}]`,
-        `expected timestamps to strictly increase, but the delta from ts[${i - 1}] to ts[${i}] is 0`,
-      );
-    }
-    t += delta;
-    if (!Number.isSafeInteger(t)) {
-      return fail('timestamp_out_of_range', `ts[${i}]`, `expected a timestamp within 2^53−1 ms, got about ${t}`);
-    }
-    timestamps[i] = t;
+    const ms = toMs(t, h.layout, `ts[${i}]`);
+    if (!ms.ok) return ms;
+    timestamps[i] = ms.value;
   }
   return { ok: true, value: { kind: 'irregular', sensor: h.sensor, timestamps, values } };
 }

@@ -18,6 +18,7 @@ export const BATCH_ERROR_CODES = [
   'varint_not_minimal',
   'checksum_mismatch',
   'trailing_bytes',
+  'invalid_flags',
   // shared validation
   'invalid_batch',
   'invalid_sensor',
@@ -31,6 +32,8 @@ export const BATCH_ERROR_CODES = [
   'invalid_period',
   'non_increasing_timestamps',
   'non_finite_value',
+  'sub_millisecond_timestamp',
+  'invalid_quality',
   // JSON only
   'invalid_json_batch',
 ] as const;

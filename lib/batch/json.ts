@@ -2,15 +2,17 @@
  * JSON form of a sensor batch (format version 1), validated with zod.
  *
  *   regular:   {"v":1,"sensor":7,"start":1700000000000,"period_ms":1,"values":[1.5,2]}
- *   irregular: {"v":1,"sensor":7,"ts":[1700000000000,1700000000003],"values":[1.5,2]}
+ *   irregular: {"v":1,"sensor":7,"ts":[1700000000000,1700000000003],"values":[1.5,2],"quality":["good","bad"]}
  *
  * An HTTP body is one such object, an array of them, or {"batches":[...]}.
- * JSON numbers in `values` become Float32 (Math.fround); a number too large
- * for Float32 rounds to ±Infinity and is rejected as non_finite_value.
+ * JSON numbers in `values` are doubles, kept as parsed (JSON.parse is exact
+ * for the shortest round-trip form JSON.stringify writes). `quality` is
+ * optional: one code per point, "good" | "uncertain" | "bad" or 0 | 1 | 2.
  * Errors use the same codes and rules as the binary decoder (validateBatch).
  */
 import { z } from 'zod';
 import { batchError, fail, prefixField } from './errors';
+import { MAX_QUALITY, parseQuality } from '../model/quality';
 import { DEFAULT_BATCH_LIMITS, type BatchError, type BatchLimits, type Decoded, type SensorBatch } from './types';
 import { validateBatch } from './validate';
 
@@ -23,6 +25,7 @@ export const RegularBatchJson = z.strictObject({
   start: z.number(),
   period_ms: z.number(),
   values: z.array(z.number()),
+  quality: z.optional(z.array(z.union([z.number(), z.string()]))),
 });
 export type RegularBatchJson = z.infer<typeof RegularBatchJson>;
 
@@ -32,6 +35,7 @@ export const IrregularBatchJson = z.strictObject({
   sensor: z.number(),
   ts: z.array(z.number()),
   values: z.array(z.number()),
+  quality: z.optional(z.array(z.union([z.number(), z.string()]))),
 });
 export type IrregularBatchJson = z.infer<typeof IrregularBatchJson>;
 
@@ -40,8 +44,8 @@ export type BatchJson = RegularBatchJson | IrregularBatchJson;
 /** The {"batches":[...]} envelope; elements are checked one by one. */
 const Envelope = z.strictObject({ batches: z.array(z.unknown()) });
 
-const REGULAR_KEYS = 'v, sensor, start, period_ms, values';
-const IRREGULAR_KEYS = 'v, sensor, ts, values';
+const REGULAR_KEYS = 'v, sensor, start, period_ms, values, quality';
+const IRREGULAR_KEYS = 'v, sensor, ts, values, quality';
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -176,29 +180,37 @@ function parseOne(input: unknown, limits: BatchLimits): Decoded<SensorBatch> {
     if (j.ts.length !== j.values.length) {
       return fail('count_mismatch', 'ts', `expected as many timestamps as values (${j.values.length}), got ${j.ts.length}`);
     }
-    batch = { kind: 'irregular', sensor: j.sensor, timestamps: Float64Array.from(j.ts), values: Float32Array.from(j.values) };
+    batch = { kind: 'irregular', sensor: j.sensor, timestamps: Float64Array.from(j.ts), values: Float64Array.from(j.values) };
   } else {
     const r = RegularBatchJson.safeParse(input);
     if (!r.success) return { ok: false, error: issueToError(r.error.issues[0]!, input, REGULAR_KEYS) };
     const j = r.data;
-    batch = { kind: 'regular', sensor: j.sensor, start: j.start, periodMs: j.period_ms, values: Float32Array.from(j.values) };
+    batch = { kind: 'regular', sensor: j.sensor, start: j.start, periodMs: j.period_ms, values: Float64Array.from(j.values) };
   }
+  const quality = qualityFromJson(input.quality, batch.values.length);
+  if (quality && !quality.ok) return quality;
+  if (quality) batch.quality = quality.value;
 
   const problem = validateBatch(batch, limits);
-  if (problem) {
-    if (problem.code === 'non_finite_value') {
-      // Finite in JSON but beyond Float32's range: say so.
-      const i = Number(/^values\[(\d+)\]$/.exec(problem.field)?.[1]);
-      const original = (input.values as unknown[])[i];
-      return fail(
-        'non_finite_value',
-        problem.field,
-        `expected a finite Float32 value (|x| < 3.4028235e38), got ${describeValue(original)}, which overflows to ${batch.values[i]}`,
-      );
-    }
-    return { ok: false, error: toJsonField(problem) };
-  }
+  if (problem) return { ok: false, error: toJsonField(problem) };
   return { ok: true, value: batch };
+}
+
+/** The optional quality array: names or codes, one per value; undefined when absent. */
+function qualityFromJson(input: unknown, n: number): Decoded<Uint8Array> | undefined {
+  if (input === undefined) return undefined;
+  const list = input as (number | string)[];
+  if (list.length !== n) return fail('invalid_quality', 'quality', `expected one quality per value (${n}), got ${list.length}`);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const q = list[i]!;
+    const code = typeof q === 'number' ? (Number.isInteger(q) && q >= 0 && q <= MAX_QUALITY ? q : null) : parseQuality(q);
+    if (code === null) {
+      return fail('invalid_quality', `quality[${i}]`, `expected "good", "uncertain", "bad" or 0, 1, 2, got ${describeValue(q)}`);
+    }
+    out[i] = code;
+  }
+  return { ok: true, value: out };
 }
 
 /**
@@ -239,14 +251,15 @@ export function batchesFromJson(input: unknown, limits: BatchLimits = DEFAULT_BA
 }
 
 /**
- * The JSON form of a batch. Values are the exact Float32 numbers (as doubles),
- * so JSON.stringify → JSON.parse → batchFromJson reproduces the same bits
+ * The JSON form of a batch. Values are the doubles themselves, so
+ * JSON.stringify → JSON.parse → batchFromJson reproduces the same bits
  * (except that JSON text writes -0 as 0).
  */
 export function batchToJson(batch: SensorBatch): BatchJson {
   const values = Array.from(batch.values);
+  const quality = batch.quality ? { quality: Array.from(batch.quality) } : {};
   if (batch.kind === 'regular') {
-    return { v: JSON_BATCH_VERSION, sensor: batch.sensor, start: batch.start, period_ms: batch.periodMs, values };
+    return { v: JSON_BATCH_VERSION, sensor: batch.sensor, start: batch.start, period_ms: batch.periodMs, values, ...quality };
   }
-  return { v: JSON_BATCH_VERSION, sensor: batch.sensor, ts: Array.from(batch.timestamps), values };
+  return { v: JSON_BATCH_VERSION, sensor: batch.sensor, ts: Array.from(batch.timestamps), values, ...quality };
 }

@@ -1,6 +1,7 @@
 /**
  * One sensor batch: the unit the upstream delivers and Kafka carries.
- * Timestamps are integer epoch milliseconds; values are stored as Float32.
+ * Timestamps are integer epoch milliseconds; values are IEEE-754 doubles,
+ * stored and read back bit for bit.
  */
 export type SensorBatch = RegularBatch | IrregularBatch;
 
@@ -10,7 +11,9 @@ export interface RegularBatch {
   sensor: number;
   start: number;
   periodMs: number;
-  values: Float32Array;
+  values: Float64Array;
+  /** One code per point (lib/model/quality.ts); absent: every point is good. */
+  quality?: Uint8Array;
 }
 
 /** Explicit, strictly increasing timestamps. */
@@ -18,7 +21,9 @@ export interface IrregularBatch {
   kind: 'irregular';
   sensor: number;
   timestamps: Float64Array;
-  values: Float32Array;
+  values: Float64Array;
+  /** One code per point (lib/model/quality.ts); absent: every point is good. */
+  quality?: Uint8Array;
 }
 
 /** What is wrong with an input, in the shape the HTTP API returns it. */

@@ -3,6 +3,7 @@
  * binary decoder (decode.ts), the JSON decoder (json.ts) and encodeBatch.
  */
 import { MS } from '../model/ladder';
+import { MAX_QUALITY } from '../model/quality';
 import { batchError } from './errors';
 import { encodedSize, U32_MAX } from './frame';
 import {
@@ -32,7 +33,8 @@ export function validateBatch(batch: SensorBatch, limits: BatchLimits = DEFAULT_
     validateShape(batch, limits) ??
     (batch.kind === 'regular' ? validateRegularTimes(batch, limits) : validateIrregularTimes(batch, limits)) ??
     (limits.ingest ? validateIngest(batch, limits.ingest) : null) ??
-    validateValues(batch.values)
+    validateValues(batch.values) ??
+    validateQuality(batch)
   );
 }
 
@@ -50,7 +52,21 @@ function firstIndexAtOrAfter(batch: SensorBatch, t: number): number {
 
 /** Ingest's bounds on a batch that follows the format rules. */
 function validateIngest(batch: SensorBatch, limits: IngestLimits): BatchError | null {
-  return validateDays(batch, limits) ?? validateFuture(batch, limits) ?? validateSize(batch, limits);
+  return validateDays(batch, limits) ?? validateFuture(batch, limits) ?? validateSize(batch, limits) ?? validateStoredQuality(batch);
+}
+
+/**
+ * Storage keeps no quality column yet: a point marked uncertain or bad is
+ * refused with its reason rather than stored as if it were good.
+ */
+function validateStoredQuality(batch: SensorBatch): BatchError | null {
+  const i = batch.quality ? batch.quality.findIndex((q) => q !== 0) : -1;
+  if (i < 0) return null;
+  return batchError(
+    'invalid_quality',
+    `quality[${i}]`,
+    'uncertain and bad points cannot be stored yet (storage keeps no quality column); send good points only',
+  );
 }
 
 /** The UTC days from the first point's to the last's, at most maxDays (one batch, one insert block). */
@@ -102,8 +118,8 @@ function validateShape(batch: SensorBatch, limits: BatchLimits): BatchError | nu
     return batchError('unknown_kind', 'kind', `expected kind "regular" or "irregular", got ${JSON.stringify(kind) ?? String(kind)}`);
   }
   const values: unknown = batch.values;
-  if (!(values instanceof Float32Array)) {
-    return batchError('invalid_batch', 'values', 'expected values to be a Float32Array');
+  if (!(values instanceof Float64Array)) {
+    return batchError('invalid_batch', 'values', 'expected values to be a Float64Array');
   }
 
   const sensor: unknown = batch.sensor;
@@ -182,7 +198,22 @@ function validateIrregularTimes(b: IrregularBatch, limits: BatchLimits): BatchEr
   return null;
 }
 
-function validateValues(values: Float32Array): BatchError | null {
+/** Quality, when present: one code per point, each good (0), uncertain (1) or bad (2). */
+function validateQuality(batch: SensorBatch): BatchError | null {
+  const q: unknown = batch.quality;
+  if (q === undefined) return null;
+  if (!(q instanceof Uint8Array) || q.length !== batch.values.length) {
+    return batchError('invalid_quality', 'quality', `expected one quality code per point (${batch.values.length})`);
+  }
+  for (let i = 0; i < q.length; i++) {
+    if (q[i]! > MAX_QUALITY) {
+      return batchError('invalid_quality', `quality[${i}]`, `expected 0 (good), 1 (uncertain) or 2 (bad), got ${q[i]}`);
+    }
+  }
+  return null;
+}
+
+function validateValues(values: Float64Array): BatchError | null {
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     // v - v is 0 for every finite number and NaN for NaN and ±Infinity.

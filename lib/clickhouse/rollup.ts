@@ -1,6 +1,6 @@
 import type { Ladder } from '../model/ladder';
 import { RAW_TABLE, ROLLUP_TABLE } from './schema';
-import { int, rangesWhere, tupleArray } from './sql';
+import { int, rangesWhere, sumFloat, tupleArray } from './sql';
 import type { Store } from './store';
 import type { UnitVersion } from './ledger';
 
@@ -17,14 +17,15 @@ export async function writeFineLevels(store: Store, ladder: Ladder, units: UnitV
   const finest = ladder.fine[0]!;
   const w = ladder.windowMs;
   const ranges = units.map((u) => ({ sensor: u.sensor, from: u.start, to: u.start + w }));
+  const sum = (x: string) => sumFloat(store.shape.features, x);
   await store.insert(
     `INSERT INTO ${store.table(ROLLUP_TABLE.name)} ${COLUMNS}
-     SELECT level, sensor, intDiv(t0, level) * level AS bucket, sum(c), sum(s), min(mn), max(mx), argMin(f, t0), argMax(l, t0), any(v)
+     SELECT level, sensor, intDiv(t0, level) * level AS bucket, sum(c), ${sum('s')}, min(mn), max(mx), argMin(f, t0), argMax(l, t0), any(v)
      FROM (
        SELECT a.sensor AS sensor, a.t0 AS t0, a.c AS c, a.s AS s, a.mn AS mn, a.mx AS mx, a.f AS f, a.l AS l, u.version AS v
        FROM (
          SELECT sensor, intDiv(ts, ${int(w)}) * ${int(w)} AS window, intDiv(ts, ${int(finest)}) * ${int(finest)} AS t0,
-                count() AS c, sum(toFloat64(value)) AS s, min(value) AS mn, max(value) AS mx,
+                count() AS c, ${sum('value')} AS s, min(value) AS mn, max(value) AS mx,
                 argMin(value, ts) AS f, argMax(value, ts) AS l
          FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', ranges)}
          GROUP BY sensor, window, t0
@@ -62,7 +63,7 @@ export async function writeCoarseLevels(
     await store.insert(
       `INSERT INTO ${store.table(ROLLUP_TABLE.name)} ${COLUMNS}
        SELECT ${int(level)}, sensor, intDiv(t, ${int(level)}) * ${int(level)} AS bucket,
-              sum(count), sum(sum), min(min), max(max), argMin(first, t), argMax(last, t), max(version)
+              sum(count), ${sumFloat(store.shape.features, 'sum')}, min(min), max(max), argMin(first, t), argMax(last, t), max(version)
        FROM ${store.table(ROLLUP_TABLE.name)} FINAL
        WHERE level = ${int(below)} AND (${rangesWhere('t', [...buckets.values()])})
        GROUP BY sensor, bucket`,

@@ -1,12 +1,12 @@
 import type { PointColumns } from '../model/points';
 
-const ROW_BYTES = 4 + 8 + 4;
+const ROW_BYTES = 4 + 8 + 8;
 const TWO_32 = 2 ** 32;
 
 /** Column list matching the RowBinary layout below. */
-export const POINT_ROW_STRUCTURE = 'sensor UInt32, ts Int64, value Float32';
+export const POINT_ROW_STRUCTURE = 'sensor UInt32, ts Int64, value Float64';
 
-/** RowBinary rows (sensor UInt32, ts Int64, value Float32), little-endian. */
+/** RowBinary rows (sensor UInt32, ts Int64, value Float64), little-endian. */
 export function pointsToRowBinary(points: PointColumns): Buffer {
   const buf = Buffer.allocUnsafe(points.length * ROW_BYTES);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -17,7 +17,7 @@ export function pointsToRowBinary(points: PointColumns): Buffer {
     view.setUint32(o, points.sensor[i]!, true);
     view.setUint32(o + 4, ts - hi * TWO_32, true);
     view.setInt32(o + 8, hi, true);
-    view.setFloat32(o + 12, points.value[i]!, true);
+    view.setFloat64(o + 12, points.value[i]!, true);
   }
   return buf;
 }

@@ -28,3 +28,12 @@ export function rangesWhere(col: string, ranges: readonly { sensor: number; from
     .map((s) => `(sensor IN (${s.sensors.map(int).join(', ')}) AND ${col} >= ${int(s.from)} AND ${col} < ${int(s.to)})`)
     .join(' OR ');
 }
+
+/**
+ * The sum aggregate for Float64 values: compensated (sumKahan) where the
+ * server has it, so averages are the exact mean within 1e-12 relative at
+ * every rollup level and in lenses; a plain sum on servers without it (18.16).
+ */
+export function sumFloat(features: { kahan: boolean }, expr: string): string {
+  return `${features.kahan ? 'sumKahan' : 'sum'}(${expr})`;
+}

@@ -2,7 +2,7 @@ import { dayLedger, SMALL_QUERY, windowLedger, type ReadStats } from '../clickho
 import { RAW_TABLE, ROLLUP_TABLE } from '../clickhouse/schema';
 import { queryBuckets, type BucketColumns } from './buckets';
 import type { LedgerCache } from './ledger-cache';
-import { int, rangesWhere } from '../clickhouse/sql';
+import { int, rangesWhere, sumFloat } from '../clickhouse/sql';
 import { holdingSensors } from '../clickhouse/errors';
 import { bySensorShard, onEveryPart, type Shards } from '../clickhouse/shards';
 import type { QuerySettings, Store } from '../clickhouse/store';
@@ -39,13 +39,6 @@ export interface LensResult {
   plan: { level_ms: number | null; raw_windows: number; rows_read: number; segments: number };
 }
 
-/**
- * A stored value as Float64 equal to what JSON gives for it: a Float32 column
- * goes through its shortest decimal (0.1, not 0.10000000149011612), as the
- * JSON formats print it; a Float64 column is itself.
- */
-const VALUE_TYPE = RAW_TABLE.columns.find((c) => c.name === 'value')!.type;
-const asFloat64 = (expr: string) => (VALUE_TYPE === 'Float64' ? expr : `toFloat64(toString(${expr}))`);
 
 /** One SELECT: rollup rows and raw points of the planned segments, folded into lens buckets. */
 export function lensSql(store: Store, plan: LensPlan): string {
@@ -68,14 +61,13 @@ export function lensSql(store: Store, plan: LensPlan): string {
   }
   if (raw.length > 0) {
     parts.push(
-      `SELECT sensor, ts AS t, toUInt64(1) AS c, toFloat64(value) AS s, value AS mn, value AS mx, value AS f, value AS l FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', raw)}`,
+      `SELECT sensor, ts AS t, toUInt64(1) AS c, value AS s, value AS mn, value AS mx, value AS f, value AS l FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', raw)}`,
     );
   }
   const step = int(plan.stepMs);
-  // Columns and types as decodeBuckets reads them.
-  return `SELECT sensor, intDiv(t, ${step}) * ${step} AS bucket, sum(c) AS count, toFloat64(sum(s)) AS sum,
-            ${asFloat64('min(mn)')} AS min, ${asFloat64('max(mx)')} AS max,
-            ${asFloat64('argMin(f, t)')} AS first, ${asFloat64('argMax(l, t)')} AS last
+  // Columns and types as decodeBuckets reads them (all Float64: values are stored as Float64).
+  return `SELECT sensor, intDiv(t, ${step}) * ${step} AS bucket, sum(c) AS count, toFloat64(${sumFloat(store.shape.features, 's')}) AS sum,
+            min(mn) AS min, max(mx) AS max, argMin(f, t) AS first, argMax(l, t) AS last
           FROM (${parts.join(' UNION ALL ')})
           GROUP BY sensor, bucket ORDER BY sensor, bucket`;
 }

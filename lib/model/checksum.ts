@@ -11,12 +11,16 @@
 
 const TWO_32 = 4294967296;
 
-/** Hash of one point: ts = integer epoch ms (|ts| < 2^53), bits = uint32 pattern of the Float32 value. */
-export function pointHash(ts: number, bits: number): number {
+/**
+ * Hash of one point: ts = integer epoch ms (|ts| < 2^53); vlo, vhi = low and
+ * high uint32 halves of the Float64 value's bit pattern.
+ */
+export function pointHash(ts: number, vlo: number, vhi: number): number {
   const lo = ts >>> 0; // ToUint32 is ts mod 2^32, also right for negative ts (two's complement)
   const hi = Math.floor(ts / TWO_32) >>> 0;
-  // Sums of three int32 products stay exact in a double; >>> 0 reduces mod 2^32.
-  let h = (Math.imul(lo, 0x9e3779b1) + Math.imul(hi, 0x85ebca77) + Math.imul(bits, 0xc2b2ae3d) + 0x165667b1) >>> 0;
+  // Sums of four int32 products stay exact in a double; >>> 0 reduces mod 2^32.
+  let h =
+    (Math.imul(lo, 0x9e3779b1) + Math.imul(hi, 0x85ebca77) + Math.imul(vlo, 0xc2b2ae3d) + Math.imul(vhi, 0x27d4eb2f) + 0x165667b1) >>> 0;
   h ^= h >>> 15;
   h = Math.imul(h, 0x85ebca77) >>> 0;
   h ^= h >>> 13;
@@ -25,14 +29,15 @@ export function pointHash(ts: number, bits: number): number {
   return h >>> 0;
 }
 
-// One shared view pair: the cheapest way to get a float32's bit pattern.
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+// One shared view pair: the cheapest way to get a double's bit pattern.
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
 
-/** Bit pattern of Math.fround(value) (so -0 and 0 differ, as they do in storage). */
-export function float32Bits(value: number): number {
-  f32[0] = value;
-  return u32[0]!;
+/** Low and high uint32 halves of a double's bit pattern (so -0 and 0 differ, as they do in storage). */
+export function float64Bits(value: number): [lo: number, hi: number] {
+  f64[0] = value;
+  return [u32[LO]!, u32[1 - LO]!];
 }
 
 /** Running per-sensor checksum. The caller must add each distinct point once. */
@@ -41,8 +46,8 @@ export class SensorChecksum {
   checksum = 0;
 
   add(ts: number, value: number): void {
-    f32[0] = value;
-    this.checksum = (this.checksum + pointHash(ts, u32[0]!)) >>> 0;
+    f64[0] = value;
+    this.checksum = (this.checksum + pointHash(ts, u32[LO]!, u32[1 - LO]!)) >>> 0;
     this.points++;
   }
 }
@@ -50,9 +55,9 @@ export class SensorChecksum {
 // --- SQL ------------------------------------------------------------------
 // Built from the same steps as pointHash. Constants are decimal (no hex
 // literals in old parsers); UInt64 products wrap mod 2^64, so masking to
-// 32 bits after every multiply reproduces Math.imul. reinterpretAsUInt32
+// 32 bits after every multiply reproduces Math.imul. reinterpretAsUInt64
 // only accepts String in 18.16, hence the detour via reinterpretAsString
-// (which drops trailing zero bytes; reinterpretAsUInt32 pads them back).
+// (which drops trailing zero bytes; reinterpretAsUInt64 pads them back).
 const M32 = '4294967295';
 const mask = (x: string): string => `bitAnd(${x}, ${M32})`;
 const mul = (x: string, k: number): string => mask(`${x} * ${k}`);
@@ -62,8 +67,10 @@ function hashSql(tsCol: string, valueCol: string): string {
   const u = `toUInt64(${tsCol})`;
   const lo = mask(u);
   const hi = `bitShiftRight(${u}, 32)`;
-  const bits = `toUInt64(reinterpretAsUInt32(reinterpretAsString(${valueCol})))`;
-  let h = mask(`${mul(lo, 0x9e3779b1)} + ${mul(hi, 0x85ebca77)} + ${mul(bits, 0xc2b2ae3d)} + ${0x165667b1}`);
+  const bits = `reinterpretAsUInt64(reinterpretAsString(${valueCol}))`;
+  const vlo = mask(bits);
+  const vhi = `bitShiftRight(${bits}, 32)`;
+  let h = mask(`${mul(lo, 0x9e3779b1)} + ${mul(hi, 0x85ebca77)} + ${mul(vlo, 0xc2b2ae3d)} + ${mul(vhi, 0x27d4eb2f)} + ${0x165667b1}`);
   h = mul(xorShift(h, 15), 0x85ebca77);
   h = mul(xorShift(h, 13), 0xc2b2ae3d);
   return xorShift(h, 16);
@@ -73,7 +80,7 @@ function hashSql(tsCol: string, valueCol: string): string {
 export const POINT_HASH_SQL: string = hashSql('ts', 'value');
 
 /**
- * Aggregate over columns `ts Int64`, `value Float32` equal to SensorChecksum.checksum,
+ * Aggregate over columns `ts Int64`, `value Float64` equal to SensorChecksum.checksum,
  * e.g. `SELECT sensor, count(), ${CHECKSUM_SQL} AS checksum FROM raw GROUP BY sensor`.
  */
 export const CHECKSUM_SQL: string = mask(`sum(${POINT_HASH_SQL})`);

@@ -3,7 +3,8 @@ export interface PointColumns {
   length: number;
   sensor: Uint32Array;
   ts: Float64Array;
-  value: Float32Array;
+  /** IEEE-754 doubles as written: stored and read back bit for bit. */
+  value: Float64Array;
 }
 
 export function allocatePoints(capacity: number): PointColumns {
@@ -11,6 +12,6 @@ export function allocatePoints(capacity: number): PointColumns {
     length: 0,
     sensor: new Uint32Array(capacity),
     ts: new Float64Array(capacity),
-    value: new Float32Array(capacity),
+    value: new Float64Array(capacity),
   };
 }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeBatch } from '../../lib/batch/decode';
 import { encodeBatch, encodeFrames } from '../../lib/batch/encode';
 import { BATCH_ERROR_CODES } from '../../lib/batch/errors';
 import { DEFAULT_BATCH_LIMITS, timestampAt, type SensorBatch } from '../../lib/batch/types';
@@ -171,7 +172,7 @@ function pointsOfBatch(b: SensorBatch): Point[] {
   return Array.from(b.values, (value, i) => ({ sensor: b.sensor, ts: timestampAt(b, i), value }));
 }
 
-/** Points of a JSON batch as the client meant them (values are rounded to Float32 by SensorChecksum). */
+/** Points of a JSON batch as the client meant them (doubles, stored bit for bit). */
 function pointsOfJson(j: JsonBatch): Point[] {
   return j.values.map((value, i) => ({
     sensor: j.sensor,
@@ -290,10 +291,10 @@ function flipBit(buf: Buffer, bit: number): Buffer {
   return copy;
 }
 
-/** A deterministic pseudo-random Float32-ish signal. */
-function signal(n: number, seed: number): Float32Array {
+/** A deterministic pseudo-random signal using all 53 bits of a double's mantissa. */
+function signal(n: number, seed: number): Float64Array {
   let x = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
+  return Float64Array.from({ length: n }, () => {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
@@ -372,8 +373,6 @@ describe('rejected requests', () => {
       { name: 'a value is an array', body: regular({ values: [[1], 2, 3] }), code: 'invalid_json_batch', field: 'values[0]' },
       { name: 'a value is null', body: regular({ values: [1, 2, null] }), code: 'non_finite_value', field: 'values[2]' },
       { name: 'irregular: a value is null', body: irregular({ values: [null, 2, 3] }), code: 'non_finite_value', field: 'values[0]' },
-      { name: 'a value overflows Float32', body: regular({ values: [1, 3.5e38, 3] }), code: 'non_finite_value', field: 'values[1]' },
-      { name: 'a value is -1e39', body: irregular({ values: [1, 2, -1e39] }), code: 'non_finite_value', field: 'values[2]' },
       // ts
       { name: 'ts repeats a timestamp', body: irregular({ ts: [T0, T0, T0 + 1] }), code: 'non_increasing_timestamps', field: 'ts[1]' },
       { name: 'ts decreases', body: irregular({ ts: [T0, T0 + 5, T0 + 4] }), code: 'non_increasing_timestamps', field: 'ts[2]' },
@@ -488,7 +487,7 @@ describe('rejected requests', () => {
       expectError(await post(Buffer.from(valid), null), 415, 'unsupported_media_type', 'content-type');
       expectError(
         await post(
-          encodeBatch({ kind: 'regular', sensor: 22, start: T0, periodMs: 1, values: Float32Array.of(1) }),
+          encodeBatch({ kind: 'regular', sensor: 22, start: T0, periodMs: 1, values: Float64Array.of(1) }),
           'application/x-protobuf',
         ),
         415,
@@ -499,17 +498,19 @@ describe('rejected requests', () => {
   });
 
   describe('binary batches: status 400, code and field', () => {
-    const valid = encodeBatch({ kind: 'regular', sensor: 21, start: T0, periodMs: 1, values: Float32Array.of(1.5, 2, 3) });
+    const valid = encodeBatch({ kind: 'regular', sensor: 21, start: T0, periodMs: 1, values: Float64Array.of(1.5, 2, 3) });
     const validIrregular = encodeBatch({
       kind: 'irregular',
       sensor: 22,
       timestamps: Float64Array.of(T0, T0 + 3, T0 + 300),
-      values: Float32Array.of(1.5, 2, -0.25),
+      values: Float64Array.of(1.5, 2, -0.25),
     });
 
-    it('the hand-built frames are the frames encodeBatch writes', () => {
-      expect(rawFrame()).toEqual(valid);
-      expect(rawFrame({ kind: 1, sensor: 22, deltaBytes: [0x03, 0xa9, 0x02], values: [1.5, 2, -0.25] })).toEqual(validIrregular);
+    it('the hand-built version-1 frames decode to the batches encodeBatch writes as version 2', () => {
+      expect(decodeBatch(rawFrame())).toEqual(decodeBatch(valid));
+      expect(decodeBatch(rawFrame({ kind: 1, sensor: 22, deltaBytes: [0x03, 0xa9, 0x02], values: [1.5, 2, -0.25] }))).toEqual(
+        decodeBatch(validIrregular),
+      );
     });
 
     interface Case {
@@ -524,7 +525,7 @@ describe('rejected requests', () => {
       { name: 'bad magic (1st byte)', body: withByte(valid, 0, 0x47), code: 'bad_magic', field: 'frames[0].magic' },
       { name: 'bad magic (2nd byte)', body: withByte(valid, 1, 0x45), code: 'bad_magic', field: 'frames[0].magic' },
       { name: 'JSON sent as binary', body: Buffer.from(JSON.stringify(regular())), code: 'bad_magic', field: 'frames[0].magic' },
-      { name: 'version 2', body: withByte(valid, 2, 2), code: 'unsupported_version', field: 'frames[0].version' },
+      { name: 'version 3', body: withByte(valid, 2, 3), code: 'unsupported_version', field: 'frames[0].version' },
       { name: 'version 0', body: withByte(validIrregular, 2, 0), code: 'unsupported_version', field: 'frames[0].version' },
       { name: 'kind 2', body: withByte(valid, 3, 2), code: 'unknown_kind', field: 'frames[0].kind' },
       { name: 'kind 255', body: withByte(validIrregular, 3, 255), code: 'unknown_kind', field: 'frames[0].kind' },
@@ -634,8 +635,8 @@ describe('rejected requests', () => {
         field: 'frames[1].crc',
       },
       {
-        name: '2nd frame: version 2',
-        body: Buffer.concat([validIrregular, withByte(valid, 2, 2)]),
+        name: '2nd frame: version 3',
+        body: Buffer.concat([validIrregular, withByte(valid, 2, 3)]),
         code: 'unsupported_version',
         field: 'frames[1].version',
       },
@@ -653,7 +654,7 @@ describe('rejected requests', () => {
       },
       {
         name: '2nd frame: truncated',
-        body: Buffer.concat([validIrregular, valid.subarray(0, 30)]),
+        body: Buffer.concat([validIrregular, valid.subarray(0, 40)]),
         code: 'count_mismatch',
         field: 'frames[1].count',
       },
@@ -744,9 +745,9 @@ describe('rejected requests', () => {
       const records = await kafkaRecords();
       const good = encodeFrames([
         { kind: 'regular', sensor: 43, start: T0, periodMs: 10, values: signal(100, 4) },
-        { kind: 'irregular', sensor: 44, timestamps: Float64Array.of(T0, T0 + 7), values: Float32Array.of(1, 2) },
+        { kind: 'irregular', sensor: 44, timestamps: Float64Array.of(T0, T0 + 7), values: Float64Array.of(1, 2) },
       ]);
-      const bad = flipBit(encodeBatch({ kind: 'regular', sensor: 44, start: T0 + 100, periodMs: 1, values: Float32Array.of(3) }), 8 * 26);
+      const bad = flipBit(encodeBatch({ kind: 'regular', sensor: 44, start: T0 + 100, periodMs: 1, values: Float64Array.of(3) }), 8 * 26);
       expectError(await postBinary(Buffer.concat([good, bad])), 400, 'checksum_mismatch', 'frames[2].crc');
       expect(await kafkaRecords()).toBe(records);
       await h().waitCaughtUp();
@@ -763,9 +764,15 @@ describe('rejected requests', () => {
 
 describe('accepted data', () => {
   const jsonBatches: JsonBatch[] = [
-    // Float32 rounding (0.1, 16777217), denormals, the largest finite Float32 magnitudes
-    { v: 1, sensor: 101, start: T0, period_ms: 250, values: [0.1, -2.5, 16777217, 1e-40, 3.4028234663852886e38, 0] },
-    { v: 1, sensor: 102, ts: [T0, T0 + 1, T0 + 86_400_000], values: [1.5, -0.25, 1e-45] },
+    // Doubles kept bit for bit: 0.1, 0.1 + 0.2, 2^53 + 2, a totalizer, subnormals, the largest finite magnitudes
+    {
+      v: 1,
+      sensor: 101,
+      start: T0,
+      period_ms: 250,
+      values: [0.1, 0.30000000000000004, 9007199254740994, 123456.789, 5e-324, 1.7976931348623157e308, 0],
+    },
+    { v: 1, sensor: 102, ts: [T0, T0 + 1, T0 + 86_400_000], values: [1.5, -0.245, 1e-310] },
     { v: 1, sensor: 101, start: T0 + 1500, period_ms: 1, values: [7, 8] },
     // the first and the last timestamp allowed (in batches of their own: see the 5-days-apart test at the end)
     { v: 1, sensor: 102, ts: [MIN_TS, MIN_TS + 1], values: [-3.4028234663852886e38, 42] },
@@ -779,7 +786,7 @@ describe('accepted data', () => {
       kind: 'irregular',
       sensor: 202,
       timestamps: Float64Array.of(T0, T0 + 1, T0 + 128, T0 + 16_512, T0 + 2_113_664),
-      values: Float32Array.of(-0, 0, 1.25, -7, 1e30),
+      values: Float64Array.of(-0, 0, 1.25, -7, 1e30),
     },
     { kind: 'regular', sensor: 201, start: T0 + 5000, periodMs: 1, values: signal(3000, 6) },
   ];
@@ -789,7 +796,7 @@ describe('accepted data', () => {
     sensor: MAX_SENSOR,
     start: MAX_TS - 20,
     periodMs: 10,
-    values: Float32Array.of(1, 2, 3),
+    values: Float64Array.of(1, 2, 3),
   };
 
   const jsonPoints = jsonBatches.flatMap(pointsOfJson);
@@ -798,7 +805,7 @@ describe('accepted data', () => {
   const sensors = sensorsOf(allPoints);
 
   it('a valid JSON body → 202 with the accepted counts', async () => {
-    expectAccepted(await postJson(jsonBatches), 5, 6 + 3 + 2 + 2 + 2);
+    expectAccepted(await postJson(jsonBatches), 5, 7 + 3 + 2 + 2 + 2);
   });
 
   it('a valid binary body → 202 with the accepted counts', async () => {
@@ -815,11 +822,11 @@ describe('accepted data', () => {
 
   it('posting the same bodies again changes nothing (deduplicated)', async () => {
     const records = await kafkaRecords();
-    expectAccepted(await postJson(jsonBatches), 5, 15);
+    expectAccepted(await postJson(jsonBatches), 5, 16);
     expectAccepted(await postBinary(encodeFrames(binaryBatches)), 3, 8005);
     expectAccepted(await postBinary(encodeBatch(edgeBatch), HERODOTUS_TYPE), 1, 3);
     // one JSON batch sent as binary and vice versa: same points, same content key
-    const asBinary = encodeBatch({ kind: 'regular', sensor: 101, start: T0 + 1500, periodMs: 1, values: Float32Array.of(7, 8) });
+    const asBinary = encodeBatch({ kind: 'regular', sensor: 101, start: T0 + 1500, periodMs: 1, values: Float64Array.of(7, 8) });
     expectAccepted(await postBinary(asBinary), 1, 2);
     expect(await kafkaRecords()).toBe(records + 5 + 3 + 1 + 1);
     await h().waitCaughtUp();

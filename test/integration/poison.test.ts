@@ -25,7 +25,7 @@ import { tempStateDir } from '../support/ingest-run';
 const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 0, 1);
 const CHUNK_MAX_POINTS = 2000;
-const CHUNK_MAX_BYTES = 16 * 1024;
+const CHUNK_MAX_BYTES = 32 * 1024;
 const MAX_BATCH_BYTES = 8 * 1024;
 /** Every Kafka record of this file goes to one partition, so neighbours share its checkpoint. */
 const PARTITION = 0;
@@ -68,7 +68,7 @@ function h(): Harness {
 // ------------------------------------------------------------- helpers ---
 
 function regular(sensor: number, start: number, periodMs: number, n: number, seed = sensor): SensorBatch {
-  const values = Float32Array.from({ length: n }, (_, i) => ((i * 7919 + seed * 104_729) % 20_011) / 8 - 1000);
+  const values = Float64Array.from({ length: n }, (_, i) => ((i * 7919 + seed * 104_729) % 20_011) / 8 - 1000);
   return { kind: 'regular', sensor, start, periodMs, values };
 }
 
@@ -169,7 +169,7 @@ describe('poison input', () => {
     // 24 + 4·3000 + 4 bytes as a frame
     const bytes = await postJson(json(regular(902, T0, 1, 3000)));
     expect(bytes).toMatchObject({ status: 400, body: { error: { code: 'batch_too_large', field: 'values' } } });
-    expect(bytes.body.error!.message).toMatch(new RegExp(`at most ${MAX_BATCH_BYTES} bytes.*got 12028 bytes`));
+    expect(bytes.body.error!.message).toMatch(new RegExp(`at most ${MAX_BATCH_BYTES} bytes.*got 24040 bytes`));
 
     const points = await postJson({ v: 1, sensor: 903, start: T0, period_ms: 1, values: new Array(100_001).fill(0) });
     expect(points).toMatchObject({ status: 400, body: { error: { code: 'too_many_points', field: 'values' } } });
@@ -214,13 +214,13 @@ describe('poison input', () => {
   });
 
   it('a chunk stops at its bytes budget', async () => {
-    // 1200 one-point records of 28 bytes: 585 fit the bytes budget, all 1200 the points budget.
+    // 1200 one-point records of 48 bytes (frame version 2): 682 fit the bytes budget, all 1200 the points budget.
     const batches = Array.from({ length: 1200 }, (_, i) => regular(931, T0 + i * 1000, 1, 1, i));
     const before = await chunksSoFar();
     await publish(batches);
     await caughtUp();
     expect(await auditOf([931])).toEqual(expectedAudit(batches));
-    expect((await chunksSoFar()) - before).toBeGreaterThanOrEqual(Math.ceil((1200 * 28) / CHUNK_MAX_BYTES));
+    expect((await chunksSoFar()) - before).toBeGreaterThanOrEqual(Math.ceil((1200 * 48) / CHUNK_MAX_BYTES));
   });
 
   it('a record ClickHouse refuses for good is dead-lettered storage_rejected with its code; its neighbours are stored', async () => {
@@ -234,7 +234,7 @@ describe('poison input', () => {
     execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: PROJECT_ROOT, stdio: 'inherit' });
     await h().startService();
 
-    const refused: SensorBatch = { kind: 'regular', sensor: 941, start: T0, periodMs: 1000, values: Float32Array.of(1, 666, 3) };
+    const refused: SensorBatch = { kind: 'regular', sensor: 941, start: T0, periodMs: 1000, values: Float64Array.of(1, 666, 3) };
     const neighbours = [regular(940, T0, 1000, 100), regular(942, T0, 1000, 100), regular(943, T0 + DAY, 1000, 100)];
     const offsets = await publish([neighbours[0]!, refused, neighbours[1]!, neighbours[2]!]);
     await caughtUp();

@@ -1,6 +1,7 @@
 import { Rng } from '../../generator/rng';
 import { expect } from 'vitest';
 import type { LensResult } from '../../lib/lens/query';
+import { exactSum, withinRelative } from './exact-sum';
 
 export type Points = [number, number][];
 
@@ -51,20 +52,20 @@ export function expectExact(lens: LensBody, raw: Map<number, Points>): { buckets
       }
       let min = Infinity;
       let max = -Infinity;
-      let sum = 0;
+      let magnitude = 0;
       for (let k = a; k < b; k++) {
         const v = points[k]![1];
         if (v < min) min = v;
         if (v > max) max = v;
-        // Values arrive as Float32's shortest decimal; the stored value is its fround.
-        sum += Math.fround(v);
+        magnitude += Math.abs(v);
       }
       expect(s.min[i], where).toBe(min);
       expect(s.max[i], where).toBe(max);
       expect(s.first[i], where).toBe(points[a]![1]);
       expect(s.last[i], where).toBe(points[b - 1]![1]);
-      const avg = sum / (b - a);
-      expect(Math.abs(s.avg[i]! - avg), where).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(avg)));
+      // The exact mean of the doubles as stored, within 1e-12 relative (DESIGN.md, non-negotiable 1).
+      const avg = exactSum(points.slice(a, b).map((p) => p[1])) / (b - a);
+      expect(withinRelative(s.avg[i]!, avg, 1e-12, magnitude / (b - a)), `${where}: avg ${s.avg[i]} vs exact ${avg}`).toBe(true);
     }
   }
   return { buckets };

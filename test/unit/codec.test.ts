@@ -25,23 +25,24 @@ const L = DEFAULT_BATCH_LIMITS;
 const T0 = 1_700_000_000_000;
 const U32_MAX = 0xffff_ffff;
 
-function regular(values: number[] | Float32Array, over: Partial<RegularBatch> = {}): RegularBatch {
-  return { kind: 'regular', sensor: 7, start: T0, periodMs: 1000, values: Float32Array.from(values), ...over };
+function regular(values: number[] | Float64Array, over: Partial<RegularBatch> = {}): RegularBatch {
+  return { kind: 'regular', sensor: 7, start: T0, periodMs: 1000, values: Float64Array.from(values), ...over };
 }
 
-function irregular(ts: number[], values: number[] | Float32Array, over: Partial<IrregularBatch> = {}): IrregularBatch {
-  return { kind: 'irregular', sensor: 7, timestamps: Float64Array.from(ts), values: Float32Array.from(values), ...over };
+function irregular(ts: number[], values: number[] | Float64Array, over: Partial<IrregularBatch> = {}): IrregularBatch {
+  return { kind: 'irregular', sensor: 7, timestamps: Float64Array.from(ts), values: Float64Array.from(values), ...over };
 }
 
-function bits(values: Float32Array): number[] {
-  return Array.from(new Uint32Array(values.buffer, values.byteOffset, values.length));
+function bits(values: Float64Array): bigint[] {
+  return Array.from(new BigUint64Array(Float64Array.from(values).buffer));
 }
 
-/** Structural equality that compares Float32 values bit for bit (NaN payloads, -0). */
+/** Structural equality that compares Float64 values bit for bit (-0) and quality codes. */
 function expectSameBatch(actual: SensorBatch, expected: SensorBatch): void {
   expect(actual.kind).toBe(expected.kind);
   expect(actual.sensor).toBe(expected.sensor);
   expect(bits(actual.values)).toEqual(bits(expected.values));
+  expect(actual.quality && Array.from(actual.quality)).toEqual(expected.quality && Array.from(expected.quality));
   if (actual.kind === 'regular' && expected.kind === 'regular') {
     expect(actual.start).toBe(expected.start);
     expect(actual.periodMs).toBe(expected.periodMs);
@@ -88,12 +89,17 @@ interface RawFrame {
   deltaBytes?: number[];
   deltas?: number[];
   values: number[];
-  /** raw f32 bit patterns instead of `values` */
+  /** raw f32 bit patterns instead of `values` (version 1) */
   valueBits?: number[];
   crc?: number;
+  /** Version 2: flags byte (default: 1 when quality is given), period denominator, quality bytes. */
+  flags?: number;
+  periodDen?: number;
+  quality?: number[];
 }
 
-function rawFrame(f: RawFrame): Buffer {
+/** The common header's first 12 bytes (magic, version, kind, sensor, count) and a u32 writer. */
+function frameStart(f: RawFrame, version: number): { parts: number[]; u32: (v: number) => void } {
   const parts: number[] = [];
   const u32 = (v: number) => {
     const b = Buffer.alloc(4);
@@ -101,9 +107,40 @@ function rawFrame(f: RawFrame): Buffer {
     parts.push(...b);
   };
   const magic = f.magic ?? [0x48, 0x44];
-  parts.push(magic[0], magic[1], f.version ?? 1, f.kind);
+  parts.push(magic[0], magic[1], f.version ?? version, f.kind);
   u32(f.sensor ?? 7);
   u32(f.count ?? f.values.length);
+  return { parts, u32 };
+}
+
+/** A version-2 frame, built byte by byte: times in µs (start, periodMs and deltas are taken as µs), f64 values. */
+function rawFrame2(f: RawFrame): Buffer {
+  const { parts, u32 } = frameStart(f, 2);
+  const i64 = (v: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64LE(v);
+    parts.push(...b);
+  };
+  parts.push(f.flags ?? (f.quality ? 1 : 0), 0, 0, 0);
+  i64(f.start ?? BigInt(T0) * 1000n);
+  if (f.kind === 0) {
+    i64(BigInt(f.periodMs ?? 1_000_000));
+    u32(f.periodDen ?? 1);
+  } else parts.push(...(f.deltaBytes ?? (f.deltas ?? f.values.slice(1).map(() => 1000)).flatMap((d) => varintBytes(BigInt(d)))));
+  const vals = Buffer.alloc(8 * f.values.length);
+  f.values.forEach((v, i) => {
+    vals.writeDoubleLE(v, 8 * i);
+  });
+  parts.push(...vals, ...(f.quality ?? []));
+  const body = Buffer.from(parts);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32LE(f.crc ?? crc32(body));
+  return Buffer.concat([body, crc]);
+}
+
+/** A version-1 frame (ms, f32 values), built byte by byte. */
+function rawFrame(f: RawFrame): Buffer {
+  const { parts, u32 } = frameStart(f, 1);
   const i64 = Buffer.alloc(8);
   i64.writeBigInt64LE(f.start ?? BigInt(T0));
   parts.push(...i64);
@@ -132,13 +169,24 @@ function fixCrc(frame: Uint8Array): Buffer {
 
 const sensorArb = fc.integer({ min: 0, max: L.maxSensorId });
 
-/** Any finite Float32 bit pattern: normals, subnormals, ±0. */
-const finiteF32Bits = fc.integer({ min: 0, max: U32_MAX }).filter((b) => ((b >>> 23) & 0xff) !== 0xff);
+/** Any finite Float64 bit pattern: normals, subnormals, ±0. */
+const finiteF64Bits = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).filter((b) => ((b >> 52n) & 0x7ffn) !== 0x7ffn);
 
 const valuesArb = (maxLength: number) =>
   fc.oneof(
-    fc.float32Array({ minLength: 1, maxLength, noNaN: true, noDefaultInfinity: true }),
-    fc.array(finiteF32Bits, { minLength: 1, maxLength }).map((bs) => new Float32Array(Uint32Array.from(bs).buffer)),
+    fc.float64Array({ minLength: 1, maxLength, noNaN: true, noDefaultInfinity: true }),
+    fc.array(finiteF64Bits, { minLength: 1, maxLength }).map((bs) => new Float64Array(BigUint64Array.from(bs).buffer)),
+  );
+
+/** Quality codes for some batches, none (all good) for others. */
+const withQuality = <B extends SensorBatch>(arb: fc.Arbitrary<B>): fc.Arbitrary<B> =>
+  arb.chain((b) =>
+    fc.oneof(
+      fc.constant(b),
+      fc
+        .array(fc.integer({ min: 0, max: 2 }), { minLength: b.values.length, maxLength: b.values.length })
+        .map((q) => ({ ...b, quality: Uint8Array.from(q) })),
+    ),
   );
 
 const regularArb: fc.Arbitrary<RegularBatch> = fc.tuple(sensorArb, valuesArb(64)).chain(([sensor, values]) => {
@@ -178,15 +226,15 @@ const irregularArb: fc.Arbitrary<IrregularBatch> = fc
     irregularTsArb(values.length).map((timestamps): IrregularBatch => ({ kind: 'irregular', sensor, timestamps, values })),
   );
 
-const batchArb: fc.Arbitrary<SensorBatch> = fc.oneof(regularArb, irregularArb);
+const batchArb: fc.Arbitrary<SensorBatch> = withQuality<SensorBatch>(fc.oneof(regularArb, irregularArb));
 
 // ---------------------------------------------------------------------------
 // Format
 // ---------------------------------------------------------------------------
 
-describe('binary format v1 layout', () => {
+describe('binary format v2 layout', () => {
   it('exports the magic and version', () => {
-    expect(BATCH_VERSION).toBe(1);
+    expect(BATCH_VERSION).toBe(2);
     const b = Buffer.alloc(2);
     b.writeUInt16LE(BATCH_MAGIC);
     expect([...b]).toEqual([0x48, 0x44]);
@@ -195,25 +243,24 @@ describe('binary format v1 layout', () => {
 
   it('encodes a regular batch to the documented bytes', () => {
     const frame = encodeBatch(regular([1.5, 2], { periodMs: 1 }));
-    expect(frame.toString('hex')).toBe('4844010007000000020000000068e5cf8b010000010000000000c03f0000004074e9acd4');
-    expect(frame).toEqual(rawFrame({ kind: 0, periodMs: 1, values: [1.5, 2] }));
+    expect(frame.toString('hex')).toBe(DOC_REGULAR_HEX);
+    expect(frame).toEqual(rawFrame2({ kind: 0, periodMs: 1000, values: [1.5, 2] }));
   });
 
-  it('encodes an irregular batch to the documented bytes', () => {
-    const frame = encodeBatch(irregular([T0, T0 + 3, T0 + 300], [1.5, 2, -0.25]));
-    expect(frame.toString('hex')).toBe('4844010107000000030000000068e5cf8b01000003a9020000c03f00000040000080bee88908f2');
-    expect(frame).toEqual(rawFrame({ kind: 1, deltas: [3, 297], values: [1.5, 2, -0.25] }));
+  it('encodes an irregular batch with quality to the documented bytes', () => {
+    const frame = encodeBatch(irregular([T0, T0 + 3, T0 + 300], [1.5, 2, -0.25], { quality: Uint8Array.of(0, 1, 2) }));
+    expect(frame.toString('hex')).toBe(DOC_IRREGULAR_HEX);
+    expect(frame).toEqual(rawFrame2({ kind: 1, deltas: [3000, 297_000], values: [1.5, 2, -0.25], quality: [0, 1, 2] }));
   });
 
-  it('a 1000-point regular Float32 batch takes at most 4.5 bytes per point', () => {
+  it('a 1000-point regular Float64 batch takes 8.04 bytes per point', () => {
     const b = regular(Array.from({ length: 1000 }, (_, i) => Math.sin(i)));
     const frame = encodeBatch(b);
-    expect(frame.length).toBe(24 + 4000 + 4);
-    expect(frame.length / 1000).toBeLessThanOrEqual(4.5);
+    expect(frame.length).toBe(36 + 8000 + 4);
     expect(encodedSize(b)).toBe(frame.length);
   });
 
-  it('an irregular batch with 1-second spacing takes 6 bytes per point', () => {
+  it('an irregular batch with 1-second spacing takes 11 bytes per point (3-byte µs deltas)', () => {
     const ts = Array.from({ length: 1000 }, (_, i) => T0 + i * 1000);
     const frame = encodeBatch(
       irregular(
@@ -221,7 +268,31 @@ describe('binary format v1 layout', () => {
         ts.map(() => 1),
       ),
     );
-    expect(frame.length).toBe(20 + 999 * 2 + 4000 + 4);
+    expect(frame.length).toBe(24 + 999 * 3 + 8000 + 4);
+  });
+
+  it('version 1 frames still decode, their f32 values widened exactly', () => {
+    const r = decodeBatch(rawFrame({ kind: 1, deltas: [3, 297], values: [1.5, 0.1, -0.25] }));
+    expect(r.ok && r.value).toEqual(irregular([T0, T0 + 3, T0 + 300], [1.5, Math.fround(0.1), -0.25]));
+    const reg = decodeBatch(rawFrame({ kind: 0, periodMs: 1, values: [1.5, 2] }));
+    expect(reg.ok && reg.value).toEqual(regular([1.5, 2], { periodMs: 1 }));
+  });
+
+  it('a rational period in µs (360 Hz) decodes to its timestamps when they are whole ms, else says why not', () => {
+    // 3 points at 1000/3 ms: 0, 333.33…, 666.66… ms — not storable in ms yet.
+    const e = decodeBatch(rawFrame2({ kind: 0, periodMs: 1_000_000, periodDen: 3, values: [1, 2, 3] }));
+    expectError(e, 'sub_millisecond_timestamp', 'ts[1]');
+    // 2000/2 ms in lowest terms only: not canonical is refused.
+    expectError(decodeBatch(rawFrame2({ kind: 0, periodMs: 2000, periodDen: 2, values: [1, 2] })), 'invalid_period', 'period_num');
+    const ok = decodeBatch(rawFrame2({ kind: 0, periodMs: 3000, periodDen: 1, values: [1, 2] }));
+    expect(ok.ok && ok.value).toEqual(regular([1, 2], { periodMs: 3 }));
+    expectError(decodeBatch(rawFrame2({ kind: 0, start: BigInt(T0) * 1000n + 1n, values: [1] })), 'sub_millisecond_timestamp', 'start');
+  });
+
+  it('version 2: flags other than quality and quality codes above 2 are refused', () => {
+    expectError(decodeBatch(rawFrame2({ kind: 0, values: [1], flags: 2 })), 'invalid_flags', 'flags');
+    expectError(decodeBatch(rawFrame2({ kind: 0, values: [1, 2], quality: [0, 3] })), 'invalid_quality', 'quality[1]');
+    expect(decodeBatch(rawFrame2({ kind: 1, values: [1, 2], quality: [2, 1] })).ok).toBe(true);
   });
 
   it('decodes frames at any byte offset (unaligned values)', () => {
@@ -242,6 +313,11 @@ describe('binary format v1 layout', () => {
     expect(r.ok && Array.from(r.value.values)).toEqual([1, 2, 3]);
   });
 });
+
+/** The examples of docs/batch-format.md, version 2. */
+const DOC_REGULAR_HEX = '4844020007000000020000000000000000401e18240a0600e80300000000000001000000000000000000f83f0000000000000040ae729345';
+const DOC_IRREGULAR_HEX =
+  '4844020107000000030000000100000000401e18240a0600b817a89012000000000000f83f0000000000000040000000000000d0bf000102104b51d9';
 
 // ---------------------------------------------------------------------------
 // Round trips
@@ -288,7 +364,7 @@ describe('round trips', () => {
     );
   });
 
-  it('JSON text: parse(stringify(batchToJson(b))) keeps every Float32 bit except the sign of zero', () => {
+  it('JSON text: parse(stringify(batchToJson(b))) keeps every Float64 bit except the sign of zero', () => {
     fc.assert(
       fc.property(batchArb, (b) => {
         const r = batchFromJson(JSON.parse(JSON.stringify(batchToJson(b))));
@@ -328,10 +404,14 @@ describe('round trips', () => {
     );
   });
 
-  it('JSON numbers become Float32 with Math.fround', () => {
-    const r = batchFromJson({ v: 1, sensor: 1, start: T0, period_ms: 1, values: [0.1, 1e-46, 3.4028235e38, 16777217] });
+  it('JSON numbers are kept as doubles; quality by name or code', () => {
+    const r = batchFromJson({ v: 1, sensor: 1, start: T0, period_ms: 1, values: [0.1, 1e-46, 3.4028235e38, 16777217, 123456.789] });
     expect(r.ok).toBe(true);
-    if (r.ok) expect(Array.from(r.value.values)).toEqual([Math.fround(0.1), 0, Math.fround(3.4028235e38), 16777216]);
+    if (r.ok) expect(Array.from(r.value.values)).toEqual([0.1, 1e-46, 3.4028235e38, 16777217, 123456.789]);
+    const q = batchFromJson({ v: 1, sensor: 1, ts: [T0, T0 + 1, T0 + 2], values: [1, 2, 3], quality: ['good', 'Uncertain', 2] });
+    expect(q.ok && Array.from(q.value.quality!)).toEqual([0, 1, 2]);
+    expectError(batchFromJson({ v: 1, sensor: 1, ts: [T0], values: [1], quality: ['meh'] }), 'invalid_quality', 'quality[0]');
+    expectError(batchFromJson({ v: 1, sensor: 1, ts: [T0], values: [1], quality: [] }), 'invalid_quality', 'quality');
   });
 
   it('the documented JSON examples parse', () => {
@@ -355,7 +435,7 @@ describe('validateBatch', () => {
     expect(validateBatch(regular([1, 2], { sensor: L.maxSensorId, start: L.maxTs - 1, periodMs: 1 }))).toBeNull();
     expect(validateBatch(regular([1], { start: L.maxTs, periodMs: U32_MAX }))).toBeNull();
     expect(validateBatch(irregular([L.minTs, L.maxTs], [1, 2]))).toBeNull();
-    expect(validateBatch(regular(new Float32Array(L.maxPoints)))).toBeNull();
+    expect(validateBatch(regular(new Float64Array(L.maxPoints)))).toBeNull();
     expect(validateBatch(regular([3.4028234663852886e38, -1.401298464324817e-45, -0]))).toBeNull();
   });
 
@@ -371,7 +451,7 @@ describe('validateBatch', () => {
   it('count: in [1, maxPoints]', () => {
     expectValidationError(validateBatch(regular([])), 'empty_batch', 'count');
     expectValidationError(validateBatch(irregular([], [])), 'empty_batch', 'count');
-    expectValidationError(validateBatch(regular(new Float32Array(L.maxPoints + 1))), 'too_many_points', 'count');
+    expectValidationError(validateBatch(regular(new Float64Array(L.maxPoints + 1))), 'too_many_points', 'count');
     expectValidationError(validateBatch(regular([1, 2, 3]), { ...L, maxPoints: 2 }), 'too_many_points', 'count');
   });
 
@@ -420,7 +500,7 @@ describe('validateBatch', () => {
     expect(() => encodeBatch(irregular([T0, T0], [1, 2]))).toThrow(/non_increasing_timestamps/);
     expect(() => encodeBatch(regular([1], { periodMs: 0 }))).toThrow(TypeError);
     // custom limits allow what the defaults forbid
-    expect(encodeBatch(regular([1], { sensor: 2_000_000 }), { ...L, maxSensorId: U32_MAX }).length).toBe(32);
+    expect(encodeBatch(regular([1], { sensor: 2_000_000 }), { ...L, maxSensorId: U32_MAX }).length).toBe(48);
   });
 });
 
@@ -449,7 +529,7 @@ describe('decodeBatch errors', () => {
   });
 
   it('unsupported version', () => {
-    expectError(decodeBatch(rawFrame({ kind: 0, values: [1], version: 2 })), 'unsupported_version', 'version');
+    expectError(decodeBatch(rawFrame({ kind: 0, values: [1], version: 3 })), 'unsupported_version', 'version');
     expectError(decodeBatch(rawFrame({ kind: 0, values: [1], version: 0 })), 'unsupported_version', 'version');
   });
 
@@ -556,7 +636,7 @@ describe('decodeBatch errors', () => {
     const bad = rawFrame({ kind: 0, values: [1], count: 0 });
     expectError(decodeFrames(Buffer.concat([ok, ok, ok, bad])), 'empty_batch', 'frames[3].count');
     expectError(decodeFrames(Buffer.concat([ok, Buffer.from([1, 2, 3])])), 'bad_magic', 'frames[1].magic');
-    expectError(decodeFrames(Buffer.concat([ok, ok.subarray(0, 30)])), 'count_mismatch', 'frames[1].count');
+    expectError(decodeFrames(Buffer.concat([ok, ok.subarray(0, 40)])), 'count_mismatch', 'frames[1].count');
     const nan = rawFrame({ kind: 0, values: [0, 0], valueBits: [0, 0x7fc00000] });
     expectError(decodeFrames(Buffer.concat([ok, nan])), 'non_finite_value', 'frames[1].values[1]');
     expectError(decodeFrames(Buffer.concat([ok, ok]), { ...L, maxPoints: 1 }), 'too_many_points', 'frames[0].count');
@@ -645,13 +725,13 @@ describe('batchFromJson / batchesFromJson errors', () => {
     expectError(batchFromJson({ ...irr(), ts: [T0, T0 + 1] }), 'count_mismatch', 'ts');
   });
 
-  it('non-finite values: null (JSON.stringify of NaN/Infinity), NaN objects, Float32 overflow', () => {
+  it('non-finite values: null (JSON.stringify of NaN/Infinity), NaN objects', () => {
     let e = expectError(batchFromJson(JSON.parse(JSON.stringify({ ...reg(), values: [1, NaN, 3] }))), 'non_finite_value', 'values[1]');
     expect(e.message).toMatch(/null/);
     expectError(batchFromJson({ ...reg(), values: [1, 2, Infinity] }), 'non_finite_value', 'values[2]');
     expectError(batchFromJson({ ...irr(), values: [NaN, 2, 3] }), 'non_finite_value', 'values[0]');
-    e = expectError(batchFromJson({ ...reg(), values: [1, -1e39, 3] }), 'non_finite_value', 'values[1]');
-    expect(e.message).toMatch(/-1e\+39.*-Infinity/);
+    e = expectError(batchFromJson({ ...reg(), values: [1, -Number.MAX_VALUE * 2, 3] }), 'non_finite_value', 'values[1]');
+    expect(e.message).toMatch(/-Infinity/);
   });
 
   it('batchesFromJson: paths name the batch, for arrays and the envelope', () => {
@@ -735,7 +815,11 @@ describe('fuzz: binary decoder', () => {
         const r = decodeBatch(bytes);
         if (r.ok) {
           expect(validateBatch(r.value)).toBeNull();
-          expect(encodeBatch(r.value).equals(bytes)).toBe(true);
+          // Canonical, except that a rational period decodes to the same points as explicit timestamps.
+          const again = decodeBatch(encodeBatch(r.value));
+          expect(again.ok).toBe(true);
+          if (again.ok) expectSameBatch(again.value, r.value);
+          if (r.value.kind === b.kind) expect(encodeBatch(r.value).equals(bytes)).toBe(true);
         }
       }),
       { numRuns: 10000 },
@@ -766,7 +850,7 @@ describe('fuzz: binary decoder', () => {
     const flipped = Buffer.from(frame);
     // bytes whose corruption can only be found by the CRC
     const crcOnly = (i: number) =>
-      (i >= 4 && i < 8) || (i >= 12 && i < 20) || (name === 'regular' && i >= 20) || i >= frame.length - 4 - 4 * 5;
+      (i >= 4 && i < 8) || (i >= 16 && i < 24) || (name === 'regular' && i >= 24) || i >= frame.length - 4 - 8 * 5;
     let total = 0;
     for (let i = 0; i < frame.length; i++) {
       for (let bit = 0; bit < 8; bit++) {

@@ -21,7 +21,7 @@ interface ServerState {
   calls: number;
 }
 
-const shape: Shape = { kind: 'cluster', cluster: 'herodotus', features: { codecs: false, dedupToken: false } };
+const shape: Shape = { kind: 'cluster', cluster: 'herodotus', features: { codecs: false, dedupToken: false, kahan: false } };
 
 function server(url: string): { replica: Replica; state: ServerState } {
   const state: ServerState = { down: false, logPointer: 5, logMax: 4, queued: 0, calls: 0 };

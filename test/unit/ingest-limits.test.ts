@@ -17,16 +17,23 @@ const regular = (start: number, periodMs: number, n: number, sensor = 7): Sensor
   sensor,
   start,
   periodMs,
-  values: new Float32Array(n),
+  values: new Float64Array(n),
 });
 const irregular = (ts: number[]): SensorBatch => ({
   kind: 'irregular',
   sensor: 7,
   timestamps: Float64Array.from(ts),
-  values: new Float32Array(ts.length),
+  values: new Float64Array(ts.length),
 });
 
 describe('ingest limits', () => {
+  it('quality travels in the formats, but ingest refuses uncertain and bad points until storage keeps them', () => {
+    const q = (codes: number[]): SensorBatch => ({ ...regular(T0, 1, codes.length), quality: Uint8Array.from(codes) });
+    expect(validateBatch(q([0, 0, 0]), INGEST)).toBeNull();
+    expect(validateBatch(q([0, 2, 1]))).toBeNull();
+    expect(validateBatch(q([0, 2, 1]), INGEST)).toMatchObject({ code: 'invalid_quality', field: 'quality[1]' });
+  });
+
   it('a batch touches at most maxDays UTC days; the field is the first point beyond them', () => {
     expect(validateBatch(regular(T0, DAY, 100), INGEST)).toBeNull();
     // the last of 100 days, to its last millisecond
@@ -55,9 +62,9 @@ describe('ingest limits', () => {
   });
 
   it('a batch frame is at most maxBytes', () => {
-    // 24 + 4·1017 + 4 = 4096
-    expect(validateBatch(regular(T0, 1, 1017), INGEST)).toBeNull();
-    expect(validateBatch(regular(T0, 1, 1018), INGEST)).toMatchObject({ code: 'batch_too_large', field: 'count' });
+    // 40 + 8·507 = 4096 (version 2: 8-byte values, a 36-byte regular header)
+    expect(validateBatch(regular(T0, 1, 507), INGEST)).toBeNull();
+    expect(validateBatch(regular(T0, 1, 508), INGEST)).toMatchObject({ code: 'batch_too_large', field: 'count' });
   });
 });
 

@@ -99,9 +99,9 @@ describe('work over shards', () => {
 
 describe('cluster schema objects', () => {
   it("are each table's local and Distributed table plus the views", () => {
-    const names = schemaObjects('db', { kind: 'cluster', cluster: 'c', features: { codecs: false, dedupToken: false } });
+    const names = schemaObjects('db', { kind: 'cluster', cluster: 'c', features: { codecs: false, dedupToken: false, kahan: false } });
     expect(names).toEqual([...TABLES.flatMap((t) => [`${t.name}_local`, t.name]), ...VIEWS.map((v) => v.name)]);
-    expect(schemaObjects('db', { kind: 'single', features: { codecs: true, dedupToken: true } })).toEqual([
+    expect(schemaObjects('db', { kind: 'single', features: { codecs: true, dedupToken: true, kahan: true } })).toEqual([
       ...TABLES.map((t) => t.name),
       ...VIEWS.map((v) => v.name),
     ]);
