@@ -39,7 +39,6 @@ export interface LensResult {
   plan: { level_ms: number | null; raw_windows: number; rows_read: number; segments: number };
 }
 
-
 /** One SELECT: rollup rows and raw points of the planned segments, folded into lens buckets. */
 export function lensSql(store: Store, plan: LensPlan): string {
   const byLevel = new Map<number, Segment[]>();
