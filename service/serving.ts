@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps } from '../api/app';
 import { compactionBacklog } from '../lib/rollup/compactor';
+import { SeriesCatalog } from '../lib/series/catalog';
 import { ingestProgress, partitionStatus } from '../workers/ingest-control';
 import type { ClickHouseConnections } from './clickhouse';
 import type { ProcessContext } from './process-context';
@@ -33,6 +34,7 @@ function apiDeps(deps: ServingDeps): AppDeps {
       lensMaxRows: config.limits.lensMaxRows,
       rawLensMaxRows: config.limits.rawLensMaxRows,
     },
+    series: { catalog: new SeriesCatalog({ shards: () => clickhouse.catalog }) },
     backfill: {
       client: () => temporal.client,
       taskQueue: config.temporal.taskQueue,
