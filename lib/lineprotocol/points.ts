@@ -89,8 +89,8 @@ function msOf(ts: bigint, precision: Precision): { ms: number } | { reason: stri
 
 export interface LineContext {
   precision: Precision;
-  /** Epoch ms given to a line without a timestamp (the request's arrival). */
-  now: number;
+  /** Epoch ms given to a line without a timestamp (the request's arrival); null: a timestamp is required (file imports, which may be retried). */
+  now: number | null;
   minTs: number;
   maxTs: number;
   /** Numbered sensors go up to this (legacy `sensor=<id>` lines). */
@@ -109,7 +109,12 @@ function qualityOf(line: Line): { quality?: number } | { reason: string } {
 
 /** The points of a parsed line, and what of it was refused (the whole line, or single fields). */
 export function linePoints(line: Line, n: number, ctx: LineContext): { points: LinePoint[]; rejected: Rejection[] } {
-  const ts = line.timestamp === null ? { ms: ctx.now } : msOf(line.timestamp, ctx.precision);
+  if (line.timestamp === null && ctx.now === null)
+    return {
+      points: [],
+      rejected: [{ line: n, reason: 'the line has no timestamp; an import needs one (a retried import would stamp it anew)' }],
+    };
+  const ts = line.timestamp === null ? { ms: ctx.now! } : msOf(line.timestamp, ctx.precision);
   if ('reason' in ts) return { points: [], rejected: [{ line: n, reason: ts.reason }] };
   if (ts.ms < ctx.minTs || ts.ms > ctx.maxTs)
     return {

@@ -181,6 +181,55 @@ describe('line protocol writes', () => {
   });
 });
 
+describe('imports without hand editing', () => {
+  async function imported(body: string, contentType: string, query: string) {
+    const started = await call('POST', `/v1/backfill${query}`, body, { 'content-type': contentType });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    let last: Record<string, unknown> = {};
+    await waitFor(async () => (last = (await call('GET', `/v1/backfill/${started.body.id}`)).body).state !== 'running', {
+      what: 'the import',
+      timeoutMs: 240_000,
+      intervalMs: 500,
+    });
+    return last;
+  }
+
+  it('imports a Tag,Timestamp,Value,Status export by a header mapping', { timeout: 300_000 }, async () => {
+    const t = T0 + 4 * 86_400_000;
+    const csv = [
+      'Tag,Timestamp,Value,Status',
+      `"hist/boiler/temp",${new Date(t).toISOString()},81.5,Good`,
+      `hist/boiler/temp,${t + 1000},82.25,192`,
+      `hist/boiler/flow,${new Date(t).toISOString()},3.5,Bad`,
+      `hist/boiler/flow,${t + 1000},oops,Good`,
+    ].join('\n');
+    const done = await imported(csv, 'text/csv', '?series=Tag&ts=Timestamp&value=Value&quality=Status');
+    expect(done).toMatchObject({
+      state: 'completed',
+      progress: { rejected: 1, examples: ['line 5: column Value is not a finite number'] },
+    });
+    expect(await rawOf('hist/boiler/temp')).toEqual([
+      [t, 81.5],
+      [t + 1000, 82.25],
+    ]);
+    expect(await rawOf('hist/boiler/flow')).toEqual([[t, 3.5]]);
+    const refused = await call('POST', '/v1/backfill?series=Tag', csv, { 'content-type': 'text/csv' });
+    expect(refused.status).toBe(400);
+  });
+
+  it('imports line protocol by the same grammar and names', { timeout: 300_000 }, async () => {
+    const t = T0 + 5 * 86_400_000;
+    const lp = [`lpfile,site=plant\\ 2 temp=1.5,count=3i ${t}`, `lpfile,site=plant\\ 2 temp=2.5 ${t + 1}`, 'lpfile temp=1'].join('\n');
+    const done = await imported(lp, 'text/plain', '?precision=ms');
+    expect(done).toMatchObject({ progress: { rejected: 1, examples: [expect.stringMatching(/^line 3: the line has no timestamp/)] } });
+    expect(await rawOf('lpfile/site=plant 2/temp')).toEqual([
+      [t, 1.5],
+      [t + 1, 2.5],
+    ]);
+    expect(await rawOf('lpfile/site=plant 2/count')).toEqual([[t, 3]]);
+  });
+});
+
 describe('InfluxDB clients', () => {
   const tools = path.resolve(process.env.HERODOTUS_TOOLS_DIR || path.join(PROJECT_ROOT, '.tools'));
   const python = loadTools(tools).influxPython ?? path.join(tools, 'influx-clients', 'bin', 'python');
