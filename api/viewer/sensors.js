@@ -58,7 +58,7 @@ function searchText(id) {
 /** One sensor of the list: a checkbox, its id, and how many points it has over which span. */
 function sensorItem(s) {
   const li = document.createElement('li');
-  const label = document.createElement('label');
+  const row = document.createElement('label');
   const box = document.createElement('input');
   box.type = 'checkbox';
   box.dataset.sensor = String(s.sensor);
@@ -72,8 +72,8 @@ function sensorItem(s) {
   extent.textContent = `${s.points.toLocaleString('en')} pts · ${utc(s.first, false)} → ${utc(s.last, false)}`;
   const text = document.createElement('span');
   text.append(name, document.createElement('br'), extent);
-  label.append(box, text);
-  li.append(label);
+  row.append(box, text);
+  li.append(row);
   return li;
 }
 
