@@ -6,10 +6,10 @@
 const LAYERS = [
   ['lib/model'],
   ['lib/config', 'lib/log'],
-  ['lib/batch', 'lib/telemetry'],
+  ['lib/batch', 'lib/telemetry', 'lib/lineprotocol'],
   ['lib/clickhouse', 'lib/kafka'],
   ['lib/rollup'],
-  ['lib/lens', 'lib/ingest'],
+  ['lib/lens', 'lib/ingest', 'lib/series'],
   ['generator'],
   ['lib/backfill'],
   ['activities'],

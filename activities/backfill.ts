@@ -7,6 +7,7 @@ import { generateSpan, type GenerateSpan } from '../lib/backfill/generate';
 import { importChunk, planImport, type ImportChunk, type ImportChunkResult, type ImportPlan } from '../lib/backfill/import';
 import { ImportFileError, type ImportFormat } from '../lib/backfill/import-formats';
 import { checkImportPath } from '../lib/backfill/import-path';
+import type { CsvMapping } from '../lib/backfill/csv-mapping';
 import type { StoreResult } from '../lib/ingest/store-points';
 
 export interface BackfillDeps {
@@ -39,10 +40,10 @@ export function createBackfillActivities(deps: BackfillDeps) {
       return generateSpan(deps.shards, { ...span, windowMs: deps.windowMs }, () => ctx.heartbeat());
     },
 
-    async planImport(input: { path: string; format: ImportFormat }): Promise<ImportPlan> {
+    async planImport(input: { path: string; format: ImportFormat; mapping?: CsvMapping }): Promise<ImportPlan> {
       return failingFast(async () => {
         await checkImportPath(deps.importDirs, input.path);
-        return planImport(input.path, input.format);
+        return planImport(input.path, input.format, input.mapping);
       });
     },
 

@@ -8,14 +8,17 @@ import type { Logger } from '../lib/log/logger';
 import type { Health } from '../lib/telemetry/health';
 import type { Metrics } from '../lib/telemetry/metrics';
 import { apiError, sendError } from './errors';
-import type { ScopeEnv } from './middleware/scope';
+import { needs, type ScopeEnv } from './middleware/scope';
 import { backfillRoutes, type BackfillRouteDeps } from './routes/backfill';
 import { docsRoutes, type DocsRouteDeps } from './routes/docs';
 import { healthRoutes } from './routes/health';
+import { seriesNames } from './middleware/series-names';
+import { influxRoutes } from './routes/influx';
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest';
 import { lensRoutes, type LensRouteDeps } from './routes/lens';
 import { metricsRoutes, type MetricsRouteDeps } from './routes/metrics';
 import { opsRoutes, type OpsRouteDeps } from './routes/ops';
+import { seriesRoutes, type SeriesRouteDeps } from './routes/series';
 import { viewerRoutes, VIEWER_PATHS } from './routes/viewer';
 
 export interface AppDeps {
@@ -24,6 +27,8 @@ export interface AppDeps {
   ops: OpsRouteDeps;
   lens: LensRouteDeps;
   backfill: BackfillRouteDeps;
+  /** The series catalog: names, metadata, search; InfluxDB-compatible writes resolve names through it. */
+  series: SeriesRouteDeps;
   metrics: MetricsRouteDeps;
   docs: DocsRouteDeps;
   /** Bearer tokens and their scopes (HERODOTUS_API_TOKENS); empty: no authentication. */
@@ -72,8 +77,13 @@ function bearerAuth(tokens: ApiToken[]): MiddlewareHandler<ScopeEnv> {
         ),
       );
     }
-    const m = /^Bearer +([\x21-\x7e]+) *$/i.exec(header);
-    if (!m) return sendError(c, apiError(401, 'unauthorized', "the Authorization header must read 'Bearer <token>'", 'authorization'));
+    // `Token <token>` is how InfluxDB clients send theirs.
+    const m = /^(?:Bearer|Token) +([\x21-\x7e]+) *$/i.exec(header);
+    if (!m)
+      return sendError(
+        c,
+        apiError(401, 'unauthorized', "the Authorization header must read 'Bearer <token>' or 'Token <token>'", 'authorization'),
+      );
     const given = digest(m[1]!);
     let match: readonly Scope[] | null = null;
     for (const k of known) if (timingSafeEqual(k.digest, given)) match ??= k.scopes;
@@ -108,7 +118,12 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps.health));
   app.route('/', ingestRoutes(deps.ingest));
   app.route('/', opsRoutes(deps.ops));
+  // Series names become ids before the lens and raw routes validate their ids.
+  app.use('/v1/lens', needs('read'), seriesNames(deps.series.catalog, 'sensors'));
+  app.use('/v1/raw', needs('read'), seriesNames(deps.series.catalog, 'sensor'));
   app.route('/', lensRoutes(deps.lens));
+  app.route('/', seriesRoutes(deps.series));
+  app.route('/', influxRoutes({ ...deps.ingest, catalog: deps.series.catalog }));
   app.route('/', backfillRoutes(deps.backfill));
   app.notFound((c) => sendError(c, apiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { seriesPaths } from './openapi-series';
 import { backfillBodySchema, MAX_JSON_BODY_BYTES } from './routes/backfill';
 import { BINARY_TYPES, ingestJsonBodySchema } from './routes/ingest';
 import { lensQuerySchema, MAX_POINTS, rawQuerySchema } from './routes/lens';
@@ -349,6 +350,7 @@ export function openApiDocument(opts: OpenApiOptions): Json {
     tags: [
       { name: 'lens', description: 'Reading: exact lenses and raw points' },
       { name: 'ingest', description: 'Writing: batches through Kafka' },
+      { name: 'series', description: 'Series by name: the catalog, and InfluxDB-compatible line protocol writes' },
       { name: 'backfill', description: 'History: generate, import, recompact' },
       { name: 'ops', description: 'Health, status and metrics' },
     ],
@@ -357,6 +359,7 @@ export function openApiDocument(opts: OpenApiOptions): Json {
       ...healthPaths(),
       ...readingPaths(opts),
       ...ingestPaths(opts),
+      ...seriesPaths({ inputSchema, ok, err, scope, auth, forbidden }),
       ...storePaths(),
       ...backfillPaths(opts),
       ...pagePaths(),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Installs everything a checkout needs into project-local, git-ignored folders:
-// npm dependencies, the Temporal CLI (dev server) and the Kafka broker jars; and,
+// npm dependencies, the Temporal CLI (dev server), the Kafka broker jars and the Python
+// InfluxDB clients of the compatibility tests (a venv); and,
 // system-wide when missing, Debian's chromium for the viewer's browser tests.
 // Plain Node with no npm dependencies, because it runs before node_modules exists.
 // Idempotent: every step leaves a marker and is skipped when the marker matches,
@@ -10,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installer, readText, StepError } from './install-steps.mjs';
+import { ensurePythonClients } from './python-clients.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOOLS = path.resolve(process.env.HERODOTUS_TOOLS_DIR || path.join(ROOT, '.tools'));
@@ -218,9 +220,10 @@ function ensureEcg() {
 
 const started = performance.now();
 fs.mkdirSync(TOOLS, { recursive: true });
-const changed = [ensureNodeModules(), ensureTemporal(), ensureKafka(), ensureChromium(), ensureEcg()].some(Boolean);
+const pythonClients = ensurePythonClients(TOOLS, { run, step });
+const changed = [ensureNodeModules(), ensureTemporal(), ensureKafka(), ensureChromium(), ensureEcg(), pythonClients.changed].some(Boolean);
 
-const toolsJson = `${JSON.stringify({ temporal: temporalBin, kafkaLibs, java: 'java' }, null, 2)}\n`;
+const toolsJson = `${JSON.stringify({ temporal: temporalBin, kafkaLibs, java: 'java', influxPython: pythonClients.python }, null, 2)}\n`;
 const toolsFile = path.join(TOOLS, 'tools.json');
 if (readText(toolsFile) !== toolsJson.trim()) fs.writeFileSync(toolsFile, toolsJson);
 

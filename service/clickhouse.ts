@@ -24,6 +24,8 @@ export interface ClickHouseConnections {
   // run on the query pool, under its time limit.
   ops: Shards | null;
   compact: Shards | null;
+  // The series catalog's reads and writes (the API creates series on first write): their own connection, writable.
+  catalog: Shards | null;
   /** The pool's next connection for a lens; null while the pool is empty. */
   nextQuery(): Shards | null;
 }
@@ -35,6 +37,7 @@ export function clickhouseConnections(): ClickHouseConnections {
     queryPool: [],
     ops: null,
     compact: null,
+    catalog: null,
     nextQuery: () => (conns.queryPool.length === 0 ? null : conns.queryPool[nextQuery++ % conns.queryPool.length]!),
   };
   return conns;
@@ -74,6 +77,7 @@ export async function openClickHouse(
   conns.ops = await openShards(config, { name: 'ops', readOnly: true, log, replicaChoices: choices });
   const compact = await openShards(config, { name: 'compact', log, replicaChoices: choices });
   conns.compact = compact;
+  conns.catalog = await openShards(config, { name: 'catalog', log });
   const qs = conns.queryPool[0]!;
   health.set('clickhouse', 'ready');
   // Ready while any shard answers: a shard that is down fails only the requests that need it.
@@ -87,4 +91,5 @@ export async function closeClickHouse(conns: ClickHouseConnections): Promise<voi
   await Promise.all(conns.queryPool.map((q) => q.close()));
   await conns.ops?.close();
   await conns.compact?.close();
+  await conns.catalog?.close();
 }

@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps } from '../api/app';
 import type { LedgerCache } from '../lib/lens/ledger-cache';
 import { compactionBacklog } from '../lib/rollup/compactor';
+import { SeriesCatalog } from '../lib/series/catalog';
 import { ingestProgress, partitionStatus } from '../workers/ingest-control';
 import type { PartitionOffsets } from '../lib/kafka/topics';
 import type { ClickHouseConnections } from './clickhouse';
@@ -37,6 +38,7 @@ function apiDeps(deps: ServingDeps): AppDeps {
       rawLensMaxRows: config.limits.rawLensMaxRows,
       ledgers: deps.ledgers,
     },
+    series: { catalog: new SeriesCatalog({ shards: () => clickhouse.catalog }) },
     backfill: {
       client: () => temporal.client,
       taskQueue: config.temporal.taskQueue,

@@ -9,12 +9,14 @@ import {
 } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/backfill';
 import type { CompactionActivities } from '../activities/compaction';
+import type { CsvMapping } from '../lib/backfill/csv-mapping';
 import type { ImportFormat, InfluxPrecision } from '../lib/backfill/import-formats';
 
 export type BackfillRequest =
   | { kind: 'generate'; sensors: number[]; from: number; to: number; rateHz: number; seed: number }
   /** `upload`: the file was posted to the API and is deleted when the backfill ends. */
-  | { kind: 'import'; format: ImportFormat; path: string; precision: InfluxPrecision; upload: boolean }
+  /** `mapping`: CSV columns by header name (absent in histories from before it: sensor, ts, value). */
+  | { kind: 'import'; format: ImportFormat; path: string; precision: InfluxPrecision; upload: boolean; mapping?: CsvMapping }
   | { kind: 'recompact'; sensors: number[]; from: number; to: number };
 
 export interface BackfillProgress {
@@ -112,7 +114,8 @@ export async function backfillWorkflow(id: string, req: BackfillRequest): Promis
  */
 async function importFile(id: string, req: ImportRequest, progress: BackfillProgress, version: () => number): Promise<void> {
   try {
-    const plan = await backfill.planImport({ path: req.path, format: req.format });
+    const mapping = req.mapping ? { mapping: req.mapping } : {};
+    const plan = await backfill.planImport({ path: req.path, format: req.format, ...mapping });
     progress.unit = 'chunks';
     progress.total = plan.chunks.length;
     progress.stage = 'importing';
@@ -123,6 +126,7 @@ async function importFile(id: string, req: ImportRequest, progress: BackfillProg
         path: req.path,
         format: req.format,
         precision: req.precision,
+        ...mapping,
         header: plan.header,
         firstLine: line,
         version: version(),

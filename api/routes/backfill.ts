@@ -8,6 +8,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
+import type { CsvMapping } from '../../lib/backfill/csv-mapping';
 import { resolveImportPath } from '../../lib/backfill/import-path';
 import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
 import { backfillProgressQuery, backfillWorkflowId, type BackfillRequest } from '../../workflows/backfill';
@@ -68,6 +69,22 @@ const instant = z
 
 const MAX_SPAN_MS = 400 * 86_400_000;
 
+const column = z.string().min(1).max(256);
+/** CSV columns by header name (lib/backfill/csv-mapping.ts). */
+const csvMappingSchema = z.strictObject({ series: column, ts: column, value: column, quality: column.optional() });
+
+/** An upload's mapping from its query: `series=Tag&ts=Timestamp&value=Value&quality=Status` (all or none of the first three). */
+function uploadMapping(query: Record<string, string>): { mapping?: CsvMapping } | Refusal {
+  const { series, ts, value, quality } = query;
+  if (series === undefined && ts === undefined && value === undefined && quality === undefined) return {};
+  const parsed = csvMappingSchema.safeParse({ series, ts, value, ...(quality === undefined ? {} : { quality }) });
+  if (!parsed.success)
+    return {
+      error: apiError(400, 'invalid_parameter', 'a CSV mapping names the series, ts and value columns (and optionally quality)', 'series'),
+    };
+  return { mapping: parsed.data };
+}
+
 /** The JSON body of POST /v1/backfill; exported for the OpenAPI document. */
 export function backfillBodySchema(maxSensorId: number) {
   const sensors = z.array(z.number().int().min(0).max(maxSensorId)).min(1).max(1000);
@@ -100,6 +117,9 @@ export function backfillBodySchema(maxSensorId: number) {
           .max(4096)
           .meta({ description: 'A file in the import directory (HERODOTUS_IMPORT_DIR), relative to it or absolute' }),
         precision: z.enum(['ns', 'us', 'ms', 's']).default('ns'),
+        mapping: csvMappingSchema.optional().meta({
+          description: 'CSV only: the columns by header name, e.g. {"series":"Tag","ts":"Timestamp","value":"Value","quality":"Status"}',
+        }),
       }),
       z.strictObject({ kind: z.literal('recompact'), sensors, ...range }),
     ])
@@ -133,6 +153,8 @@ async function uploadRequest(
   if ((declaredLength(req) ?? 0) > deps.maxUploadBytes) return { error: uploadTooLarge };
   const precision = z.enum(['ns', 'us', 'ms', 's']).default('ns').safeParse(query.precision);
   if (!precision.success) return { error: apiError(400, 'invalid_parameter', 'precision must be ns, us, ms or s', 'precision') };
+  const mapping = uploadMapping(query);
+  if ('error' in mapping) return mapping;
   await mkdir(deps.uploadDir, { recursive: true });
   const path = join(deps.uploadDir, `${randomUUID()}.${uploadFormat === 'csv' ? 'csv' : 'lp'}`);
   try {
@@ -142,7 +164,7 @@ async function uploadRequest(
     if (err instanceof TooLarge) return { error: uploadTooLarge };
     throw err;
   }
-  return { kind: 'import', format: uploadFormat, path, precision: precision.data, upload: true };
+  return { kind: 'import', format: uploadFormat, path, precision: precision.data, upload: true, ...mapping };
 }
 
 /**
@@ -182,7 +204,14 @@ async function jsonRequest(
   if (b.kind === 'recompact') return { kind: 'recompact', sensors: b.sensors, from: b.from, to: b.to };
   const file = await resolveImportPath(importDir, b.path);
   if (!file.ok) return { error: apiError(400, file.code, file.message, 'path') };
-  return { kind: 'import', format: b.format, path: file.path, precision: b.precision, upload: false };
+  return {
+    kind: 'import',
+    format: b.format,
+    path: file.path,
+    precision: b.precision,
+    upload: false,
+    ...(b.mapping ? { mapping: b.mapping } : {}),
+  };
 }
 
 /** Printable ASCII, as idempotency keys are in practice (a UUID, a job name). */

@@ -40,7 +40,7 @@ const DISCARD_MAX_MS = 5000;
  * lose the answer. The answer then closes the connection, which cannot carry
  * another request.
  */
-async function discardBody(req: Request): Promise<void> {
+export async function discardBody(req: Request): Promise<void> {
   // A body the limit check was streaming through is locked to it: nothing to drain here.
   if (!req.body || req.body.locked) return;
   const reader = req.body.getReader();
@@ -70,52 +70,52 @@ async function parseBody(contentType: string, req: Request, limits: BatchLimits)
   return batchesFromJson(json, limits);
 }
 
+/** Answers 413 to a body above `maxBytes`, reading the rest of it first (see discardBody). */
+export function limitBody(maxBytes: number) {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: async (c) => {
+      await discardBody(c.req.raw);
+      c.header('Connection', 'close');
+      return sendError(
+        c,
+        apiError(413, 'body_too_large', `request body exceeds ${maxBytes} bytes; split it into several requests`, 'body'),
+      );
+    },
+  });
+}
+
 /** POST /v1/ingest: validates batches and answers 202 once Kafka has them. */
 export function ingestRoutes(deps: IngestRouteDeps) {
-  return new Hono().post(
-    '/v1/ingest',
-    needs('write'),
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: async (c) => {
-        await discardBody(c.req.raw);
-        c.header('Connection', 'close');
-        return sendError(
-          c,
-          apiError(413, 'body_too_large', `request body exceeds ${deps.maxBodyBytes} bytes; split it into several requests`, 'body'),
-        );
-      },
-    }),
-    async (c) => {
-      const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (contentType !== 'application/json' && !BINARY_TYPES.includes(contentType)) {
-        await discardBody(c.req.raw);
-        c.header('Connection', 'close');
-        return sendError(
-          c,
-          apiError(
-            415,
-            'unsupported_media_type',
-            `content-type must be application/json or ${BINARY_TYPES.join(' or ')}, got ${JSON.stringify(contentType)}`,
-            'content-type',
-          ),
-        );
-      }
-      // Future timestamps are judged against the request's arrival.
-      const parsed = await parseBody(contentType, c.req.raw, limitsAt(deps.limits, Date.now()));
-      if (!parsed.ok) return sendError(c, apiError(400, parsed.error.code, parsed.error.message, parsed.error.field));
-      const batches = parsed.value;
-      const records = batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b, deps.limits) }));
-      try {
-        await deps.publisher.publish(records);
-      } catch (err) {
-        return sendError(
-          c,
-          apiError(503, 'kafka_unavailable', `could not hand the batches to Kafka: ${(err as Error).message}; retry later`),
-        );
-      }
-      const points = batches.reduce((n, b) => n + b.values.length, 0);
-      return c.json({ accepted: { batches: batches.length, points } }, 202);
-    },
-  );
+  return new Hono().post('/v1/ingest', needs('write'), limitBody(deps.maxBodyBytes), async (c) => {
+    const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (contentType !== 'application/json' && !BINARY_TYPES.includes(contentType)) {
+      await discardBody(c.req.raw);
+      c.header('Connection', 'close');
+      return sendError(
+        c,
+        apiError(
+          415,
+          'unsupported_media_type',
+          `content-type must be application/json or ${BINARY_TYPES.join(' or ')}, got ${JSON.stringify(contentType)}`,
+          'content-type',
+        ),
+      );
+    }
+    // Future timestamps are judged against the request's arrival.
+    const parsed = await parseBody(contentType, c.req.raw, limitsAt(deps.limits, Date.now()));
+    if (!parsed.ok) return sendError(c, apiError(400, parsed.error.code, parsed.error.message, parsed.error.field));
+    const batches = parsed.value;
+    const records = batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b, deps.limits) }));
+    try {
+      await deps.publisher.publish(records);
+    } catch (err) {
+      return sendError(
+        c,
+        apiError(503, 'kafka_unavailable', `could not hand the batches to Kafka: ${(err as Error).message}; retry later`),
+      );
+    }
+    const points = batches.reduce((n, b) => n + b.values.length, 0);
+    return c.json({ accepted: { batches: batches.length, points } }, 202);
+  });
 }

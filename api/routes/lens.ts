@@ -10,6 +10,7 @@ import { encodeLensBinary, LENS_BINARY_TYPE } from '../../lib/lens/lens-binary';
 import { runLens } from '../../lib/lens/query';
 import { bucketCount, niceStep, type Ladder } from '../../lib/model/ladder';
 import { DEFAULT_BATCH_LIMITS } from '../../lib/batch/types';
+import { isNamedSeriesId, NAMED_SERIES_MAX } from '../../lib/model/series-name';
 import { apiError, sendError, type ApiError } from '../errors';
 import { jsonResponse } from '../signed-zero-json';
 import { clickhouseOpen } from '../middleware/clickhouse-open';
@@ -63,8 +64,8 @@ function sensorList(maxSensorId: number) {
       return z.NEVER;
     }
     const ids = parts.map(Number);
-    if (ids.some((id) => id > maxSensorId)) {
-      ctx.addIssue({ code: 'custom', message: `sensor ids go from 0 to ${maxSensorId}` });
+    if (ids.some((id) => id > maxSensorId && !isNamedSeriesId(id))) {
+      ctx.addIssue({ code: 'custom', message: `sensor ids go from 0 to ${maxSensorId} (named series: give their names)` });
       return z.NEVER;
     }
     if (new Set(ids).size !== ids.length) {
@@ -167,7 +168,9 @@ export function lensQuerySchema(maxSensorId: number) {
 export function rawQuerySchema(maxSensorId: number) {
   return z
     .strictObject({
-      sensor: intParam(0, maxSensorId).meta({ description: 'One sensor id', example: '1' }),
+      sensor: intParam(0, NAMED_SERIES_MAX)
+        .refine((id) => id <= maxSensorId || isNamedSeriesId(id), `sensor ids go from 0 to ${maxSensorId} (named series: give their names)`)
+        .meta({ description: 'One sensor id (or `series`: a series name)', example: '1' }),
       from: instant.meta({ description: 'Start (inclusive): epoch milliseconds or an ISO 8601 date-time with a zone' }),
       to: instant.meta({ description: 'End (exclusive): epoch milliseconds or an ISO 8601 date-time with a zone' }),
       limit: intParam(1, MAX_RAW_LIMIT)

@@ -6,7 +6,7 @@ import { els } from './elements.js';
 import { num, utc } from './format.js';
 import { attachGestures } from './gestures.js';
 import { setRange } from './range.js';
-import { color, state } from './state.js';
+import { color, label, state, unitOf } from './state.js';
 
 export const view = {
   chart: null,
@@ -23,19 +23,33 @@ function seriesOf(body) {
   return data;
 }
 
+/** One y scale and axis per unit (sensors without one share the first): a millivolt signal is not flattened beside a bar one. */
+function unitAxes(sensors) {
+  const units = [...new Set(sensors.map(unitOf))];
+  const scales = { x: { time: true } };
+  const axes = [{}];
+  for (const [i, unit] of units.entries()) {
+    scales[`y:${unit}`] = { auto: true };
+    axes.push({ scale: `y:${unit}`, size: 60, side: i % 2 === 0 ? 3 : 1, label: unit || undefined, grid: { show: i === 0 } });
+  }
+  return { scales, axes };
+}
+
 function chartOptions(sensors) {
   const series = [{}];
   const bands = [];
   for (const id of sensors) {
     const c = color(id);
     const base = series.length;
+    const scale = `y:${unitOf(id)}`;
     series.push(
-      { label: `${id} min`, stroke: c, width: 0, points: { show: false } },
-      { label: `${id} max`, stroke: c, width: 0, points: { show: false } },
-      { label: `sensor ${id}`, stroke: c, width: 1.5, points: { show: false, size: 5, fill: c, filter: isolated } },
+      { label: `${id} min`, scale, stroke: c, width: 0, points: { show: false } },
+      { label: `${id} max`, scale, stroke: c, width: 0, points: { show: false } },
+      { label: label(id), scale, stroke: c, width: 1.5, points: { show: false, size: 5, fill: c, filter: isolated } },
     );
     bands.push({ series: [base + 1, base], fill: `${c}40` });
   }
+  const { scales, axes } = unitAxes(sensors);
   return {
     width: Math.max(300, els.chart.clientWidth),
     height: Math.max(260, Math.round(window.innerHeight * 0.58)),
@@ -44,8 +58,8 @@ function chartOptions(sensors) {
     series,
     bands,
     legend: { show: false },
-    scales: { x: { time: true } },
-    axes: [{}, { size: 60 }],
+    scales,
+    axes,
     cursor: { drag: { x: true, y: false, setScale: true }, points: { show: false } },
     hooks: {
       setScale: [(u, key) => key === 'x' && userScale(u)],
@@ -118,7 +132,7 @@ function renderLegend(idx) {
           ? `${utc(s.t[idx])} · avg ${num(s.avg[idx])} · min ${num(s.min[idx])} · max ${num(s.max[idx])} · ${s.count[idx].toLocaleString('en')} pts`
           : `${utc(s.t[idx])} · no data`;
       }
-      item.append(sw, `sensor ${s.sensor}`, values);
+      item.append(sw, label(s.sensor), values);
       return item;
     }),
   );

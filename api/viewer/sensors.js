@@ -7,13 +7,18 @@ import { utc } from './format.js';
 import { requery } from './lens.js';
 import { showError, showMessage } from './message.js';
 import { setRange } from './range.js';
-import { color, latestData, MAX_SENSORS, state } from './state.js';
+import { color, label, latestData, MAX_SENSORS, state } from './state.js';
 import { updateHash } from './url.js';
 
 export async function loadSensors() {
   try {
-    const { body } = await api('/v1/sensors');
+    const [{ body }, catalog] = await Promise.all([api('/v1/sensors'), api('/v1/series')]);
     state.sensors = body;
+    state.series = new Map(catalog.body.series.map((s) => [s.id, s]));
+    const byName = new Map(catalog.body.series.map((s) => [s.name, s.id]));
+    const named = state.pendingNames.map((n) => byName.get(n)).filter((id) => id !== undefined);
+    state.pendingNames = [];
+    state.picked = [...state.picked, ...named];
     showMessage('');
     els.tokenForm.hidden = true;
     renderList();
@@ -25,14 +30,14 @@ export async function loadSensors() {
 
 export function renderList() {
   const q = els.search.value.trim();
-  const matches = state.sensors.filter((s) => q === '' || String(s.sensor).includes(q));
+  const matches = state.sensors.filter((s) => q === '' || searchText(s.sensor).includes(q.toLowerCase()));
   const shown = matches.slice(0, 200);
   els.list.replaceChildren(...shown.map(sensorItem));
   els.hint.textContent =
     state.sensors.length === 0
       ? 'No sensor has data yet.'
       : matches.length === 0
-        ? `No sensor id contains “${q}”.`
+        ? `No sensor id, series name, asset or tag contains “${q}”.`
         : matches.length > shown.length
           ? `${matches.length - shown.length} more — refine the search.`
           : state.picked.length >= MAX_SENSORS
@@ -42,10 +47,18 @@ export function renderList() {
   els.picked.replaceChildren(...state.picked.map(pickedChip));
 }
 
+/** What the search box looks in: the id, and for a named series its name, unit, asset and tags. */
+function searchText(id) {
+  const s = state.series.get(id);
+  if (!s) return String(id);
+  const tags = Object.entries(s.tags).map(([k, v]) => `${k}=${v}`);
+  return [String(id), s.name, s.unit, s.asset, ...tags].join(' ').toLowerCase();
+}
+
 /** One sensor of the list: a checkbox, its id, and how many points it has over which span. */
 function sensorItem(s) {
   const li = document.createElement('li');
-  const label = document.createElement('label');
+  const row = document.createElement('label');
   const box = document.createElement('input');
   box.type = 'checkbox';
   box.dataset.sensor = String(s.sensor);
@@ -53,14 +66,14 @@ function sensorItem(s) {
   box.disabled = !box.checked && state.picked.length >= MAX_SENSORS;
   box.addEventListener('change', () => toggle(s.sensor));
   const name = document.createElement('span');
-  name.textContent = `sensor ${s.sensor}`;
+  name.textContent = label(s.sensor);
   const extent = document.createElement('span');
   extent.className = 'extent';
   extent.textContent = `${s.points.toLocaleString('en')} pts · ${utc(s.first, false)} → ${utc(s.last, false)}`;
   const text = document.createElement('span');
   text.append(name, document.createElement('br'), extent);
-  label.append(box, text);
-  li.append(label);
+  row.append(box, text);
+  li.append(row);
   return li;
 }
 
@@ -69,11 +82,11 @@ function pickedChip(id) {
   const chip = document.createElement('button');
   chip.type = 'button';
   chip.className = 'chip';
-  chip.title = `Remove sensor ${id}`;
+  chip.title = `Remove ${label(id)}`;
   const sw = document.createElement('span');
   sw.className = 'swatch';
   sw.style.background = color(id);
-  chip.append(sw, `${id} ×`);
+  chip.append(sw, `${state.series.get(id)?.name ?? id} ×`);
   chip.addEventListener('click', () => toggle(id));
   return chip;
 }

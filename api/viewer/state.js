@@ -8,6 +8,10 @@ const COLORS = ['#2f6fb5', '#d9480f', '#2b8a3e', '#862e9c', '#c2255c', '#0b7285'
 export const state = {
   /** Sensors with data, from GET /v1/sensors. */
   sensors: [],
+  /** Named series by id, from GET /v1/series: name, unit, asset, tags. */
+  series: new Map(),
+  /** Series names asked for by the address (?series= or #series=), picked once the catalog is loaded. */
+  pendingNames: [],
   /** Picked sensor ids, in the order picked (colors follow it). */
   picked: [],
   from: null,
@@ -16,6 +20,15 @@ export const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || '',
   seq: 0,
 };
+
+/** How a sensor is shown: its series name and unit, or its number. */
+export function label(id) {
+  const s = state.series.get(id);
+  return s ? `${s.name}${s.unit ? ` [${s.unit}]` : ''}` : `sensor ${id}`;
+}
+
+/** The y scale of a sensor: one per unit, so that millivolts and bar do not share an axis. */
+export const unitOf = (id) => state.series.get(id)?.unit || '';
 
 export const color = (sensor) => COLORS[state.picked.indexOf(sensor) % COLORS.length];
 

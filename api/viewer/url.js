@@ -30,6 +30,9 @@ export function restoreHash() {
     els.to.value = toInput(to);
   }
   state.picked = ids.slice(0, MAX_SENSORS);
+  // Series by name: #series=a,b or ?series=a&series=b (the README's links), picked once the catalog is loaded.
+  const query = new URLSearchParams(location.search).getAll('series');
+  state.pendingNames = [...(p.get('series') || '').split(',').filter(Boolean), ...query];
   const live = Number(p.get('live'));
   if (live > 0) {
     state.from = Date.now() - live;

@@ -5,6 +5,8 @@ export interface Tools {
   temporal: string;
   kafkaLibs: string;
   java: string;
+  /** The venv python holding the InfluxDB clients of the compatibility tests (absent in a tools.json from before them). */
+  influxPython?: string;
 }
 
 /** Paths of the tools scripts/setup.mjs installed. */

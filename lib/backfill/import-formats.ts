@@ -44,34 +44,3 @@ export function csvParser(header: string): (line: string) => ParsedLine {
     return { ok: true, sensor, ts, value };
   };
 }
-
-const PRECISION_DIVISOR: Record<InfluxPrecision, bigint> = { ns: 1_000_000n, us: 1000n, ms: 1n, s: 1n };
-
-/**
- * InfluxDB line protocol: `measurement,sensor=<id>[,tags] value=<float>[,fields] <timestamp>`.
- * The sensor comes from the `sensor` tag, the value from the `value` field
- * (or the only field); timestamps in the given precision become ms.
- */
-export function influxParser(precision: InfluxPrecision): (line: string) => ParsedLine {
-  return (line) => {
-    const text = line.trim();
-    if (text === '' || text.startsWith('#')) return null;
-    const parts = text.split(' ');
-    if (parts.length < 3) return { ok: false, error: 'expected "measurement,tags fields timestamp"' };
-    const [series, fieldText, tsText] = parts as [string, string, string];
-    const tag = series
-      .split(',')
-      .slice(1)
-      .find((t) => t.startsWith('sensor='));
-    const sensor = Number(tag?.slice('sensor='.length));
-    if (!Number.isInteger(sensor) || sensor < 0) return { ok: false, error: 'missing or invalid sensor=<id> tag' };
-    const fields = fieldText.split(',').map((f) => f.split('=') as [string, string]);
-    const field = fields.find(([k]) => k === 'value') ?? (fields.length === 1 ? fields[0] : undefined);
-    const value = Number(field?.[1]?.replace(/i$/, ''));
-    if (!field || !Number.isFinite(value)) return { ok: false, error: 'expected a numeric value field' };
-    if (!/^-?\d+$/.test(tsText)) return { ok: false, error: 'timestamp is not an integer' };
-    const raw = BigInt(tsText);
-    const ms = precision === 's' ? raw * 1000n : raw / PRECISION_DIVISOR[precision];
-    return { ok: true, sensor, ts: Number(ms), value };
-  };
-}

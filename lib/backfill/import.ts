@@ -3,7 +3,11 @@ import type { BatchLimits } from '../batch/types';
 import type { Shards } from '../clickhouse/shards';
 import { allocatePoints, type PointColumns } from '../model/points';
 import { storeOnShards } from '../ingest/store-points';
-import { csvParser, ImportFileError, influxParser, type ImportFormat, type InfluxPrecision, type ParsedLine } from './import-formats';
+import type { LinePoint, Rejection } from '../lineprotocol/points';
+import { SeriesCatalog } from '../series/catalog';
+import { parseLines, resolvePoints } from '../series/line-write';
+import { mappedCsvParser, type CsvMapping } from './csv-mapping';
+import { csvParser, ImportFileError, type ImportFormat, type InfluxPrecision } from './import-formats';
 
 /** Import chunks end on line boundaries; each is stored by one activity. */
 const CHUNK_BYTES = 32 * 1024 * 1024;
@@ -35,7 +39,7 @@ async function readRange(path: string, start: number, end: number): Promise<Buff
 }
 
 /** Splits a file into chunks at line ends (and takes the CSV header off the first). */
-export async function planImport(path: string, format: ImportFormat): Promise<ImportPlan> {
+export async function planImport(path: string, format: ImportFormat, mapping?: CsvMapping): Promise<ImportPlan> {
   const file = await stat(path).catch(unreadable);
   if (!file.isFile()) throw new ImportFileError('the path is not a regular file');
   const size = file.size;
@@ -49,7 +53,9 @@ export async function planImport(path: string, format: ImportFormat): Promise<Im
       .subarray(0, nl < 0 ? head.length : nl)
       .toString('utf8')
       .replace(/\r$/, '');
-    csvParser(header); // a header without the columns fails the import here, once
+    // A header without the columns fails the import here, once.
+    if (mapping) mappedCsvParser(header, mapping);
+    else csvParser(header);
     pos = nl < 0 ? size : nl + 1;
   }
   const chunks: { start: number; end: number }[] = [];
@@ -70,6 +76,8 @@ export interface ImportChunk {
   path: string;
   format: ImportFormat;
   precision: InfluxPrecision;
+  /** CSV columns by header name; absent: the sensor, ts and value columns. */
+  mapping?: CsvMapping;
   header: string;
   start: number;
   end: number;
@@ -92,52 +100,76 @@ export interface ImportChunkResult {
   examples: string[];
 }
 
-/** Parses, validates and stores one chunk of an import file, exactly once. */
+/** The CSV lines of a chunk as points: by the mapping (series names or ids), or from sensor, ts and value columns. */
+function csvPoints(chunk: ImportChunk, lines: string[], limits: BatchLimits) {
+  const points: LinePoint[] = [];
+  const rejected: Rejection[] = [];
+  let count = 0;
+  const parse = chunk.mapping ? mappedCsvParser(chunk.header, chunk.mapping) : csvParser(chunk.header);
+  for (const [i, text] of lines.entries()) {
+    const line = chunk.firstLine + i;
+    const p = parse(text.replace(/\r$/, ''));
+    if (p === null) continue;
+    count++;
+    if (!p.ok) {
+      rejected.push({ line, reason: p.error });
+      continue;
+    }
+    const series = 'series' in p ? p.series : String(p.sensor);
+    const sensor = /^\d+$/.test(series) ? Number(series) : null;
+    if (sensor !== null && sensor > limits.maxSensorId)
+      rejected.push({ line, reason: `sensor id above ${limits.maxSensorId} (HERODOTUS_MAX_SENSOR_ID)` });
+    else if (p.ts < limits.minTs || p.ts > limits.maxTs)
+      rejected.push({
+        line,
+        reason: `timestamp outside ${new Date(limits.minTs).toISOString()} … ${new Date(limits.maxTs).toISOString()}`,
+      });
+    else {
+      const quality = 'quality' in p && p.quality !== undefined ? { quality: p.quality } : {};
+      points.push({
+        line,
+        name: sensor === null ? series : null,
+        sensor,
+        tags: {},
+        valueType: 'float',
+        ts: p.ts,
+        value: p.value,
+        ...quality,
+      });
+    }
+  }
+  return { lines: count, points, rejected };
+}
+
+/** Parses, validates and stores one chunk of an import file, exactly once; named series are created on first write. */
 export async function importChunk(shards: Shards, chunk: ImportChunk, limits: BatchLimits): Promise<ImportChunkResult> {
   const text = (await readRange(chunk.path, chunk.start, chunk.end)).toString('utf8');
-  const parse: (line: string) => ParsedLine = chunk.format === 'csv' ? csvParser(chunk.header) : influxParser(chunk.precision);
   const lines = text.split('\n');
-  const points = allocatePoints(lines.length);
-  const result: ImportChunkResult = {
-    lines: 0,
-    newlines: lines.length - 1,
-    points: 0,
-    inserted: 0,
-    alreadyStored: 0,
-    rejected: 0,
-    examples: [],
-  };
-  const reject = (n: number, why: string) => {
-    result.rejected++;
-    if (result.examples.length < 10) result.examples.push(`line ${chunk.firstLine + n}: ${why}`);
-  };
-  for (const [n, line] of lines.entries()) {
-    const p = parse(line.replace(/\r$/, ''));
-    if (p === null) continue;
-    result.lines++;
-    if (!p.ok) {
-      reject(n, p.error);
-      continue;
-    }
-    if (p.sensor > limits.maxSensorId) {
-      reject(n, `sensor id above ${limits.maxSensorId} (HERODOTUS_MAX_SENSOR_ID)`);
-      continue;
-    }
-    if (p.ts < limits.minTs || p.ts > limits.maxTs) {
-      reject(n, `timestamp outside ${new Date(limits.minTs).toISOString()} … ${new Date(limits.maxTs).toISOString()}`);
-      continue;
-    }
+  const { minTs, maxTs, maxSensorId } = limits;
+  const parsed =
+    chunk.format === 'csv'
+      ? csvPoints(chunk, lines, limits)
+      : parseLines(text, { precision: chunk.precision, now: null, minTs, maxTs, maxSensorId }, chunk.firstLine);
+  const resolved = await resolvePoints(parsed.points, new SeriesCatalog({ shards: () => shards }));
+  const rejected = [...parsed.rejected, ...resolved.rejected].sort((a, b) => a.line - b.line);
+  const points = allocatePoints(resolved.points.length);
+  for (const p of resolved.points) {
     const i = points.length++;
     points.sensor[i] = p.sensor;
     points.ts[i] = p.ts;
     points.value[i] = p.value;
   }
   const sorted = sortUnique(points);
-  result.points = sorted.length;
   const stored = await storeOnShards(shards, { points: sorted, version: chunk.version, windowMs: chunk.windowMs, name: chunk.name });
-  result.inserted = stored.inserted;
-  result.alreadyStored = stored.alreadyStored;
-  return result;
+  return {
+    lines: parsed.lines,
+    newlines: lines.length - 1,
+    points: sorted.length,
+    inserted: stored.inserted,
+    alreadyStored: stored.alreadyStored,
+    rejected: rejected.length,
+    examples: rejected.slice(0, 10).map((r) => `line ${r.line}: ${r.field ? `field ${JSON.stringify(r.field)}: ` : ''}${r.reason}`),
+  };
 }
 
 /** Sorted by (sensor, ts), first occurrence of a (sensor, ts) kept. */

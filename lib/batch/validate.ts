@@ -4,6 +4,7 @@
  */
 import { MS } from '../model/ladder';
 import { MAX_QUALITY } from '../model/quality';
+import { isNamedSeriesId, NAMED_SERIES_BASE, NAMED_SERIES_MAX } from '../model/series-name';
 import { batchError } from './errors';
 import { encodedSize, U32_MAX } from './frame';
 import {
@@ -124,8 +125,14 @@ function validateShape(batch: SensorBatch, limits: BatchLimits): BatchError | nu
 
   const sensor: unknown = batch.sensor;
   const maxSensor = Math.min(limits.maxSensorId, U32_MAX);
-  if (typeof sensor !== 'number' || !Number.isInteger(sensor) || sensor < 0 || sensor > maxSensor) {
-    return batchError('invalid_sensor', 'sensor', `expected sensor to be an integer in [0, ${maxSensor}], got ${String(sensor)}`);
+  // Named series (lib/model/series-name.ts) have hashed ids above every numbered one.
+  const numbered = typeof sensor === 'number' && Number.isInteger(sensor) && sensor >= 0 && sensor <= maxSensor;
+  if (!numbered && !(typeof sensor === 'number' && isNamedSeriesId(sensor))) {
+    return batchError(
+      'invalid_sensor',
+      'sensor',
+      `expected sensor to be an integer in [0, ${maxSensor}] or a named series' id in [${NAMED_SERIES_BASE}, ${NAMED_SERIES_MAX}], got ${String(sensor)}`,
+    );
   }
 
   const n = values.length;

@@ -225,6 +225,36 @@ export const WRITE_CLAIM_TABLE: TableDef = {
   shardBy: 'sensor',
 };
 
+/**
+ * The series catalog: one row per version of a named series' metadata,
+ * never updated in place (a change appends a row with a higher version, so
+ * no metadata is lost). `id` is the series' sensor id, derived from its name
+ * (lib/model/series-name.ts); rows live on the shard of that id, beside the
+ * series' data. `created` is the first claim's time: of two names that hash
+ * to one id, the earlier claim owns it (lib/series/catalog.ts). Tags are a
+ * JSON array of [key, value] pairs sorted by key.
+ */
+export const SERIES_TABLE: TableDef = {
+  name: 'series',
+  columns: [
+    { name: 'name', type: 'String' },
+    { name: 'id', type: 'UInt32' },
+    { name: 'version', type: 'UInt64' },
+    { name: 'created', type: 'Int64' },
+    { name: 'unit', type: 'String' },
+    { name: 'description', type: 'String' },
+    { name: 'asset', type: 'String' },
+    { name: 'tags', type: 'String' },
+    { name: 'value_type', type: 'String' },
+    { name: 'interpolation', type: 'String' },
+    // What wrote the version: `write` (created by a first write) or `put`.
+    { name: 'source', type: 'String' },
+  ],
+  engine: 'MergeTree',
+  orderBy: '(id, name, version)',
+  shardBy: 'id',
+};
+
 export const TABLES: TableDef[] = [
   RAW_TABLE,
   SENSOR_EXTENT_TABLE,
@@ -234,6 +264,7 @@ export const TABLES: TableDef[] = [
   WINDOW_MARK_TABLE,
   DAY_MARK_TABLE,
   WRITE_CLAIM_TABLE,
+  SERIES_TABLE,
 ];
 export const VIEWS: ViewDef[] = [SENSOR_EXTENT_VIEW];
 

@@ -60,7 +60,8 @@ const schema = z.object({
     .default(64 * 1024 * 1024),
   HERODOTUS_CHUNKS_PER_RUN: z.coerce.number().int().min(1).max(2000).default(200),
   HERODOTUS_WRITE_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
-  HERODOTUS_MAX_SENSOR_ID: z.coerce.number().int().min(0).max(4_294_967_295).default(999_999),
+  // Below 2^31: ids from there up belong to named series (lib/model/series-name.ts).
+  HERODOTUS_MAX_SENSOR_ID: z.coerce.number().int().min(0).max(2_147_483_647).default(999_999),
   // At most ClickHouse's max_partitions_per_insert_block (100): one batch must fit one insert block.
   HERODOTUS_MAX_BATCH_DAYS: z.coerce.number().int().min(1).max(100).default(100),
   // At most the batches topic's max.message.bytes (16 MiB, lib/kafka/topics.ts).

@@ -572,7 +572,12 @@ describe('rejected requests', () => {
       { name: 'count max + 1', body: rawFrame({ count: MAX_POINTS + 1 }), code: 'too_many_points', field: 'frames[0].count' },
       { name: 'count larger than the bytes', body: rawFrame({ count: 4 }), code: 'count_mismatch', field: 'frames[0].count' },
       { name: 'sensor max + 1', body: rawFrame({ sensor: MAX_SENSOR + 1 }), code: 'invalid_sensor', field: 'frames[0].sensor' },
-      { name: 'sensor 2^32 - 1', body: rawFrame({ sensor: 2 ** 32 - 1 }), code: 'invalid_sensor', field: 'frames[0].sensor' },
+      {
+        name: 'sensor 2^31 - 1 (between numbered and named ids)',
+        body: rawFrame({ sensor: 2 ** 31 - 1 }),
+        code: 'invalid_sensor',
+        field: 'frames[0].sensor',
+      },
       { name: 'period_ms 0', body: rawFrame({ periodMs: 0 }), code: 'invalid_period', field: 'frames[0].period_ms' },
       {
         name: 'start before 2000',

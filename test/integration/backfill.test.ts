@@ -112,9 +112,13 @@ describe('backfill', () => {
     const csvDone = await finished(up.body.id);
     expect(csvDone.state).toBe('completed');
     expect(csvDone.progress.inserted).toBe(1000);
-    expect(csvDone.progress.rejected).toBe(1);
-    // The header is line 1, the points lines 2 to 1001: the bad line is cited by number, never quoted.
-    expect(csvDone.progress.examples).toEqual(['line 1002: value is not a finite number']);
+    expect(csvDone.progress.rejected).toBe(2);
+    // The header is line 1, the points lines 2 to 1001: the bad line is cited by number, never quoted;
+    // a second point at a timestamp the file already gave the sensor is refused, the first one kept.
+    expect(csvDone.progress.examples).toEqual([
+      'line 1002: value is not a finite number',
+      `line 1003: field "sensor 7": line 2 already gives this series a point at ${new Date(t0).toISOString()}`,
+    ]);
     expect(uploads()).toEqual([]); // the upload is gone once its backfill ended
 
     fs.writeFileSync(

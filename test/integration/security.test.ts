@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SeriesCatalog } from '../../lib/series/catalog';
 import { createApp } from '../../api/app';
 import { loadConfig, PROJECT_ROOT } from '../../lib/config/config';
 import { singleShard } from '../../lib/clickhouse/shards';
@@ -437,6 +438,7 @@ describe('query limits in time and rows', () => {
         lensMaxRows: 1_000_000,
         rawLensMaxRows: limits.rawLensMaxRows,
       },
+      series: { catalog: new SeriesCatalog({ shards: () => null }) },
       backfill: { client: () => null, taskQueue: 'q', uploadDir: dir, importDir: dir, maxSensorId: 10, maxUploadBytes: 1024 },
       docs: { maxSensorId: 10, maxBodyBytes: 1024, maxUploadBytes: 1024, tokensRequired: false },
       metrics: {

@@ -320,4 +320,42 @@ describe('web lens viewer', () => {
     await page.uncheck('#live');
     expect(consoleErrors).toEqual([]);
   });
+
+  test('series by name: opened from a link, searched by name, asset and tag, one y-axis per unit', async () => {
+    const now = Date.now();
+    const lines = Array.from(
+      { length: 100 },
+      (_, i) => `plant1/line2/pump3,site=north pressure=${4 + i / 64},voltage=${i / 1024} ${now - 100_000 + i * 1000}`,
+    );
+    expect((await api('/api/v2/write?bucket=b&precision=ms', { method: 'POST', body: lines.join('\n') })).status).toBe(204);
+    const pressure = 'plant1/line2/pump3/site=north/pressure';
+    const voltage = 'plant1/line2/pump3/site=north/voltage';
+    for (const [name, unit] of [
+      [pressure, 'bar'],
+      [voltage, 'mV'],
+    ])
+      expect((await api(`/v1/series/${name}`, { method: 'PUT', body: JSON.stringify({ unit, asset: 'plant1/line2/pump3' }) })).status).toBe(
+        200,
+      );
+    await harness.waitCaughtUp();
+    await page.goto(`${harness.api.baseUrl}/?series=${encodeURIComponent(pressure)}&series=${encodeURIComponent(voltage)}`);
+    const shown = await nextLens(0, { sensors: 2 });
+    const ids = (await json(`/v1/series?prefix=plant1/line2/pump3`)).series.map((s: { id: number }) => s.id);
+    expect(shown.query.sensors).toEqual(ids);
+    await expectChartEqualsApi();
+    // One axis for x and one per unit.
+    expect(await page.evaluate(() => (globalThis as any).__viewer.chart().axes.length)).toBe(3);
+    expect(await page.locator('#legend').innerText()).toContain(`${pressure} [bar]`);
+    for (const q of ['pump3/site=north/volt', 'plant1/line2', 'site=north', 'mv']) {
+      await page.fill('#search', q);
+      const listed = await page.locator('#sensor-list label').allInnerTexts();
+      expect(listed.length, q).toBeGreaterThan(0);
+      expect(
+        listed.every((t) => t.includes('plant1/line2/pump3')),
+        q,
+      ).toBe(true);
+    }
+    await screenshot('viewer-by-name');
+    expect(consoleErrors).toEqual([]);
+  });
 });

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, test } from 'vitest';
+import { SeriesCatalog } from '../../lib/series/catalog';
 import { createApp, type AppDeps } from '../../api/app';
 import { checkExposure, ConfigError, configEnv, isLoopbackHost, loadConfig, PROJECT_ROOT } from '../../lib/config/config';
 import { parseApiTokens, type ApiToken } from '../../lib/config/tokens';
@@ -33,6 +34,7 @@ function app(tokens: string[] = []) {
     },
     ops: { shards: () => null, auditShards: () => null, auditMaxRows: 1000, offsets: async () => [], progress: async () => [] },
     lens: { shards: () => null, ladder: makeLadder(), maxSensorId: 999, lensMaxRows: 1_000_000, rawLensMaxRows: 10_000 },
+    series: { catalog: new SeriesCatalog({ shards: () => null }) },
     backfill: {
       client: () => null,
       taskQueue: 'q',
