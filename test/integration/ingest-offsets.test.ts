@@ -85,9 +85,10 @@ describe('ingest offsets', () => {
     const h = await start('retention', { kafkaRetentionCheckMs: 1000, env: { HERODOTUS_PARTITIONS: '1' } });
     const { topic, dlqTopic } = h.config.kafka;
     const handle = client!.workflow.getHandle(ingestWorkflowId(topic, 0));
-    // Every record below is one batch of about 4.1 kB (4028-byte value): segments
-    // of 6000 bytes hold one each, so that retention deletes record by record.
-    const segment = { 'segment.bytes': '6000' };
+    // Every record below is one batch of about 8.1 kB (a version 2 frame of 1000
+    // Float64 values is 8040 bytes): segments of 12000 bytes hold one each, so
+    // that retention deletes record by record.
+    const segment = { 'segment.bytes': '12000' };
     await setTopicConfig(topic, segment);
     // What holds a planned range back: without its dead-letter topic, a chunk
     // holding garbage fails and Temporal retries the same range until it is back.
@@ -100,7 +101,7 @@ describe('ingest offsets', () => {
     const old = String(Date.now() - 2 * 3_600_000);
     const kept = new SensorChecksum();
     try {
-      await producer.send({ topic, acks: -1, messages: [{ key: '1', value: Buffer.alloc(4028, 0xab), timestamp: old }] });
+      await producer.send({ topic, acks: -1, messages: [{ key: '1', value: Buffer.alloc(8040, 0xab), timestamp: old }] });
       for (let second = 0; second < 4; second++) {
         const batch = regularBatch(31, 1, Date.UTC(2026, 0, 1) + second * 1000, 1000);
         await producer.send({ topic, acks: -1, messages: [{ key: '1', value: encodeBatch(batch), timestamp: old }] });
