@@ -110,12 +110,14 @@ function observe(metrics: Metrics): MiddlewareHandler {
 
 export function createApp(deps: AppDeps) {
   const app = new Hono();
+  // Health first, ahead of every middleware: monitors and load balancers ask
+  // often, and the answer is a cached object (no auth, no metrics, no I/O).
+  app.route('/', healthRoutes(deps.health));
   app.use('*', observe(deps.metrics.metrics));
   app.use('*', bearerAuth(deps.apiTokens));
   app.route('/', viewerRoutes());
   app.route('/', docsRoutes(deps.docs));
   app.route('/', metricsRoutes(deps.metrics));
-  app.route('/', healthRoutes(deps.health));
   app.route('/', ingestRoutes(deps.ingest));
   app.route('/', opsRoutes(deps.ops));
   // Series names become ids before the lens and raw routes validate their ids.

@@ -1,6 +1,6 @@
 /**
  * docs/benchmarks.md from the benchmark JSON files under bench/results/
- * (the last stdout line of bench-ingest, bench-lens, bench-peers, bench-compaction-plan,
+ * (the last stdout line of bench-ingest, bench-lens, bench-peers, bench-compaction-plan, bench-floors,
  * query-load --json, scenario --json),
  * with PNG charts rendered as SVG in headless Chromium (playwright-core).
  *
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config/config';
 import { renderPngs } from './report-charts';
 import { compactionPlanSection } from './report-compaction-plan';
+import { floorsSection } from './report-floors';
 import { ingestSection } from './report-ingest';
 import { lensSection } from './report-lens';
 import { peersSection } from './report-peers';
@@ -43,6 +44,10 @@ export async function main(argv: string[]): Promise<void> {
 
   for (const { file, json } of results.filter((r) => r.json.bench === 'serving-before-after')) {
     md.push(servingSection(json, file), '');
+  }
+
+  for (const { file, json } of results.filter((r) => r.json.bench === 'floors-before-after')) {
+    md.push(floorsSection(json, file), '');
   }
 
   for (const { file, json } of results.filter((r) => r.json.bench === 'peers')) {

@@ -42,6 +42,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'back-fill a month, then lens latency per preset and concurrency vs raw GROUP BY (JSON)',
     load: async () => (await import('../bench/lens')).benchLens,
   },
+  'bench-floors': {
+    summary: 'idle floors of a small store: GET /v1/health p50, idle CPU per process, visibility of a point after idle (JSON)',
+    load: async () => (await import('../bench/floors')).benchFloors,
+  },
   'bench-peers': {
     summary: 'same data and lens workload against InfluxDB 1.x and Herodotus: ingest, bytes/point, lens latency (JSON)',
     load: async () => (await import('../bench/peers')).benchPeers,

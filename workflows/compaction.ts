@@ -15,8 +15,10 @@ const { sweep } = proxyActivities<CompactionActivities>({ startToCloseTimeout: '
 export const COMPACTOR_WORKFLOW_ID = 'compactor';
 
 export interface CompactorInput {
-  /** Pause between rounds that found nothing to do. */
+  /** Pause after a round that found nothing to do; doubles with each further idle round… */
   idleMs: number;
+  /** …up to this (absent in compactors started before it: IDLE_MAX_MS). */
+  idleMaxMs?: number;
   maxGroupsPerRound: number;
   roundsPerRun: number;
 }
@@ -27,7 +29,16 @@ export interface CompactorInput {
  * window), then marks days whose windows are all clean. One compactor means
  * no two compactions of a sensor race each other.
  */
+/**
+ * An idle compactor rests at most this long between rounds: each round is two
+ * activities and a ledger read, so a store with nothing arriving should not
+ * run one a second. Lenses read dirty windows from raw, so a later compaction
+ * costs lens time, never exactness.
+ */
+const IDLE_MAX_MS = 5000;
+
 export async function compactor(input: CompactorInput): Promise<void> {
+  let pause = input.idleMs;
   for (let round = 0; round < input.roundsPerRun; round++) {
     const groups = await planCompaction({ maxGroups: input.maxGroupsPerRound });
     let compacted = 0;
@@ -37,7 +48,11 @@ export async function compactor(input: CompactorInput): Promise<void> {
     await settleDays();
     // Planning is a superset (the marks); a round whose groups all turned out
     // clean on the ledger rests too, instead of planning them again at once.
-    if (groups.length === 0 || (compacted === 0 && patched('rest-when-nothing-compacted'))) await sleep(input.idleMs);
+    if (groups.length === 0 || (compacted === 0 && patched('rest-when-nothing-compacted'))) {
+      const backOff = patched('idle-back-off');
+      await sleep(backOff ? pause : input.idleMs);
+      if (backOff) pause = Math.min(input.idleMaxMs ?? IDLE_MAX_MS, pause * 2);
+    } else pause = input.idleMs;
   }
   await continueAsNew<typeof compactor>(input);
 }
