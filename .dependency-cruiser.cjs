@@ -11,7 +11,7 @@ const LAYERS = [
   ['lib/rollup'],
   ['lib/lens', 'lib/ingest', 'lib/series'],
   ['generator'],
-  ['lib/backfill'],
+  ['lib/backfill', 'lib/mqtt'],
   ['activities'],
   ['workflows'],
   ['workers'],

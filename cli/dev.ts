@@ -9,7 +9,10 @@ import { parseOptions } from '../lib/config/args';
 import { portBases } from './cluster';
 import { waitForSignal } from './serve';
 
-const HELP = `usage: herodotus dev [--cluster]
+/** The local broker of `dev --mqtt`: MQTT's registered port. */
+const LOCAL_MQTT_PORT = 1883;
+
+const HELP = `usage: herodotus dev [--cluster] [--mqtt]
 
 Starts everything on this machine: Kafka (KRaft, one broker) and the Temporal
 dev server as child processes — each unless KAFKA_BROKERS / TEMPORAL_ADDRESS
@@ -21,7 +24,10 @@ it started.
   --cluster  run on the local 2 shards × 2 replicas ClickHouse cluster instead
              of embedded ClickHouse: 'herodotus cluster up' first (installs and
              starts it if needed; it keeps running afterwards, stop it with
-             'herodotus cluster down').`;
+             'herodotus cluster down').
+  --mqtt     also start Debian's mosquitto on 127.0.0.1:${LOCAL_MQTT_PORT} (unless
+             HERODOTUS_MQTT_URL names a broker) and run the MQTT bridge on it,
+             subscribed to HERODOTUS_MQTT_TOPICS (default herodotus/#).`;
 
 const describeClickHouse = (config: Config) =>
   config.clickhouse.shards
@@ -29,7 +35,14 @@ const describeClickHouse = (config: Config) =>
     : (config.clickhouse.url ?? `embedded (chdb) in ${config.stateDir}/clickhouse`);
 
 export async function dev(argv: string[]): Promise<number> {
-  const args = parseOptions(argv, { cluster: { type: 'boolean' } }, z.object({ cluster: z.boolean().default(false) }), HELP);
+  const args = parseOptions(
+    argv,
+    { cluster: { type: 'boolean' }, mqtt: { type: 'boolean' } },
+    z.object({ cluster: z.boolean().default(false), mqtt: z.boolean().default(false) }),
+    HELP,
+  );
+  const localMqtt = args.mqtt && !process.env.HERODOTUS_MQTT_URL;
+  if (localMqtt) process.env.HERODOTUS_MQTT_URL = `mqtt://127.0.0.1:${LOCAL_MQTT_PORT}`;
   let config = loadConfig();
   if (args.cluster) {
     process.stderr.write('dev: starting the local ClickHouse cluster…\n');
@@ -42,7 +55,7 @@ export async function dev(argv: string[]): Promise<number> {
     config = loadConfig({ ...process.env, CLICKHOUSE_URL: '', CLICKHOUSE_SHARDS: up.shards, CLICKHOUSE_CLUSTER: up.state.cluster });
   }
   const log = createLogger('herodotus', config.logLevel);
-  const infra = new LocalInfrastructure(config, { ui: true });
+  const infra = new LocalInfrastructure(config, { ui: true, ...(localMqtt ? { mosquittoPort: LOCAL_MQTT_PORT } : {}) });
   const stopping = waitForSignal();
   try {
     process.stderr.write('dev: starting Kafka and Temporal…\n');
@@ -56,6 +69,7 @@ export async function dev(argv: string[]): Promise<number> {
         `  Temporal        ${temporalAddress(config)}${infra.temporalUiUrl ? `   Web UI ${infra.temporalUiUrl}` : ''}`,
         `  Kafka           ${kafkaBrokers(config).join(',')}   topic ${config.kafka.topic}`,
         `  ClickHouse      ${describeClickHouse(config)}`,
+        ...(config.mqtt.url ? [`  MQTT            ${config.mqtt.url}   topics ${config.mqtt.topics.join(',')}`] : []),
         `  State           ${config.stateDir}`,
         '',
         `  Ctrl-C to stop.${args.cluster ? ' The ClickHouse cluster keeps running (herodotus cluster down).' : ''}`,

@@ -2,7 +2,8 @@
 // Installs everything a checkout needs into project-local, git-ignored folders:
 // npm dependencies, the Temporal CLI (dev server), the Kafka broker jars and the Python
 // InfluxDB clients of the compatibility tests (a venv); and,
-// system-wide when missing, Debian's chromium for the viewer's browser tests.
+// system-wide when missing, Debian's chromium for the viewer's browser tests and mosquitto
+// for the MQTT bridge.
 // Plain Node with no npm dependencies, because it runs before node_modules exists.
 // Idempotent: every step leaves a marker and is skipped when the marker matches,
 // so a run with nothing to do only stats a few files and hashes two.
@@ -151,19 +152,23 @@ function ensureKafka() {
   return true;
 }
 
-// ----------------------------------------------------------- 4. Chromium ---
+// ------------------------------------------------- 4. Chromium, mosquitto ---
 
 // The web viewer's tests drive a real headless browser: Debian's chromium package (a browser
-// build downloaded by `npx playwright install` cannot be fetched here). System-wide, so the
-// binary itself is the marker: nothing is done when it is there.
+// build downloaded by `npx playwright install` cannot be fetched here). The MQTT bridge's tests
+// and the stack run Debian's mosquitto broker (harness/stack/mosquitto.ts starts it with its own
+// config; the package's system service is not used). System-wide, so each binary itself is the
+// marker: nothing is done when it is there.
 const CHROMIUM = '/usr/bin/chromium';
+const MOSQUITTO = '/usr/sbin/mosquitto';
 
-function ensureChromium() {
-  if (fs.existsSync(CHROMIUM)) return false;
-  step('installing Chromium (Debian package chromium, for the viewer tests)', () => {
+/** Installs a Debian package unless `binary` exists, then checks dpkg has it installed and the binary is there. */
+function ensureDebianPackage(pkg, binary, why) {
+  if (fs.existsSync(binary)) return false;
+  step(`installing ${pkg} (Debian package, ${why})`, () => {
     if (process.platform !== 'linux' || !fs.existsSync('/usr/bin/apt-get')) {
       throw new StepError(
-        `${CHROMIUM} is missing and this is not a Debian-like system with apt-get: install Chromium so that it is at ${CHROMIUM}`,
+        `${binary} is missing and this is not a Debian-like system with apt-get: install ${pkg} so that it is at ${binary}`,
       );
     }
     const root = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -171,12 +176,16 @@ function ensureChromium() {
     const [cmd, pre] = root ? ['apt-get', []] : ['sudo', ['-n', 'apt-get']];
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     run(cmd, [...pre, 'update', '-q'], { env });
-    run(cmd, [...pre, 'install', '-y', '-q', 'chromium'], { env });
-    const version = run(CHROMIUM, ['--version']);
-    if (!/chromium/i.test(version)) throw new StepError(`unexpected answer from ${CHROMIUM} --version`, version);
+    run(cmd, [...pre, 'install', '-y', '-q', pkg], { env });
+    const status = run('dpkg-query', ['--status', pkg]);
+    if (!/install ok installed/.test(status) || !fs.existsSync(binary))
+      throw new StepError(`${pkg} installed but ${binary} is missing`, status);
   });
   return true;
 }
+
+const ensureChromium = () => ensureDebianPackage('chromium', CHROMIUM, 'for the viewer tests');
+const ensureMosquitto = () => ensureDebianPackage('mosquitto', MOSQUITTO, 'the MQTT broker');
 
 // ------------------------------------------------------------------ 5. ECG ---
 
@@ -221,9 +230,17 @@ function ensureEcg() {
 const started = performance.now();
 fs.mkdirSync(TOOLS, { recursive: true });
 const pythonClients = ensurePythonClients(TOOLS, { run, step });
-const changed = [ensureNodeModules(), ensureTemporal(), ensureKafka(), ensureChromium(), ensureEcg(), pythonClients.changed].some(Boolean);
+const changed = [
+  ensureNodeModules(),
+  ensureTemporal(),
+  ensureKafka(),
+  ensureChromium(),
+  ensureMosquitto(),
+  ensureEcg(),
+  pythonClients.changed,
+].some(Boolean);
 
-const toolsJson = `${JSON.stringify({ temporal: temporalBin, kafkaLibs, java: 'java', influxPython: pythonClients.python }, null, 2)}\n`;
+const toolsJson = `${JSON.stringify({ temporal: temporalBin, kafkaLibs, java: 'java', influxPython: pythonClients.python, mosquitto: MOSQUITTO }, null, 2)}\n`;
 const toolsFile = path.join(TOOLS, 'tools.json');
 if (readText(toolsFile) !== toolsJson.trim()) fs.writeFileSync(toolsFile, toolsJson);
 

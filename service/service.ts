@@ -9,6 +9,7 @@ import { Health } from '../lib/telemetry/health';
 import { Metrics } from '../lib/telemetry/metrics';
 import { closeClickHouse, clickhouseConnections, openClickHouse, type ClickHouseConnections } from './clickhouse';
 import { ensureKafka, kafkaClients, type KafkaClients } from './kafka';
+import { startMqttBridge } from './mqtt';
 import { startServing } from './serving';
 import { connectTemporal, type TemporalConnection } from './temporal';
 import { startWorker } from './worker';
@@ -30,7 +31,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
   armFaultHook(config.fault, config.stateDir);
   if (config.fault) log.warn({ fault: config.fault }, 'HERODOTUS_FAULT is set: this process places a fault on purpose (tests only)');
   const metrics = new Metrics();
-  const health = new Health(['clickhouse', 'kafka', 'temporal', 'worker']);
+  const health = new Health(['clickhouse', 'kafka', 'temporal', 'worker', ...(config.mqtt.url ? (['mqtt'] as const) : [])]);
   const limits: BatchLimits = {
     ...DEFAULT_BATCH_LIMITS,
     maxSensorId: config.limits.maxSensorId,
@@ -50,9 +51,11 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const { server, url } = await startServing({ config, log, health, metrics, limits, ladder, kafka, clickhouse, temporal, ledgers });
 
   let workerDone: Promise<void> = Promise.resolve();
+  let bridge: ReturnType<typeof startMqttBridge> = null;
   const ready = (async () => {
     const { ingest, compact } = await openClickHouse(clickhouse, config, log, abort.signal, health, metrics);
     await ensureKafka(kafka, config, log, abort.signal, health);
+    if (!abort.signal.aborted) bridge = startMqttBridge({ config, log, health, metrics, limits, ladder, kafka }, clickhouse);
     const client = await connectTemporal(temporal, config, log, abort.signal, health, kafka);
     const worker = startWorker({
       config,
@@ -76,6 +79,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
     url,
     ready,
     stop: async () => {
+      // The bridge first: a message it is handling stays unacknowledged, so the broker delivers it again.
+      await bridge?.stop();
       await stopService({ log, abort, server, workerDone: () => workerDone, kafka, temporal, clickhouse });
       ledgers.close();
     },

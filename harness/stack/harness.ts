@@ -20,6 +20,8 @@ export interface HarnessOptions {
   ui?: boolean;
   /** How often the local Kafka broker applies retention (tests of expired offsets). */
   kafkaRetentionCheckMs?: number;
+  /** Start a local mosquitto on a free port and point the service's MQTT bridge at it (HERODOTUS_MQTT_URL). */
+  mqtt?: boolean;
   /** Extra settings for the Herodotus process, as environment variables. */
   env?: Record<string, string>;
   log?: Logger;
@@ -79,11 +81,13 @@ export class Harness {
         env[key] = String(await freePort());
       }
     }
+    const mosquittoPort = opts.mqtt ? await freePort() : undefined;
+    if (mosquittoPort !== undefined) env.HERODOTUS_MQTT_URL = `mqtt://127.0.0.1:${mosquittoPort}`;
     const config = loadConfig(env);
     const log = opts.log ?? createLogger('harness', config.logLevel);
     const harness = new Harness(
       config,
-      new LocalInfrastructure(config, { ui: opts.ui ?? false, kafkaRetentionCheckMs: opts.kafkaRetentionCheckMs }),
+      new LocalInfrastructure(config, { ui: opts.ui ?? false, kafkaRetentionCheckMs: opts.kafkaRetentionCheckMs, mosquittoPort }),
       log,
     );
     try {

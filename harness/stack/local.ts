@@ -2,21 +2,23 @@ import path from 'node:path';
 import type { Config } from '../../lib/config/config';
 import type { ManagedProcess } from './child';
 import { startKafka } from './kafka';
+import { startMosquitto } from './mosquitto';
 import { startTemporal } from './temporal';
-import { loadTools } from './tools';
+import { loadTools, MOSQUITTO } from './tools';
 
 /**
  * Kafka and the Temporal dev server as children of this process, each unless
- * the configuration names an external one. State lives under the state dir,
+ * the configuration names an external one, and mosquitto when asked for. State lives under the state dir,
  * so a restart on the same dir finds its topics and workflows again.
  */
 export class LocalInfrastructure {
   kafka: ManagedProcess | null = null;
   temporal: ManagedProcess | null = null;
+  mosquitto: ManagedProcess | null = null;
 
   constructor(
     readonly config: Config,
-    private readonly opts: { ui: boolean; kafkaRetentionCheckMs?: number },
+    private readonly opts: { ui: boolean; kafkaRetentionCheckMs?: number; mosquittoPort?: number },
   ) {}
 
   get logDir(): string {
@@ -29,7 +31,7 @@ export class LocalInfrastructure {
 
   /** Starts both; when one fails, waits for the other to settle so that stop() finds it. */
   async start(): Promise<void> {
-    const results = await Promise.allSettled([this.startKafka(), this.startTemporal()]);
+    const results = await Promise.allSettled([this.startKafka(), this.startTemporal(), this.startMosquitto()]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
@@ -61,6 +63,22 @@ export class LocalInfrastructure {
     });
   }
 
+  /** The local MQTT broker, when one was asked for (a port); its sessions and queued messages persist under the state dir. */
+  async startMosquitto(): Promise<void> {
+    if (this.opts.mosquittoPort === undefined) return;
+    this.mosquitto = await startMosquitto({
+      binary: loadTools(this.config.toolsDir).mosquitto ?? MOSQUITTO,
+      dataDir: path.join(this.config.stateDir, 'mosquitto'),
+      port: this.opts.mosquittoPort,
+      logFile: path.join(this.logDir, 'mosquitto.log'),
+    });
+  }
+
+  async stopMosquitto(): Promise<void> {
+    await this.mosquitto?.stop({ timeoutMs: 30_000 });
+    this.mosquitto = null;
+  }
+
   async stopKafka(): Promise<void> {
     await this.kafka?.stop({ timeoutMs: 30_000 });
     this.kafka = null;
@@ -72,6 +90,6 @@ export class LocalInfrastructure {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.stopKafka(), this.stopTemporal()]);
+    await Promise.all([this.stopKafka(), this.stopTemporal(), this.stopMosquitto()]);
   }
 }

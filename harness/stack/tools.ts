@@ -7,7 +7,12 @@ export interface Tools {
   java: string;
   /** The venv python holding the InfluxDB clients of the compatibility tests (absent in a tools.json from before them). */
   influxPython?: string;
+  /** Debian's MQTT broker (absent in a tools.json from before the MQTT bridge). */
+  mosquitto?: string;
 }
+
+/** Where Debian's mosquitto package puts the broker. */
+export const MOSQUITTO = '/usr/sbin/mosquitto';
 
 /** Paths of the tools scripts/setup.mjs installed. */
 export function loadTools(toolsDir: string): Tools {

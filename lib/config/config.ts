@@ -1,6 +1,7 @@
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { MQTT_ENV, mqttConfigOf, mqttEnv, type MqttConfig } from './mqtt';
 import { formatApiTokens, parseApiTokens, type ApiToken } from './tokens';
 
 /** The checkout this module lives in; default home of state and tools. */
@@ -90,6 +91,7 @@ const schema = z.object({
   HERODOTUS_LENS_LEDGER_MAX_AGE_MS: z.coerce.number().int().min(0).max(900).default(500),
   HERODOTUS_LENS_LEDGER_ENTRIES: z.coerce.number().int().min(100).default(200_000),
   HERODOTUS_AUDIT_MAX_ROWS: z.coerce.number().int().min(1000).default(20_000_000),
+  ...MQTT_ENV,
   HERODOTUS_IMPORT_DIR: optionalString,
   HERODOTUS_FAULT: z
     .string()
@@ -210,6 +212,8 @@ export type Config = {
   };
   /** Tests only; undefined (no fault) unless HERODOTUS_FAULT is set. */
   fault: Fault | undefined;
+  /** The MQTT ingest bridge (lib/mqtt); url undefined: none. */
+  mqtt: MqttConfig;
 };
 
 export class ConfigError extends Error {}
@@ -287,6 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     backfill: { importDir: resolve(e.HERODOTUS_IMPORT_DIR ?? resolve(stateDir, 'imports')), uploadDir: resolve(stateDir, 'uploads') },
     fault: parseFault(e.HERODOTUS_FAULT),
+    mqtt: mqttConfigOf(e),
   };
 }
 
@@ -387,5 +392,6 @@ export function configEnv(config: Config): Record<string, string> {
     HERODOTUS_AUDIT_MAX_ROWS: String(config.limits.auditMaxRows),
     HERODOTUS_IMPORT_DIR: config.backfill.importDir,
     ...(config.fault ? { HERODOTUS_FAULT: faultText(config.fault) } : {}),
+    ...mqttEnv(config.mqtt),
   };
 }

@@ -1,4 +1,4 @@
-export type ComponentName = 'clickhouse' | 'kafka' | 'temporal' | 'worker';
+export type ComponentName = 'clickhouse' | 'kafka' | 'temporal' | 'worker' | 'mqtt';
 export type ComponentState = 'starting' | 'ready' | 'down';
 
 export interface ComponentReport {
