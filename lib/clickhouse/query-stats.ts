@@ -21,7 +21,10 @@ export async function queryWithStats<T extends readonly unknown[]>(client: Click
  * kept.
  */
 export async function queryRowBinaryWithStats(client: ClickHouseClient, sql: string, columns: readonly string[], settings: QuerySettings) {
-  const wrapped = `SELECT hex(arrayStringConcat(groupArray(formatRowNoNewline('RowBinary', ${columns.join(', ')})))) FROM (${sql})`;
+  // formatRow, not formatRowNoNewline: RowBinary rows end in no delimiter, and
+  // the NoNewline variant cuts a last byte that happens to be 0x0A (a double's
+  // top byte, say), leaving a short row.
+  const wrapped = `SELECT hex(arrayStringConcat(groupArray(formatRow('RowBinary', ${columns.join(', ')})))) FROM (${sql})`;
   const { rows, rowsRead } = await queryWithStats<[hex: string]>(client, wrapped, settings);
   return { body: Buffer.from(rows[0]?.[0] ?? '', 'hex'), rowsRead };
 }
