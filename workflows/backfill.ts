@@ -27,8 +27,12 @@ export interface BackfillProgress {
   unit: string;
   inserted: number;
   alreadyStored: number;
+  /** Points whose (sensor, ts) held another value: not stored, the first value stays (issue 12). */
+  conflicting: number;
   rejected: number;
   examples: string[];
+  /** The first few conflicting points (sensor, ts, stored and offered value). */
+  conflicts: string[];
   /** Why the backfill failed (a file that cannot be imported), null while it has not. */
   error: string | null;
 }
@@ -63,8 +67,10 @@ export async function backfillWorkflow(id: string, req: BackfillRequest): Promis
     unit: '',
     inserted: 0,
     alreadyStored: 0,
+    conflicting: 0,
     rejected: 0,
     examples: [],
+    conflicts: [],
     error: null,
   };
   setHandler(backfillProgressQuery, () => progress);
@@ -87,6 +93,7 @@ export async function backfillWorkflow(id: string, req: BackfillRequest): Promis
       });
       progress.inserted += r.inserted;
       progress.alreadyStored += r.alreadyStored;
+      progress.conflicting += r.conflicting;
       progress.done++;
     }
   } else if (req.kind === 'import') {
@@ -135,11 +142,13 @@ async function importFile(id: string, req: ImportRequest, progress: BackfillProg
       line += r.newlines;
       progress.inserted += r.inserted;
       progress.alreadyStored += r.alreadyStored;
+      progress.conflicting += r.conflicting;
       progress.rejected += r.rejected;
       progress.examples.push(...r.examples.slice(0, Math.max(0, 10 - progress.examples.length)));
+      progress.conflicts.push(...r.conflicts.slice(0, Math.max(0, 10 - progress.conflicts.length)));
       progress.done++;
     }
-    if (progress.rejected > 0 && progress.inserted + progress.alreadyStored === 0)
+    if (progress.rejected > 0 && progress.inserted + progress.alreadyStored + progress.conflicting === 0)
       throw ApplicationFailure.nonRetryable(`no line of the file could be imported (${progress.rejected} rejected)`, 'ImportFileError');
   } catch (err) {
     if (isCancellation(err)) throw err;

@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import type { BatchLimits } from '../batch/types';
 import type { Shards } from '../clickhouse/shards';
 import { allocatePoints, type PointColumns } from '../model/points';
+import { CONFLICT_CODE, sameValue, type Conflict } from '../ingest/conflicts';
 import { storeOnShards } from '../ingest/store-points';
 import type { LinePoint, Rejection } from '../lineprotocol/points';
 import { SeriesCatalog } from '../series/catalog';
@@ -95,9 +96,16 @@ export interface ImportChunkResult {
   points: number;
   inserted: number;
   alreadyStored: number;
+  /**
+   * Points whose (sensor, ts) holds another value, stored or on an earlier
+   * line of the chunk: not stored, the first value stays.
+   */
+  conflicting: number;
   rejected: number;
   /** The first few rejected lines: line number and reason, never the line's content. */
   examples: string[];
+  /** The first few conflicting points: sensor, timestamp, the value that stays and the one offered. */
+  conflicts: string[];
 }
 
 /** The CSV lines of a chunk as points: by the mapping (series names or ids), or from sensor, ts and value columns. */
@@ -159,31 +167,46 @@ export async function importChunk(shards: Shards, chunk: ImportChunk, limits: Ba
     points.ts[i] = p.ts;
     points.value[i] = p.value;
   }
-  const sorted = sortUnique(points);
+  const { sorted, repeats } = sortUnique(points);
   const stored = await storeOnShards(shards, { points: sorted, version: chunk.version, windowMs: chunk.windowMs, name: chunk.name });
+  const conflicts = [...repeats, ...stored.conflicts];
   return {
     lines: parsed.lines,
     newlines: lines.length - 1,
     points: sorted.length,
     inserted: stored.inserted,
     alreadyStored: stored.alreadyStored,
+    conflicting: conflicts.length,
     rejected: rejected.length,
     examples: rejected.slice(0, 10).map((r) => `line ${r.line}: ${r.field ? `field ${JSON.stringify(r.field)}: ` : ''}${r.reason}`),
+    conflicts: conflicts.slice(0, 10).map(describeConflict),
   };
 }
 
-/** Sorted by (sensor, ts), first occurrence of a (sensor, ts) kept. */
-function sortUnique(p: PointColumns): PointColumns {
+function describeConflict(c: Conflict): string {
+  return `sensor ${c.sensor} at ${new Date(c.ts).toISOString()} (${c.ts}): stored ${c.stored}, offered ${c.offered} (${CONFLICT_CODE})`;
+}
+
+/**
+ * Sorted by (sensor, ts), first occurrence of a (sensor, ts) kept; a later
+ * one with another value is a conflict (an identical one collapses silently).
+ */
+function sortUnique(p: PointColumns): { sorted: PointColumns; repeats: Conflict[] } {
   const idx = Array.from({ length: p.length }, (_, i) => i);
   idx.sort((a, b) => p.sensor[a]! - p.sensor[b]! || p.ts[a]! - p.ts[b]! || a - b);
   const out = allocatePoints(p.length);
+  const repeats: Conflict[] = [];
   for (const i of idx) {
     const n = out.length;
-    if (n > 0 && out.sensor[n - 1] === p.sensor[i] && out.ts[n - 1] === p.ts[i]) continue;
+    if (n > 0 && out.sensor[n - 1] === p.sensor[i] && out.ts[n - 1] === p.ts[i]) {
+      const kept = out.value[n - 1]!;
+      if (!sameValue(kept, p.value[i]!)) repeats.push({ sensor: p.sensor[i]!, ts: p.ts[i]!, stored: kept, offered: p.value[i]! });
+      continue;
+    }
     out.sensor[n] = p.sensor[i]!;
     out.ts[n] = p.ts[i]!;
     out.value[n] = p.value[i]!;
     out.length++;
   }
-  return out;
+  return { sorted: out, repeats };
 }

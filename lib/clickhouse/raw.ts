@@ -24,21 +24,27 @@ export async function sensorExtents(store: Store, sensors?: number[]): Promise<M
   );
 }
 
-/** Stored timestamps inside the given intervals, per sensor. */
-export async function storedTimestamps(store: Store, intervals: SensorInterval[]): Promise<Map<number, Set<number>>> {
-  const found = new Map<number, Set<number>>();
+/**
+ * Stored points inside the given intervals: value by timestamp, per sensor.
+ * Values travel as JSON numbers, which ClickHouse prints with the digits that
+ * read back as the same double: a newcomer is compared bit for bit.
+ */
+export async function storedValues(store: Store, intervals: SensorInterval[]): Promise<Map<number, Map<number, number>>> {
+  const found = new Map<number, Map<number, number>>();
   // A few thousand ranges per statement stay under the server's query size limit.
   for (let i = 0; i < intervals.length; i += 2000) await addStored(store, intervals.slice(i, i + 2000), found);
   return found;
 }
 
-async function addStored(store: Store, intervals: SensorInterval[], found: Map<number, Set<number>>): Promise<void> {
+async function addStored(store: Store, intervals: SensorInterval[], found: Map<number, Map<number, number>>): Promise<void> {
   const where = intervals.map((i) => `(sensor = ${int(i.sensor)} AND ts >= ${int(i.from)} AND ts <= ${int(i.to)})`).join(' OR ');
-  const result = await store.rows<{ sensor: number; ts: string }>(`SELECT sensor, ts FROM ${store.table(RAW_TABLE.name)} WHERE ${where}`);
+  const result = await store.rows<{ sensor: number; ts: string; value: number }>(
+    `SELECT sensor, ts, value FROM ${store.table(RAW_TABLE.name)} WHERE ${where}`,
+  );
   for (const r of result) {
-    let set = found.get(r.sensor);
-    if (!set) found.set(r.sensor, (set = new Set()));
-    set.add(Number(r.ts));
+    let map = found.get(r.sensor);
+    if (!map) found.set(r.sensor, (map = new Map()));
+    map.set(Number(r.ts), r.value);
   }
 }
 

@@ -1,7 +1,7 @@
 import { classifyClickHouseError } from '../clickhouse/errors';
 import { holdingClaim, type ClaimSpan } from '../clickhouse/claims';
 import { dayLedgerIn, recordStage, versionAbove, windowLedger, type UnitVersion } from '../clickhouse/ledger';
-import { sensorExtents, storedTimestamps } from '../clickhouse/raw';
+import { sensorExtents, storedValues } from '../clickhouse/raw';
 import { RAW_DAYS_PER_BLOCK } from '../clickhouse/schema';
 import { onEveryPart, shardIndex, type Shards } from '../clickhouse/shards';
 import type { Store } from '../clickhouse/store';
@@ -9,6 +9,7 @@ import { contentToken } from '../clickhouse/token';
 import { unitRanges } from '../clickhouse/units';
 import { MS } from '../model/ladder';
 import type { SensorInterval } from '../model/interval';
+import { sameValue, type Conflict } from './conflicts';
 import { afterRawInsert } from './fault-hook';
 import { filterPoints, trimmed } from './merge';
 import { allocatePoints, type PointColumns } from '../model/points';
@@ -23,14 +24,25 @@ export interface StoreRequest {
   name: string;
 }
 
-export interface StoreResult {
+/** What a write did with its points, as counts (what activities return). */
+export interface StoreCounts {
   inserted: number;
+  /** Points stored before with the same value (re-sent, retried): dropped silently. */
   alreadyStored: number;
+  /** Points whose (sensor, ts) is stored with another value: not stored, the first value stays. */
+  conflicting: number;
+}
+
+export interface StoreResult extends StoreCounts {
+  /** The conflicting points, one each, for the caller to report (dead letters, progress). */
+  conflicts: Conflict[];
 }
 
 /**
  * Stores points that are not stored yet, exactly once: points whose
- * (sensor, ts) is in raw already are dropped, the ledger marks the touched
+ * (sensor, ts) is in raw already are dropped — silently when raw holds the
+ * same value (a re-send, a retry), as a conflict in the result when it holds
+ * another (the first value stays; the caller reports it) — the ledger marks the touched
  * windows dirty before the insert (so lenses read raw there) and committed
  * after it (so compaction may cover them). Repeating a request stores nothing
  * new: the filter finds the points, and an identical block carries the same
@@ -72,10 +84,8 @@ async function storeClaimed(store: Store, reqs: readonly StoreRequest[], spans: 
     RAW_DAYS_PER_BLOCK,
   );
   const distinct = reqs.map((r) => r.points.length);
-  const stored = await storedTimestamps(store, await overlapWithStored(store, spans.flat()));
-  for (const { points } of reqs) {
-    if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
-  }
+  const stored = await storedValues(store, await overlapWithStored(store, spans.flat()));
+  const conflicts = reqs.map(({ points }) => (stored.size > 0 ? dropStored(points, stored) : []));
   const { version, windows, days } = await versionedUnits(store, spans.flat(), reqs);
   const name = `${writeName}-v${version}`;
   await recordStage(store, 'pending', windows, days, `${name}-pending`);
@@ -89,7 +99,26 @@ async function storeClaimed(store: Store, reqs: readonly StoreRequest[], spans: 
   // A no-op unless a test armed HERODOTUS_FAULT: the crash between raw and ledger that a retry must repair.
   afterRawInsert(rows.length);
   await recordStage(store, 'ingested', windows, days, `${name}-ingested`);
-  return reqs.map((r, k) => ({ inserted: r.points.length, alreadyStored: distinct[k]! - r.points.length }));
+  return reqs.map((r, k) => ({
+    inserted: r.points.length,
+    alreadyStored: distinct[k]! - r.points.length - conflicts[k]!.length,
+    conflicting: conflicts[k]!.length,
+    conflicts: conflicts[k]!,
+  }));
+}
+
+/** Drops the points raw holds already, in place; returns those it holds with another value. */
+function dropStored(points: PointColumns, stored: Map<number, Map<number, number>>): Conflict[] {
+  const conflicts: Conflict[] = [];
+  filterPoints(points, (i) => {
+    const sensor = points.sensor[i]!;
+    const ts = points.ts[i]!;
+    const value = stored.get(sensor)?.get(ts);
+    if (value === undefined) return true;
+    if (!sameValue(value, points.value[i]!)) conflicts.push({ sensor, ts, stored: value, offered: points.value[i]! });
+    return false;
+  });
+  return conflicts;
 }
 
 /**
@@ -227,14 +256,23 @@ export async function storeWritesOnShards(shards: Shards, reqs: readonly StoreRe
     return owners.length > 0 ? [{ store, owners, reqs: owners.map((k) => ({ ...reqs[k]!, points: split[k]![s]! })) }] : [];
   });
   const results = await onEveryPart(parts, (part) => storeWrites(part.store, part.reqs));
-  const totals = reqs.map(() => ({ inserted: 0, alreadyStored: 0 }));
+  const totals = reqs.map(emptyResult);
   for (const [p, part] of parts.entries()) {
-    for (const [i, k] of part.owners.entries()) {
-      totals[k]!.inserted += results[p]![i]!.inserted;
-      totals[k]!.alreadyStored += results[p]![i]!.alreadyStored;
-    }
+    for (const [i, k] of part.owners.entries()) addResult(totals[k]!, results[p]![i]!);
   }
   return totals;
+}
+
+export function emptyResult(): StoreResult {
+  return { inserted: 0, alreadyStored: 0, conflicting: 0, conflicts: [] };
+}
+
+/** Adds one write's result to a total. */
+export function addResult(total: StoreResult, r: StoreResult): void {
+  total.inserted += r.inserted;
+  total.alreadyStored += r.alreadyStored;
+  total.conflicting += r.conflicting;
+  for (const c of r.conflicts) total.conflicts.push(c);
 }
 
 /**
