@@ -2,7 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import type { BatchLimits } from '../batch/types';
 import type { Shards } from '../clickhouse/shards';
 import { allocatePoints, type PointColumns } from '../model/points';
-import { CONFLICT_CODE, sameValue, type Conflict } from '../ingest/conflicts';
+import { CONFLICT_CODE, type Conflict } from '../ingest/conflicts';
 import { storeOnShards } from '../ingest/store-points';
 import type { LinePoint, Rejection } from '../lineprotocol/points';
 import { SeriesCatalog } from '../series/catalog';
@@ -96,10 +96,7 @@ export interface ImportChunkResult {
   points: number;
   inserted: number;
   alreadyStored: number;
-  /**
-   * Points whose (sensor, ts) holds another value, stored or on an earlier
-   * line of the chunk: not stored, the first value stays.
-   */
+  /** Points whose (sensor, ts) is stored with another value: not stored, the first value stays. */
   conflicting: number;
   rejected: number;
   /** The first few rejected lines: line number and reason, never the line's content. */
@@ -167,9 +164,10 @@ export async function importChunk(shards: Shards, chunk: ImportChunk, limits: Ba
     points.ts[i] = p.ts;
     points.value[i] = p.value;
   }
-  const { sorted, repeats } = sortUnique(points);
+  // resolvePoints refuses a line repeating an earlier line's (series, ts), with the reason: no repeat is left here.
+  const sorted = sortUnique(points);
   const stored = await storeOnShards(shards, { points: sorted, version: chunk.version, windowMs: chunk.windowMs, name: chunk.name });
-  const conflicts = [...repeats, ...stored.conflicts];
+  const conflicts = stored.conflicts;
   return {
     lines: parsed.lines,
     newlines: lines.length - 1,
@@ -187,26 +185,18 @@ function describeConflict(c: Conflict): string {
   return `sensor ${c.sensor} at ${new Date(c.ts).toISOString()} (${c.ts}): stored ${c.stored}, offered ${c.offered} (${CONFLICT_CODE})`;
 }
 
-/**
- * Sorted by (sensor, ts), first occurrence of a (sensor, ts) kept; a later
- * one with another value is a conflict (an identical one collapses silently).
- */
-function sortUnique(p: PointColumns): { sorted: PointColumns; repeats: Conflict[] } {
+/** Sorted by (sensor, ts), first occurrence of a (sensor, ts) kept. */
+function sortUnique(p: PointColumns): PointColumns {
   const idx = Array.from({ length: p.length }, (_, i) => i);
   idx.sort((a, b) => p.sensor[a]! - p.sensor[b]! || p.ts[a]! - p.ts[b]! || a - b);
   const out = allocatePoints(p.length);
-  const repeats: Conflict[] = [];
   for (const i of idx) {
     const n = out.length;
-    if (n > 0 && out.sensor[n - 1] === p.sensor[i] && out.ts[n - 1] === p.ts[i]) {
-      const kept = out.value[n - 1]!;
-      if (!sameValue(kept, p.value[i]!)) repeats.push({ sensor: p.sensor[i]!, ts: p.ts[i]!, stored: kept, offered: p.value[i]! });
-      continue;
-    }
+    if (n > 0 && out.sensor[n - 1] === p.sensor[i] && out.ts[n - 1] === p.ts[i]) continue;
     out.sensor[n] = p.sensor[i]!;
     out.ts[n] = p.ts[i]!;
     out.value[n] = p.value[i]!;
     out.length++;
   }
-  return { sorted: out, repeats };
+  return out;
 }
