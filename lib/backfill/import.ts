@@ -3,7 +3,7 @@ import type { BatchLimits } from '../batch/types';
 import type { Shards } from '../clickhouse/shards';
 import { allocatePoints, type PointColumns } from '../model/points';
 import { CONFLICT_CODE, type Conflict } from '../ingest/conflicts';
-import { storeOnShards } from '../ingest/store-points';
+import { storeOnShards, type OnConflict } from '../ingest/store-points';
 import type { LinePoint, Rejection } from '../lineprotocol/points';
 import { SeriesCatalog } from '../series/catalog';
 import { parseLines, resolvePoints } from '../series/line-write';
@@ -87,6 +87,7 @@ export interface ImportChunk {
   version: number;
   windowMs: number;
   name: string;
+  onConflict?: OnConflict;
 }
 
 export interface ImportChunkResult {
@@ -98,6 +99,8 @@ export interface ImportChunkResult {
   alreadyStored: number;
   /** Points whose (sensor, ts) is stored with another value: not stored, the first value stays. */
   conflicting: number;
+  /** Points whose (sensor, ts) was stored with another value, replacing it (onConflict `replace`). */
+  replaced: number;
   rejected: number;
   /** The first few rejected lines: line number and reason, never the line's content. */
   examples: string[];
@@ -166,7 +169,8 @@ export async function importChunk(shards: Shards, chunk: ImportChunk, limits: Ba
   }
   // resolvePoints refuses a line repeating an earlier line's (series, ts), with the reason: no repeat is left here.
   const sorted = sortUnique(points);
-  const stored = await storeOnShards(shards, { points: sorted, version: chunk.version, windowMs: chunk.windowMs, name: chunk.name });
+  const { version, windowMs, name, onConflict } = chunk;
+  const stored = await storeOnShards(shards, { points: sorted, version, windowMs, name, ...(onConflict ? { onConflict } : {}) });
   const conflicts = stored.conflicts;
   return {
     lines: parsed.lines,
@@ -175,6 +179,7 @@ export async function importChunk(shards: Shards, chunk: ImportChunk, limits: Ba
     inserted: stored.inserted,
     alreadyStored: stored.alreadyStored,
     conflicting: conflicts.length,
+    replaced: stored.replaced,
     rejected: rejected.length,
     examples: rejected.slice(0, 10).map((r) => `line ${r.line}: ${r.field ? `field ${JSON.stringify(r.field)}: ` : ''}${r.reason}`),
     conflicts: conflicts.slice(0, 10).map(describeConflict),

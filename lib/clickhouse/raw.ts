@@ -1,6 +1,7 @@
 import { CHECKSUM_SQL } from '../model/checksum';
 import type { SensorInterval } from '../model/interval';
 import { RAW_TABLE, SENSOR_EXTENT_TABLE } from './schema';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { int } from './sql';
 import type { Store } from './store';
 
@@ -45,6 +46,48 @@ async function addStored(store: Store, intervals: SensorInterval[], found: Map<n
     let map = found.get(r.sensor);
     if (!map) found.set(r.sensor, (map = new Map()));
     map.set(Number(r.ts), r.value);
+  }
+}
+
+/** Points one ALTER … DELETE names: its WHERE stays well under the server's query size limit (256 KiB). */
+const DELETE_POINTS_PER_STATEMENT = 10_000;
+const MUTATION_POLL_MS = 50;
+const MUTATION_TIMEOUT_MS = 300_000;
+
+/**
+ * Deletes the stored rows at these (sensor, ts), as a correction does before
+ * it inserts the new values, and returns once raw no longer holds them.
+ * An ALTER … DELETE mutation: the one delete that ClickHouse 18.16 and
+ * current engines (chdb) share; it rewrites the parts holding the rows, so it
+ * is for corrections, never the hot path. It is asynchronous on both (18.16
+ * has no mutations_sync): done when system.mutations shows no unfinished
+ * mutation of the table. Repeating it deletes nothing more.
+ */
+export async function deleteStoredPoints(store: Store, points: readonly { sensor: number; ts: number }[]): Promise<void> {
+  const table = store.table(RAW_TABLE.name);
+  for (let i = 0; i < points.length; i += DELETE_POINTS_PER_STATEMENT) {
+    const bySensor = new Map<number, number[]>();
+    for (const p of points.slice(i, i + DELETE_POINTS_PER_STATEMENT)) {
+      let list = bySensor.get(p.sensor);
+      if (!list) bySensor.set(p.sensor, (list = []));
+      list.push(p.ts);
+    }
+    const where = [...bySensor.entries()].map(([sensor, ts]) => `(sensor = ${int(sensor)} AND ts IN (${ts.map(int).join(',')}))`);
+    await store.client.command({ query: `ALTER TABLE ${table} DELETE WHERE ${where.join(' OR ')}` });
+  }
+  if (points.length > 0) await mutationsDone(store, table);
+}
+
+async function mutationsDone(store: Store, table: string): Promise<void> {
+  const [database, name] = table.split('.') as [string, string];
+  const deadline = Date.now() + MUTATION_TIMEOUT_MS;
+  for (;;) {
+    const [left] = await store.rows<{ n: string }>(
+      `SELECT count() AS n FROM system.mutations WHERE database = '${database}' AND table = '${name}' AND is_done = 0`,
+    );
+    if (Number(left?.n ?? 0) === 0) return;
+    if (Date.now() > deadline) throw new Error(`the delete of replaced points in ${table} is not done after ${MUTATION_TIMEOUT_MS} ms`);
+    await sleep(MUTATION_POLL_MS);
   }
 }
 

@@ -8,7 +8,7 @@ import { decodeChunk, type OffsetBatch } from './decode';
 import { beforeChunkStore } from './fault-hook';
 import { conflictLetters, type OffsetConflict } from './conflicts';
 import { mergeBatches, originFinder } from './merge';
-import { addResult, closeRefused, emptyResult, PointsRefusedError, storeOnShards, type StoreResult } from './store-points';
+import { addResult, closeRefused, emptyResult, PointsRefusedError, storeOnShards, type OnConflict, type StoreResult } from './store-points';
 import type { PointWriter } from './write-coalescer';
 
 export interface ChunkRange {
@@ -45,6 +45,8 @@ export interface ChunkStats {
    * one dead letter per record that offered any.
    */
   conflicting: number;
+  /** Points of corrections (records marked on-conflict: replace) that replaced a stored value; counted in inserted too. */
+  replaced: number;
   inserted: number;
   readMs: number;
   insertMs: number;
@@ -109,6 +111,7 @@ export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: 
     points: stored.points,
     alreadyStored: stored.result.alreadyStored,
     conflicting: stored.conflicts.length,
+    replaced: stored.result.replaced,
     inserted: stored.result.inserted,
     readMs: Math.round(readMs),
     insertMs: Math.round(performance.now() - t1),
@@ -127,25 +130,55 @@ interface StoredChunk {
 }
 
 /**
- * Stores the chunk's points as one write. When ClickHouse refuses them for
- * what they hold (an error no retry can fix), the chunk is stored again
+ * Stores the chunk's points: the records without a policy as one write
+ * (first write wins), then the corrections (records marked `replace`) as a
+ * second one, so that they replace what the first stored as well. A chunk
+ * of corrections only is one write.
+ */
+async function storeChunk(deps: ChunkDeps, range: ChunkRange, batches: OffsetBatch[], records: RangeRecord[]): Promise<StoredChunk> {
+  const name = `p${range.partition}-${range.from}-${range.to}`;
+  const corrections = batches.filter((b) => b.replace);
+  const plain = batches.filter((b) => !b.replace);
+  const first = plain.length > 0 || corrections.length === 0 ? await storeGroup(deps, range, plain, records, name, 'keep') : null;
+  const second = corrections.length > 0 ? await storeGroup(deps, range, corrections, records, `${name}-r`, 'replace') : null;
+  if (!first || !second) return (first ?? second)!;
+  addResult(first.result, second.result);
+  return {
+    result: first.result,
+    points: first.points + second.points,
+    rejected: [...first.rejected, ...second.rejected],
+    conflicts: [...first.conflicts, ...second.conflicts],
+  };
+}
+
+/**
+ * Stores a group of the chunk's batches as one write. When ClickHouse refuses them for
+ * what they hold (an error no retry can fix), the group is stored again
  * record by record, in offset order, each record a write of its own with a
  * name derived from its offset (so a retry repeats the same writes): the
  * records that fail the same way are dead-lettered, their neighbours stored.
  * Offset order keeps "first write wins" for a timestamp two records share.
  */
-async function storeChunk(deps: ChunkDeps, range: ChunkRange, batches: OffsetBatch[], records: RangeRecord[]): Promise<StoredChunk> {
-  const name = `p${range.partition}-${range.from}-${range.to}`;
-  const write = { version: range.version, windowMs: deps.windowMs };
-  const merged = mergeBatches(batches);
+async function storeGroup(
+  deps: ChunkDeps,
+  range: ChunkRange,
+  batches: OffsetBatch[],
+  records: RangeRecord[],
+  name: string,
+  onConflict: OnConflict,
+): Promise<StoredChunk> {
+  const write = { version: range.version, windowMs: deps.windowMs, ...(onConflict === 'replace' ? { onConflict } : {}) };
+  // Corrections: the latest offset wins within the chunk, as each corrects the ones before.
+  const merged = mergeBatches(batches, onConflict === 'replace');
   const distinct = merged.points.length;
   const origin = originFinder(batches);
   // A conflict with stored data names the record that offered the point: the lowest offset holding it (the one merged).
   const withOrigin = (r: StoreResult) => r.conflicts.map((c) => ({ ...c, offset: origin(c.sensor, c.ts)! }));
+  const repeats = onConflict === 'replace' ? [] : merged.conflicts;
   try {
     const req = { ...write, points: merged.points, name };
     const result = await (deps.writer ? deps.writer.store(req) : storeOnShards(deps.shards, req));
-    return { result, points: distinct, rejected: [], conflicts: [...merged.conflicts, ...withOrigin(result)] };
+    return { result, points: distinct, rejected: [], conflicts: [...repeats, ...withOrigin(result)] };
   } catch (err) {
     if (!(err instanceof PointsRefusedError)) throw err;
   }

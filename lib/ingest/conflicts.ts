@@ -30,6 +30,12 @@ export function sameValue(a: number, b: number): boolean {
 
 export const CONFLICT_CODE = 'conflicting_value';
 
+/**
+ * The Kafka header marking a record's points as corrections (`replace`):
+ * set by POST /v1/ingest?on_conflict=replace, read by decodeChunk.
+ */
+export const ON_CONFLICT_HEADER = 'on-conflict';
+
 /** Suffix of the dead-letter key of a record's conflicts: the record's own dead letter (poison) keeps the bare key. */
 export const CONFLICT_KEY_SUFFIX = '/conflicting_value';
 

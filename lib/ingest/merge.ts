@@ -14,15 +14,16 @@ export interface MergedChunk {
  * (sensor, ts) once. Where a chunk holds the same timestamp twice, the record
  * with the lower offset wins: first write wins, as it does against stored
  * data. An identical repeat (a re-sent batch) collapses silently; a repeat
- * with another value is a conflict, reported with its offset.
+ * with another value is a conflict, reported with its offset. Corrections
+ * (`latestWins`) go the other way: the higher offset corrects the lower.
  */
-export function mergeBatches(batches: OffsetBatch[]): MergedChunk {
+export function mergeBatches(batches: OffsetBatch[], latestWins = false): MergedChunk {
   const bySensor = new Map<number, OffsetBatch[]>();
   let total = 0;
   for (const b of batches) {
     let list = bySensor.get(b.batch.sensor);
     if (!list) bySensor.set(b.batch.sensor, (list = []));
-    list.push(b);
+    list.push(latestWins ? { ...b, offset: -b.offset } : b);
     total += b.batch.values.length;
   }
   const out = allocatePoints(total);
@@ -30,7 +31,7 @@ export function mergeBatches(batches: OffsetBatch[]): MergedChunk {
   for (const sensor of [...bySensor.keys()].sort((a, b) => a - b)) {
     appendSensor(out, conflicts, sensor, bySensor.get(sensor)!);
   }
-  return { points: out, conflicts };
+  return { points: out, conflicts: latestWins ? conflicts.map((c) => ({ ...c, offset: -c.offset })) : conflicts };
 }
 
 function appendSensor(out: PointColumns, conflicts: OffsetConflict[], sensor: number, list: OffsetBatch[]): void {

@@ -17,7 +17,7 @@ import { PartitionReader } from '../../lib/kafka/range-reader';
 import { topicOffsets } from '../../lib/kafka/topics';
 import { createLogger } from '../../lib/log/logger';
 import { tempStateDir } from '../support/ingest-run';
-import { fetchRaw } from '../support/lens-reference';
+import { expectExact, fetchRaw, type LensBody, type Points } from '../support/lens-reference';
 
 const T0 = Date.UTC(2025, 3, 1);
 const PARTITION = 0;
@@ -169,6 +169,62 @@ describe('conflicting values over Kafka', () => {
   });
 });
 
+const apiJson = async (p: string, init?: RequestInit) => {
+  const res = await fetch(`${h().api.baseUrl}${p}`, init);
+  return { status: res.status, body: (await res.json()) as any };
+};
+const drained = () =>
+  waitFor(async () => (await apiJson('/v1/compaction/status')).body.backlog_windows === 0, {
+    timeoutMs: 120_000,
+    intervalMs: 500,
+    what: 'compaction backlog to drain',
+  });
+
+describe('on_conflict=replace over POST /v1/ingest', () => {
+  const sensor = 970;
+  const hour = (k: number) => regular(sensor, T0 + k * 3_600_000, 3600, k * 3600);
+  const history = [0, 1].map(hour);
+
+  it('rejects an unknown policy at the edge', async () => {
+    const r = await apiJson('/v1/ingest?on_conflict=overwrite', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '[]',
+    });
+    expect(r).toMatchObject({ status: 400, body: { error: { code: 'invalid_parameter', field: 'on_conflict' } } });
+  });
+
+  it('replaces the stored values once; rollups are re-aggregated and lenses over every level exact', async () => {
+    await publish(history);
+    await caughtUp();
+    await drained();
+    const conflictsBefore = await conflictingCounter();
+    // 3 corrected points (one in each hour, one on the hour boundary), the rest identical, and one new point.
+    const fix = [10, 3600, 7000];
+    const correction = { v: 1, sensor, start: T0, period_ms: 1000, values: [...history[0]!.values, ...history[1]!.values, 42.125] };
+    for (const i of fix) correction.values[i] = correction.values[i]! * 3 + 0.5;
+    const posted = await apiJson('/v1/ingest?on_conflict=replace', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(correction),
+    });
+    expect(posted.status).toBe(202);
+    await caughtUp();
+    await drained();
+    const stored: Points = correction.values.map((v, i) => [T0 + i * 1000, v]);
+    expect(await raw(sensor)).toEqual(stored);
+    expect(await conflictingCounter()).toBe(conflictsBefore);
+    const to = T0 + 86_400_000;
+    for (const q of ['step=600000', 'step=3600000', 'step=86400000', 'points=100', 'step=60000']) {
+      const r = await apiJson(`/v1/lens?sensors=${sensor}&from=${T0}&to=${to}&${q}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      const lens = r.body as LensBody;
+      expect(lens.plan.raw_windows).toBe(0);
+      expectExact(lens, new Map([[sensor, stored]]));
+    }
+  });
+});
+
 describe('conflicting values in a backfill import', () => {
   const json = async (p: string, init?: RequestInit) => {
     const res = await fetch(`${h().api.baseUrl}${p}`, init);
@@ -206,5 +262,30 @@ describe('conflicting values in a backfill import', () => {
       ),
     );
     expect(await fetchRaw(h().api.baseUrl, 960, T0, T0 + 1000)).toEqual(Array.from({ length: 100 }, (_, i) => [T0 + i * 10, value(i)]));
+  });
+
+  it('with on_conflict=replace applies the new values as corrections, once', async () => {
+    const value = (i: number) => i * 0.25 - 7.1;
+    const corrected = (i: number) => (i % 25 === 3 ? value(i) + 0.125 : value(i));
+    const csv = (v: (i: number) => number) => lines(v).join('\n').replaceAll(',960,', ',961,');
+    await importCsv(csv(value));
+    const up = await fetch(`${h().api.baseUrl}/v1/backfill?on_conflict=replace`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: csv(corrected),
+    });
+    expect(up.status).toBe(202);
+    const id = ((await up.json()) as { id: string }).id;
+    let last: any;
+    await waitFor(async () => (last = (await json(`/v1/backfill/${id}`)).body).state !== 'running', {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      what: `backfill ${id}`,
+    });
+    expect(last.progress).toMatchObject({ inserted: 4, replaced: 4, alreadyStored: 96, conflicting: 0 });
+    await drained();
+    expect(await fetchRaw(h().api.baseUrl, 961, T0, T0 + 1000)).toEqual(Array.from({ length: 100 }, (_, i) => [T0 + i * 10, corrected(i)]));
+    const lens = (await json(`/v1/lens?sensors=961&from=${T0}&to=${T0 + 86_400_000}&step=3600000`)).body as LensBody;
+    expectExact(lens, new Map([[961, await fetchRaw(h().api.baseUrl, 961, T0, T0 + 1000)]]));
   });
 });

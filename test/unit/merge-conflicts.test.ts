@@ -68,6 +68,18 @@ describe('mergeBatches: repeats within a chunk', () => {
   });
 });
 
+describe('mergeBatches: corrections (latestWins)', () => {
+  it('lets the higher offset correct the lower, reporting what it replaced with the offset that offered it', () => {
+    const merged = mergeBatches([at(12, irregular(1, [1010], [7])), at(7, regular(1, 1000, [1, 2, 3]))], true);
+    expect(rows(merged.points)).toEqual([
+      [1, 1000, 1],
+      [1, 1010, 7],
+      [1, 1020, 3],
+    ]);
+    expect(merged.conflicts).toEqual([{ sensor: 1, ts: 1010, stored: 7, offered: 2, offset: 7 }]);
+  });
+});
+
 describe('originFinder and conflictLetters', () => {
   const batches = [at(3, regular(1, 1000, [1, 2, 3])), at(8, irregular(1, [1020, 1025], [9, 9])), at(4, regular(2, 1000, [1]))];
 
