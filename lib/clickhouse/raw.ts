@@ -56,15 +56,20 @@ const MUTATION_TIMEOUT_MS = 300_000;
 
 /**
  * Deletes the stored rows at these (sensor, ts), as a correction does before
- * it inserts the new values, and returns once raw no longer holds them.
+ * it inserts the new values, and returns once no replica holds them.
  * An ALTER … DELETE mutation: the one delete that ClickHouse 18.16 and
  * current engines (chdb) share; it rewrites the parts holding the rows, so it
- * is for corrections, never the hot path. It is asynchronous on both (18.16
- * has no mutations_sync): done when system.mutations shows no unfinished
- * mutation of the table. Repeating it deletes nothing more.
+ * is for corrections, never the hot path. It is asynchronous everywhere
+ * (18.16 has no mutations_sync), and each replica applies it on its own: the
+ * statement carries `name` as a marker, and the call waits until every
+ * replica's system.mutations shows each marked statement done (a replica that
+ * has not loaded it yet shows none, which is not done). Repeating it deletes
+ * nothing more.
  */
-export async function deleteStoredPoints(store: Store, points: readonly { sensor: number; ts: number }[]): Promise<void> {
+export async function deleteStoredPoints(store: Store, points: readonly { sensor: number; ts: number }[], name: string): Promise<void> {
   const table = store.table(RAW_TABLE.name);
+  const marker = `${name}-${Date.now()}`.replace(/[^\w.-]/g, '_');
+  let statements = 0;
   for (let i = 0; i < points.length; i += DELETE_POINTS_PER_STATEMENT) {
     const bySensor = new Map<number, number[]>();
     for (const p of points.slice(i, i + DELETE_POINTS_PER_STATEMENT)) {
@@ -73,19 +78,23 @@ export async function deleteStoredPoints(store: Store, points: readonly { sensor
       list.push(p.ts);
     }
     const where = [...bySensor.entries()].map(([sensor, ts]) => `(sensor = ${int(sensor)} AND ts IN (${ts.map(int).join(',')}))`);
-    await store.client.command({ query: `ALTER TABLE ${table} DELETE WHERE ${where.join(' OR ')}` });
+    await store.client.command({ query: `ALTER TABLE ${table} DELETE WHERE '${marker}' != '' AND (${where.join(' OR ')})` });
+    statements++;
   }
-  if (points.length > 0) await mutationsDone(store, table);
+  if (statements > 0) await mutationsDone(store, table, marker, statements);
 }
 
-async function mutationsDone(store: Store, table: string): Promise<void> {
+async function mutationsDone(store: Store, table: string, marker: string, statements: number): Promise<void> {
   const [database, name] = table.split('.') as [string, string];
+  const sql = `SELECT count() AS n, sum(is_done) AS done FROM system.mutations
+               WHERE database = '${database}' AND table = '${name}' AND position(command, '${marker}') > 0`;
   const deadline = Date.now() + MUTATION_TIMEOUT_MS;
   for (;;) {
-    const [left] = await store.rows<{ n: string }>(
-      `SELECT count() AS n FROM system.mutations WHERE database = '${database}' AND table = '${name}' AND is_done = 0`,
-    );
-    if (Number(left?.n ?? 0) === 0) return;
+    const states = await store.onEveryReplica(async (client) => {
+      const [r] = await (await client.query({ query: sql, format: 'JSONEachRow' })).json<{ n: string; done: string }>();
+      return Number(r?.n ?? 0) === statements && Number(r?.done ?? 0) === statements;
+    });
+    if (states.every(Boolean)) return;
     if (Date.now() > deadline) throw new Error(`the delete of replaced points in ${table} is not done after ${MUTATION_TIMEOUT_MS} ms`);
     await sleep(MUTATION_POLL_MS);
   }

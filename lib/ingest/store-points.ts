@@ -105,7 +105,7 @@ async function storeClaimed(store: Store, reqs: readonly StoreRequest[], spans: 
   await recordStage(store, 'pending', windows, days, `${name}-pending`);
   // A correction: the windows are pending (lenses read raw there, compaction waits for `ingested`), so the
   // old rows go first and the new ones follow; raw never holds two rows for a (sensor, ts), no read needs FINAL.
-  await deleteStoredPoints(store, replacing.flat());
+  await deleteStoredPoints(store, replacing.flat(), name);
   // The token is the block's content alone: whoever builds the same rows (a retry, a second writer) inserts them
   // once. A correction's rows may equal rows inserted, then deleted, before: its token names the write as well.
   const tokenPrefix = replacing.some((r) => r.length > 0) ? `raw-${writeName}` : 'raw';
