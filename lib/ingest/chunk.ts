@@ -177,7 +177,10 @@ async function storeGroup(
   const repeats = onConflict === 'replace' ? [] : merged.conflicts;
   try {
     const req = { ...write, points: merged.points, name };
-    const result = await (deps.writer ? deps.writer.store(req) : storeOnShards(deps.shards, req));
+    // Corrections are written alone: their delete takes seconds (bench-replace-cost), which would hold up
+    // every partition's chunks in a coalesced write.
+    const coalesced = deps.writer && onConflict === 'keep' ? deps.writer : null;
+    const result = await (coalesced ? coalesced.store(req) : storeOnShards(deps.shards, req));
     return { result, points: distinct, rejected: [], conflicts: [...repeats, ...withOrigin(result)] };
   } catch (err) {
     if (!(err instanceof PointsRefusedError)) throw err;
