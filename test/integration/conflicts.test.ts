@@ -112,13 +112,15 @@ async function deadLetters(): Promise<Map<number, Letter[]>> {
   return out;
 }
 
-async function conflictingCounter(): Promise<number> {
+/** A counter of /metrics, summed over its partitions. */
+async function counter(name: string): Promise<number> {
   const text = await (await fetch(`${h().api.baseUrl}/metrics`)).text();
   return text
     .split('\n')
-    .filter((l) => l.startsWith('herodotus_points_conflicting_total{'))
+    .filter((l) => l.startsWith(`${name}{`))
     .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
+const conflictingCounter = () => counter('herodotus_points_conflicting_total');
 
 describe('conflicting values over Kafka', () => {
   const first = regular(950, T0, 200);
@@ -214,6 +216,7 @@ describe('on_conflict=replace over POST /v1/ingest', () => {
     const stored: Points = correction.values.map((v, i) => [T0 + i * 1000, v]);
     expect(await raw(sensor)).toEqual(stored);
     expect(await conflictingCounter()).toBe(conflictsBefore);
+    expect(await counter('herodotus_points_replaced_total')).toBe(3);
     const to = T0 + 86_400_000;
     for (const q of ['step=600000', 'step=3600000', 'step=86400000', 'points=100', 'step=60000']) {
       const r = await apiJson(`/v1/lens?sensors=${sensor}&from=${T0}&to=${to}&${q}`);

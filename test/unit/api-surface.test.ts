@@ -368,8 +368,8 @@ describe('OpenAPI', () => {
 describe('/metrics', () => {
   test('Prometheus text with counters (expired offsets and conflicting points too), lags, dead letters, backlog source state and HTTP statuses', async () => {
     const { request, metrics } = app();
-    metrics.chunkIngested(0, { inserted: 1200, deadLetters: 2, expired: 0, conflicting: 7 });
-    metrics.chunkIngested(0, { inserted: 300, deadLetters: 0, expired: 40, conflicting: 0 });
+    metrics.chunkIngested(0, { inserted: 1200, deadLetters: 2, expired: 0, conflicting: 7, replaced: 3 });
+    metrics.chunkIngested(0, { inserted: 300, deadLetters: 0, expired: 40, conflicting: 0, replaced: 0 });
     await request('/v1/lens?sensors=1&from=0&to=1');
     await request('/v1/backfill/0badc0de');
     const res = await request('/metrics');
@@ -379,6 +379,7 @@ describe('/metrics', () => {
     expect(text).toContain('herodotus_dead_letters_total{partition="0"} 2');
     expect(text).toContain('herodotus_expired_offsets_total{partition="0"} 40');
     expect(text).toContain('herodotus_points_conflicting_total{partition="0"} 7');
+    expect(text).toContain('herodotus_points_replaced_total{partition="0"} 3');
     expect(text).toContain('herodotus_ingest_lag_records{partition="0"} 5');
     expect(text).not.toContain('herodotus_ingest_lag_records{partition="1"}');
     expect(text).toContain('herodotus_dead_letter_topic_records 3');
