@@ -8,6 +8,9 @@ import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, test } from 'vitest';
 import { SeriesCatalog } from '../../lib/series/catalog';
+import { backfillBodySchema } from '../../api/routes/backfill';
+import { ON_CONFLICT_HEADER } from '../../lib/ingest/conflicts';
+import type { KeyedRecord } from '../../lib/kafka/batch-publisher';
 import { createApp, type AppDeps } from '../../api/app';
 import { checkExposure, ConfigError, configEnv, isLoopbackHost, loadConfig, PROJECT_ROOT } from '../../lib/config/config';
 import { parseApiTokens, type ApiToken } from '../../lib/config/tokens';
@@ -22,13 +25,19 @@ const TOKEN = 'test-token-0123456789abcdef';
 function app(tokens: string[] = []) {
   const metrics = new Metrics();
   let published = 0;
+  let lastRecords: KeyedRecord[] = [];
   const deps: AppDeps = {
     health: new Health(['clickhouse']),
     log: createLogger('test', 'silent'),
     apiTokens: parseApiTokens(tokens.join(',')) as ApiToken[],
     queryTimeoutMs: 30_000,
     ingest: {
-      publisher: { publish: async () => void published++ } as never,
+      publisher: {
+        publish: async (records: KeyedRecord[]) => {
+          published++;
+          lastRecords = records;
+        },
+      } as never,
       limits: { ...loadConfig({}).limits, minTs: 0, maxTs: 1e13, maxPoints: 100_000 } as never,
       maxBodyBytes: 4096,
     },
@@ -57,7 +66,12 @@ function app(tokens: string[] = []) {
     },
   };
   const a = createApp(deps);
-  return { request: (path: string, init?: RequestInit) => a.request(path, init), metrics, published: () => published };
+  return {
+    request: (path: string, init?: RequestInit) => a.request(path, init),
+    metrics,
+    published: () => published,
+    lastRecords: () => lastRecords,
+  };
 }
 
 const ADMIN = 'second-token-0123456789';
@@ -298,6 +312,32 @@ describe('request limits without a stack', () => {
     const res = await request('/v1/ingest', { method: 'POST', headers, body: big });
     expect(res.status).toBe(413);
     expect(published()).toBe(0);
+  });
+});
+
+describe('on_conflict at the edge', () => {
+  const batch = JSON.stringify({ v: 1, sensor: 1, start: 1.7e12, period_ms: 1000, values: [1, 2] });
+  const post = (request: ReturnType<typeof app>['request'], query: string) =>
+    request(`/v1/ingest${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batch });
+
+  test('POST /v1/ingest: an unknown policy is a 400 naming on_conflict; replace travels as the on-conflict header', async () => {
+    const { request, published, lastRecords } = app();
+    const bad = await post(request, '?on_conflict=overwrite');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'invalid_parameter', field: 'on_conflict' } });
+    expect(published()).toBe(0);
+    expect((await post(request, '')).status).toBe(202);
+    expect(lastRecords()[0]!.headers).toBeUndefined();
+    expect((await post(request, '?on_conflict=replace')).status).toBe(202);
+    expect(lastRecords()[0]!.headers).toEqual({ [ON_CONFLICT_HEADER]: 'replace' });
+  });
+
+  test('POST /v1/backfill: on_conflict is keep or replace (default keep)', () => {
+    const schema = backfillBodySchema(999);
+    const generate = { kind: 'generate', sensors: [1], from: 1.7e12, to: 1.7e12 + 3_600_000, rate_hz: 10 };
+    expect(schema.parse(generate)).toMatchObject({ on_conflict: 'keep' });
+    expect(schema.parse({ ...generate, on_conflict: 'replace' })).toMatchObject({ on_conflict: 'replace' });
+    expect(schema.safeParse({ ...generate, on_conflict: 'overwrite' }).success).toBe(false);
   });
 });
 
