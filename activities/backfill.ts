@@ -8,7 +8,7 @@ import { importChunk, planImport, type ImportChunk, type ImportChunkResult, type
 import { ImportFileError, type ImportFormat } from '../lib/backfill/import-formats';
 import { checkImportPath } from '../lib/backfill/import-path';
 import type { CsvMapping } from '../lib/backfill/csv-mapping';
-import type { StoreResult } from '../lib/ingest/store-points';
+import type { StoreCounts } from '../lib/ingest/store-points';
 
 export interface BackfillDeps {
   shards: Shards;
@@ -35,7 +35,7 @@ async function failingFast<T>(run: () => Promise<T>): Promise<T> {
 
 export function createBackfillActivities(deps: BackfillDeps) {
   return {
-    async generateSpan(span: Omit<GenerateSpan, 'windowMs'>): Promise<StoreResult> {
+    async generateSpan(span: Omit<GenerateSpan, 'windowMs'>): Promise<StoreCounts> {
       const ctx = Context.current();
       return generateSpan(deps.shards, { ...span, windowMs: deps.windowMs }, () => ctx.heartbeat());
     },

@@ -144,6 +144,16 @@ function ingestPaths(opts: OpenApiOptions): Json {
         summary: 'Publish sensor batches to Kafka; 202 once Kafka has them',
         ...scope('write'),
         description: `Body at most ${opts.maxBodyBytes} bytes (HERODOTUS_MAX_BODY_BYTES). Binary bodies are frames of the batch format (docs/batch-format.md).`,
+        parameters: [
+          {
+            name: 'on_conflict',
+            in: 'query',
+            required: false,
+            description:
+              'A point whose (sensor, ts) is stored with another value: keep (the stored value stays; the record goes to the dead-letter topic as conflicting_value, counted in herodotus_points_conflicting_total) or replace (a correction: the stored value is replaced and its rollups re-aggregated). Identical re-sends are deduplicated silently either way.',
+            schema: { type: 'string', enum: ['keep', 'replace'], default: 'keep' },
+          },
+        ],
         requestBody: {
           required: true,
           content: {
@@ -244,6 +254,14 @@ function backfillPaths(opts: OpenApiOptions): Json {
             required: false,
             description: 'Timestamp unit of an upload',
             schema: { type: 'string', enum: ['ns', 'us', 'ms', 's'], default: 'ns' },
+          },
+          {
+            name: 'on_conflict',
+            in: 'query',
+            required: false,
+            description:
+              'An upload: a point whose (sensor, ts) is stored with another value keeps the stored one and counts as conflicting in the progress (keep), or replaces it as a correction (replace). JSON bodies take the on_conflict field.',
+            schema: { type: 'string', enum: ['keep', 'replace'], default: 'keep' },
           },
           {
             name: 'Idempotency-Key',

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import v8 from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
-import type { ResponseJSON } from '@clickhouse/client';
+import type { ClickHouseClient, ResponseJSON } from '@clickhouse/client';
 import { uncleanDays, windowLedger, type LedgerRow } from '../lib/clickhouse/ledger';
 import { sensorExtents } from '../lib/clickhouse/raw';
 import type { QuerySettings, Store } from '../lib/clickhouse/store';
@@ -50,6 +50,9 @@ export class CountingStore implements Store {
   }
   awaitCaughtUp(): Promise<void> {
     return this.inner.awaitCaughtUp();
+  }
+  onEveryReplica<T>(call: (client: ClickHouseClient) => Promise<T>): Promise<T[]> {
+    return this.inner.onEveryReplica(call);
   }
   insertPoints(points: PointColumns, token: string): Promise<void> {
     this.inserts++;

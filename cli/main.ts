@@ -54,6 +54,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'one compaction planning round on a month of ledger (1000 sensors): old vs dirty marks, ms, rows read, CPU, RSS (JSON)',
     load: async () => (await import('../bench/compaction-plan')).benchCompactionPlan,
   },
+  'bench-replace-cost': {
+    summary: 'a correction (on_conflict=replace) of 3 stored points vs a plain write of 3 points: median ms and CPU (JSON)',
+    load: async () => (await import('../bench/replace-cost')).benchReplaceCost,
+  },
   'bench-ingest': {
     summary: 'measure sustained end-to-end ingest at stepped rates (JSON)',
     load: async () => (await import('../bench/ingest-bench')).benchIngest,

@@ -12,11 +12,20 @@ import type { CompactionActivities } from '../activities/compaction';
 import type { CsvMapping } from '../lib/backfill/csv-mapping';
 import type { ImportFormat, InfluxPrecision } from '../lib/backfill/import-formats';
 
+/** `onConflict`: `replace` applies points whose (sensor, ts) is stored with another value as corrections; absent: the stored value stays. */
 export type BackfillRequest =
-  | { kind: 'generate'; sensors: number[]; from: number; to: number; rateHz: number; seed: number }
+  | { kind: 'generate'; sensors: number[]; from: number; to: number; rateHz: number; seed: number; onConflict?: 'replace' }
   /** `upload`: the file was posted to the API and is deleted when the backfill ends. */
   /** `mapping`: CSV columns by header name (absent in histories from before it: sensor, ts, value). */
-  | { kind: 'import'; format: ImportFormat; path: string; precision: InfluxPrecision; upload: boolean; mapping?: CsvMapping }
+  | {
+      kind: 'import';
+      format: ImportFormat;
+      path: string;
+      precision: InfluxPrecision;
+      upload: boolean;
+      mapping?: CsvMapping;
+      onConflict?: 'replace';
+    }
   | { kind: 'recompact'; sensors: number[]; from: number; to: number };
 
 export interface BackfillProgress {
@@ -27,8 +36,14 @@ export interface BackfillProgress {
   unit: string;
   inserted: number;
   alreadyStored: number;
+  /** Points whose (sensor, ts) held another value: not stored, the first value stays (issue 12). */
+  conflicting: number;
+  /** Points whose (sensor, ts) held another value, replacing it (onConflict `replace`). */
+  replaced: number;
   rejected: number;
   examples: string[];
+  /** The first few conflicting points (sensor, ts, stored and offered value). */
+  conflicts: string[];
   /** Why the backfill failed (a file that cannot be imported), null while it has not. */
   error: string | null;
 }
@@ -63,8 +78,11 @@ export async function backfillWorkflow(id: string, req: BackfillRequest): Promis
     unit: '',
     inserted: 0,
     alreadyStored: 0,
+    conflicting: 0,
+    replaced: 0,
     rejected: 0,
     examples: [],
+    conflicts: [],
     error: null,
   };
   setHandler(backfillProgressQuery, () => progress);
@@ -82,11 +100,14 @@ export async function backfillWorkflow(id: string, req: BackfillRequest): Promis
         to,
         rateHz: req.rateHz,
         seed: req.seed,
+        ...(req.onConflict ? { onConflict: req.onConflict } : {}),
         version: version(),
         name: `backfill-${id}-${from}`,
       });
       progress.inserted += r.inserted;
       progress.alreadyStored += r.alreadyStored;
+      progress.conflicting += r.conflicting;
+      progress.replaced += r.replaced;
       progress.done++;
     }
   } else if (req.kind === 'import') {
@@ -127,6 +148,7 @@ async function importFile(id: string, req: ImportRequest, progress: BackfillProg
         format: req.format,
         precision: req.precision,
         ...mapping,
+        ...(req.onConflict ? { onConflict: req.onConflict } : {}),
         header: plan.header,
         firstLine: line,
         version: version(),
@@ -135,11 +157,14 @@ async function importFile(id: string, req: ImportRequest, progress: BackfillProg
       line += r.newlines;
       progress.inserted += r.inserted;
       progress.alreadyStored += r.alreadyStored;
+      progress.conflicting += r.conflicting;
+      progress.replaced += r.replaced;
       progress.rejected += r.rejected;
       progress.examples.push(...r.examples.slice(0, Math.max(0, 10 - progress.examples.length)));
+      progress.conflicts.push(...r.conflicts.slice(0, Math.max(0, 10 - progress.conflicts.length)));
       progress.done++;
     }
-    if (progress.rejected > 0 && progress.inserted + progress.alreadyStored === 0)
+    if (progress.rejected > 0 && progress.inserted + progress.alreadyStored + progress.conflicting === 0)
       throw ApplicationFailure.nonRetryable(`no line of the file could be imported (${progress.rejected} rejected)`, 'ImportFileError');
   } catch (err) {
     if (isCancellation(err)) throw err;

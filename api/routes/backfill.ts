@@ -89,6 +89,10 @@ function uploadMapping(query: Record<string, string>): { mapping?: CsvMapping } 
 export function backfillBodySchema(maxSensorId: number) {
   const sensors = z.array(z.number().int().min(0).max(maxSensorId)).min(1).max(1000);
   const range = { from: instant, to: instant };
+  const on_conflict = onConflictSchema.meta({
+    description:
+      'A point whose (sensor, ts) is stored with another value: keep the stored one and count the newcomer as conflicting (default), or replace it as a correction (rollups re-aggregated)',
+  });
   return z
     .discriminatedUnion('kind', [
       z.strictObject({
@@ -107,6 +111,7 @@ export function backfillBodySchema(maxSensorId: number) {
           .min(0)
           .max(2 ** 32 - 1)
           .default(1),
+        on_conflict,
       }),
       z.strictObject({
         kind: z.literal('import'),
@@ -120,6 +125,7 @@ export function backfillBodySchema(maxSensorId: number) {
         mapping: csvMappingSchema.optional().meta({
           description: 'CSV only: the columns by header name, e.g. {"series":"Tag","ts":"Timestamp","value":"Value","quality":"Status"}',
         }),
+        on_conflict,
       }),
       z.strictObject({ kind: z.literal('recompact'), sensors, ...range }),
     ])
@@ -129,6 +135,11 @@ export function backfillBodySchema(maxSensorId: number) {
       else if (b.to - b.from > MAX_SPAN_MS) ctx.addIssue({ code: 'custom', message: 'a backfill spans at most 400 days', path: ['to'] });
     });
 }
+
+const onConflictSchema = z.enum(['keep', 'replace']).default('keep');
+
+/** Only a replacing request names its policy: the requests (and fingerprints) of keeping ones stay as they were. */
+const conflictPolicy = (p: 'keep' | 'replace') => (p === 'replace' ? { onConflict: 'replace' as const } : {});
 
 const UPLOAD_TYPES: Record<string, 'csv' | 'influx'> = { 'text/csv': 'csv', 'text/plain': 'influx' };
 
@@ -153,6 +164,8 @@ async function uploadRequest(
   if ((declaredLength(req) ?? 0) > deps.maxUploadBytes) return { error: uploadTooLarge };
   const precision = z.enum(['ns', 'us', 'ms', 's']).default('ns').safeParse(query.precision);
   if (!precision.success) return { error: apiError(400, 'invalid_parameter', 'precision must be ns, us, ms or s', 'precision') };
+  const onConflict = onConflictSchema.safeParse(query.on_conflict);
+  if (!onConflict.success) return { error: apiError(400, 'invalid_parameter', 'on_conflict must be keep or replace', 'on_conflict') };
   const mapping = uploadMapping(query);
   if ('error' in mapping) return mapping;
   await mkdir(deps.uploadDir, { recursive: true });
@@ -164,7 +177,15 @@ async function uploadRequest(
     if (err instanceof TooLarge) return { error: uploadTooLarge };
     throw err;
   }
-  return { kind: 'import', format: uploadFormat, path, precision: precision.data, upload: true, ...mapping };
+  return {
+    kind: 'import',
+    format: uploadFormat,
+    path,
+    precision: precision.data,
+    upload: true,
+    ...mapping,
+    ...conflictPolicy(onConflict.data),
+  };
 }
 
 /**
@@ -198,7 +219,16 @@ async function jsonRequest(
     return { error: apiError(400, 'invalid_backfill', `${field}: ${issue.message}`, field) };
   }
   const b = parsed.data;
-  if (b.kind === 'generate') return { kind: 'generate', sensors: b.sensors, from: b.from, to: b.to, rateHz: b.rate_hz, seed: b.seed };
+  if (b.kind === 'generate')
+    return {
+      kind: 'generate',
+      sensors: b.sensors,
+      from: b.from,
+      to: b.to,
+      rateHz: b.rate_hz,
+      seed: b.seed,
+      ...conflictPolicy(b.on_conflict),
+    };
   const refusal = scopeRefusal(c, 'admin', b.kind === 'import' ? 'an import of a file on the server' : 'a recompaction');
   if (refusal) return { error: refusal };
   if (b.kind === 'recompact') return { kind: 'recompact', sensors: b.sensors, from: b.from, to: b.to };
@@ -211,6 +241,7 @@ async function jsonRequest(
     precision: b.precision,
     upload: false,
     ...(b.mapping ? { mapping: b.mapping } : {}),
+    ...conflictPolicy(b.on_conflict),
   };
 }
 

@@ -5,6 +5,7 @@ import { encodeBatch } from '../../lib/batch/encode';
 import { z } from 'zod';
 import { batchesFromJson, IrregularBatchJson, RegularBatchJson } from '../../lib/batch/json';
 import { limitsAt, type BatchLimits, type Decoded, type SensorBatch } from '../../lib/batch/types';
+import { ON_CONFLICT_HEADER } from '../../lib/ingest/conflicts';
 import type { BatchPublisher } from '../../lib/kafka/batch-publisher';
 import { apiError, sendError } from '../errors';
 import { needs } from '../middleware/scope';
@@ -30,6 +31,14 @@ export const ingestJsonBodySchema = (() => {
   ]);
   return z.union([batch, z.array(batch), z.strictObject({ batches: z.array(batch) })]);
 })();
+
+/**
+ * `?on_conflict=replace`: points whose (sensor, ts) is stored with another
+ * value replace it as corrections (default `keep`: the stored value stays,
+ * the newcomer is dead-lettered as conflicting_value). It travels with each
+ * record as the `on-conflict` header, for any body format.
+ */
+export const onConflictQuery = z.enum(['keep', 'replace']).default('keep');
 
 const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
 const DISCARD_MAX_MS = 5000;
@@ -102,11 +111,17 @@ export function ingestRoutes(deps: IngestRouteDeps) {
         ),
       );
     }
+    const onConflict = onConflictQuery.safeParse(c.req.query('on_conflict'));
+    if (!onConflict.success) {
+      await discardBody(c.req.raw);
+      return sendError(c, apiError(400, 'invalid_parameter', 'on_conflict must be keep or replace', 'on_conflict'));
+    }
+    const headers = onConflict.data === 'replace' ? { headers: { [ON_CONFLICT_HEADER]: 'replace' } } : {};
     // Future timestamps are judged against the request's arrival.
     const parsed = await parseBody(contentType, c.req.raw, limitsAt(deps.limits, Date.now()));
     if (!parsed.ok) return sendError(c, apiError(400, parsed.error.code, parsed.error.message, parsed.error.field));
     const batches = parsed.value;
-    const records = batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b, deps.limits) }));
+    const records = batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b, deps.limits), ...headers }));
     try {
       await deps.publisher.publish(records);
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { Shards } from '../clickhouse/shards';
 import { sensorValues } from '../../generator/signal';
 import { allocatePoints } from '../model/points';
-import { storeOnShards, type StoreResult } from '../ingest/store-points';
+import { storeOnShards, type OnConflict, type StoreCounts } from '../ingest/store-points';
 
 export interface GenerateSpan {
   sensors: number[];
@@ -15,6 +15,7 @@ export interface GenerateSpan {
   windowMs: number;
   /** Names the write (insert tokens); the same span must get the same name. */
   name: string;
+  onConflict?: OnConflict;
 }
 
 /**
@@ -22,11 +23,11 @@ export interface GenerateSpan {
  * sensor, exactly once: the same deterministic values the Kafka generator
  * would publish, without the round trip (for month-long histories).
  */
-export async function generateSpan(shards: Shards, span: GenerateSpan, progress: () => void): Promise<StoreResult> {
+export async function generateSpan(shards: Shards, span: GenerateSpan, progress: () => void): Promise<StoreCounts> {
   const period = 1000 / span.rateHz;
   const first = Math.ceil(span.from / period) * period;
   const count = Math.max(0, Math.ceil((span.to - first) / period));
-  const total: StoreResult = { inserted: 0, alreadyStored: 0 };
+  const total: StoreCounts = { inserted: 0, alreadyStored: 0, conflicting: 0, replaced: 0 };
   if (count === 0) return total;
   for (const sensor of span.sensors) {
     const points = allocatePoints(count);
@@ -39,9 +40,12 @@ export async function generateSpan(shards: Shards, span: GenerateSpan, progress:
       version: span.version,
       windowMs: span.windowMs,
       name: `${span.name}-s${sensor}`,
+      ...(span.onConflict ? { onConflict: span.onConflict } : {}),
     });
     total.inserted += r.inserted;
     total.alreadyStored += r.alreadyStored;
+    total.conflicting += r.conflicting;
+    total.replaced += r.replaced;
     progress();
   }
   return total;

@@ -2,7 +2,8 @@ import { open, stat } from 'node:fs/promises';
 import type { BatchLimits } from '../batch/types';
 import type { Shards } from '../clickhouse/shards';
 import { allocatePoints, type PointColumns } from '../model/points';
-import { storeOnShards } from '../ingest/store-points';
+import { CONFLICT_CODE, type Conflict } from '../ingest/conflicts';
+import { storeOnShards, type OnConflict } from '../ingest/store-points';
 import type { LinePoint, Rejection } from '../lineprotocol/points';
 import { SeriesCatalog } from '../series/catalog';
 import { parseLines, resolvePoints } from '../series/line-write';
@@ -86,6 +87,7 @@ export interface ImportChunk {
   version: number;
   windowMs: number;
   name: string;
+  onConflict?: OnConflict;
 }
 
 export interface ImportChunkResult {
@@ -95,9 +97,15 @@ export interface ImportChunkResult {
   points: number;
   inserted: number;
   alreadyStored: number;
+  /** Points whose (sensor, ts) is stored with another value: not stored, the first value stays. */
+  conflicting: number;
+  /** Points whose (sensor, ts) was stored with another value, replacing it (onConflict `replace`). */
+  replaced: number;
   rejected: number;
   /** The first few rejected lines: line number and reason, never the line's content. */
   examples: string[];
+  /** The first few conflicting points: sensor, timestamp, the value that stays and the one offered. */
+  conflicts: string[];
 }
 
 /** The CSV lines of a chunk as points: by the mapping (series names or ids), or from sensor, ts and value columns. */
@@ -159,17 +167,27 @@ export async function importChunk(shards: Shards, chunk: ImportChunk, limits: Ba
     points.ts[i] = p.ts;
     points.value[i] = p.value;
   }
+  // resolvePoints refuses a line repeating an earlier line's (series, ts), with the reason: no repeat is left here.
   const sorted = sortUnique(points);
-  const stored = await storeOnShards(shards, { points: sorted, version: chunk.version, windowMs: chunk.windowMs, name: chunk.name });
+  const { version, windowMs, name, onConflict } = chunk;
+  const stored = await storeOnShards(shards, { points: sorted, version, windowMs, name, ...(onConflict ? { onConflict } : {}) });
+  const conflicts = stored.conflicts;
   return {
     lines: parsed.lines,
     newlines: lines.length - 1,
     points: sorted.length,
     inserted: stored.inserted,
     alreadyStored: stored.alreadyStored,
+    conflicting: conflicts.length,
+    replaced: stored.replaced,
     rejected: rejected.length,
     examples: rejected.slice(0, 10).map((r) => `line ${r.line}: ${r.field ? `field ${JSON.stringify(r.field)}: ` : ''}${r.reason}`),
+    conflicts: conflicts.slice(0, 10).map(describeConflict),
   };
+}
+
+function describeConflict(c: Conflict): string {
+  return `sensor ${c.sensor} at ${new Date(c.ts).toISOString()} (${c.ts}): stored ${c.stored}, offered ${c.offered} (${CONFLICT_CODE})`;
 }
 
 /** Sorted by (sensor, ts), first occurrence of a (sensor, ts) kept. */

@@ -50,6 +50,10 @@ class EmbeddedStore implements Store {
     return Promise.resolve();
   }
 
+  async onEveryReplica<T>(call: (client: ClickHouseClient) => Promise<T>): Promise<T[]> {
+    return [await call(this.client)];
+  }
+
   async rows<T>(sql: string, settings: QuerySettings = {}): Promise<T[]> {
     return (await this.client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: settings })).json<T>();
   }

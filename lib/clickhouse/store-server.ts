@@ -22,6 +22,7 @@ import type { QuerySettings, Store, StoreOptions } from './store';
  */
 export class ServerStore implements Store {
   private readonly replicas: Failover;
+  private readonly servers: Replica[];
 
   constructor(
     readonly db: string,
@@ -37,6 +38,7 @@ export class ServerStore implements Store {
     ),
   ) {
     this.replicas = failover({ db, shape, replicas, what, choice, log });
+    this.servers = replicas;
   }
 
   get client(): ClickHouseClient {
@@ -58,6 +60,10 @@ export class ServerStore implements Store {
       });
       result.stream.resume();
     });
+  }
+
+  onEveryReplica<T>(call: (client: ClickHouseClient) => Promise<T>): Promise<T[]> {
+    return Promise.all(this.servers.map((r) => call(r.client)));
   }
 
   awaitCaughtUp(): Promise<void> {

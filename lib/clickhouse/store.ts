@@ -48,6 +48,12 @@ export interface Store {
    * absent on servers as old as 18.16).
    */
   queryRowBinary?(sql: string, columns: readonly string[], settings?: QuerySettings): Promise<{ body: Uint8Array; rowsRead: number }>;
+  /**
+   * Runs `call` on every replica of the store (one server, or chdb: on it
+   * alone), for what each replica does on its own, such as applying a
+   * mutation; fails when a replica cannot be reached.
+   */
+  onEveryReplica<T>(call: (client: ClickHouseClient) => Promise<T>): Promise<T[]>;
   /** Runs an INSERT … SELECT. Every insert carries its own token (chdb keeps the last one for the session otherwise). */
   insert(sql: string, token: string): Promise<void>;
   close(): Promise<void>;

@@ -6,8 +6,9 @@ import type { DeadLetterPublisher } from '../kafka/dead-letters';
 import type { PartitionReader, RangeRecord } from '../kafka/range-reader';
 import { decodeChunk, type OffsetBatch } from './decode';
 import { beforeChunkStore } from './fault-hook';
-import { mergeBatches } from './merge';
-import { closeRefused, PointsRefusedError, storeOnShards, type StoreResult } from './store-points';
+import { conflictLetters, type OffsetConflict } from './conflicts';
+import { mergeBatches, originFinder } from './merge';
+import { addResult, closeRefused, emptyResult, PointsRefusedError, storeOnShards, type OnConflict, type StoreResult } from './store-points';
 import type { PointWriter } from './write-coalescer';
 
 export interface ChunkRange {
@@ -36,8 +37,16 @@ export interface ChunkStats {
   expired: number;
   /** Distinct points in the chunk. */
   points: number;
-  /** Points already stored (re-sent or retried), dropped before the insert. */
+  /** Points already stored with the same value (re-sent or retried), dropped before the insert. */
   alreadyStored: number;
+  /**
+   * Points whose (sensor, ts) holds another value (stored, or from a lower
+   * offset of the chunk): not stored, dead-lettered as conflicting_value,
+   * one dead letter per record that offered any.
+   */
+  conflicting: number;
+  /** Points of corrections (records marked on-conflict: replace) that replaced a stored value; counted in inserted too. */
+  replaced: number;
   inserted: number;
   readMs: number;
   insertMs: number;
@@ -91,14 +100,18 @@ export async function ingestChunk(deps: ChunkDeps, range: ChunkRange, progress: 
   progress('storing');
   const t1 = performance.now();
   const stored = await storeChunk(deps, { ...range, to: next }, batches, records);
-  await deps.deadLetters.publish(range.topic, range.partition, stored.rejected);
+  const keyOf = new Map(records.map((r) => [r.offset, r.key]));
+  const conflicted = conflictLetters(stored.conflicts, (offset) => keyOf.get(offset) ?? null);
+  await deps.deadLetters.publish(range.topic, range.partition, [...stored.rejected, ...conflicted]);
   return {
     records: records.length,
     batches: batches.length,
-    deadLetters: deadLetters.length + stored.rejected.length,
+    deadLetters: deadLetters.length + stored.rejected.length + conflicted.length,
     expired,
     points: stored.points,
     alreadyStored: stored.result.alreadyStored,
+    conflicting: stored.conflicts.length,
+    replaced: stored.result.replaced,
     inserted: stored.result.inserted,
     readMs: Math.round(readMs),
     insertMs: Math.round(performance.now() - t1),
@@ -112,46 +125,86 @@ interface StoredChunk {
   points: number;
   /** Records ClickHouse refused for good. */
   rejected: DeadLetter[];
+  /** Conflicting points, within the chunk and with stored ones, by the offset that offered them. */
+  conflicts: OffsetConflict[];
 }
 
 /**
- * Stores the chunk's points as one write. When ClickHouse refuses them for
- * what they hold (an error no retry can fix), the chunk is stored again
+ * Stores the chunk's points: the records without a policy as one write
+ * (first write wins), then the corrections (records marked `replace`) as a
+ * second one, so that they replace what the first stored as well. A chunk
+ * of corrections only is one write.
+ */
+async function storeChunk(deps: ChunkDeps, range: ChunkRange, batches: OffsetBatch[], records: RangeRecord[]): Promise<StoredChunk> {
+  const name = `p${range.partition}-${range.from}-${range.to}`;
+  const corrections = batches.filter((b) => b.replace);
+  const plain = batches.filter((b) => !b.replace);
+  const first = plain.length > 0 || corrections.length === 0 ? await storeGroup(deps, range, plain, records, name, 'keep') : null;
+  const second = corrections.length > 0 ? await storeGroup(deps, range, corrections, records, `${name}-r`, 'replace') : null;
+  if (!first || !second) return (first ?? second)!;
+  addResult(first.result, second.result);
+  return {
+    result: first.result,
+    points: first.points + second.points,
+    rejected: [...first.rejected, ...second.rejected],
+    conflicts: [...first.conflicts, ...second.conflicts],
+  };
+}
+
+/**
+ * Stores a group of the chunk's batches as one write. When ClickHouse refuses them for
+ * what they hold (an error no retry can fix), the group is stored again
  * record by record, in offset order, each record a write of its own with a
  * name derived from its offset (so a retry repeats the same writes): the
  * records that fail the same way are dead-lettered, their neighbours stored.
  * Offset order keeps "first write wins" for a timestamp two records share.
  */
-async function storeChunk(deps: ChunkDeps, range: ChunkRange, batches: OffsetBatch[], records: RangeRecord[]): Promise<StoredChunk> {
-  const name = `p${range.partition}-${range.from}-${range.to}`;
-  const write = { version: range.version, windowMs: deps.windowMs };
-  const points = mergeBatches(batches);
-  const distinct = points.length;
+async function storeGroup(
+  deps: ChunkDeps,
+  range: ChunkRange,
+  batches: OffsetBatch[],
+  records: RangeRecord[],
+  name: string,
+  onConflict: OnConflict,
+): Promise<StoredChunk> {
+  const write = { version: range.version, windowMs: deps.windowMs, ...(onConflict === 'replace' ? { onConflict } : {}) };
+  // Corrections: the latest offset wins within the chunk, as each corrects the ones before.
+  const merged = mergeBatches(batches, onConflict === 'replace');
+  const distinct = merged.points.length;
+  const origin = originFinder(batches);
+  // A conflict with stored data names the record that offered the point: the lowest offset holding it (the one merged).
+  const withOrigin = (r: StoreResult) => r.conflicts.map((c) => ({ ...c, offset: origin(c.sensor, c.ts)! }));
+  const repeats = onConflict === 'replace' ? [] : merged.conflicts;
   try {
-    const req = { ...write, points, name };
-    const result = await (deps.writer ? deps.writer.store(req) : storeOnShards(deps.shards, req));
-    return { result, points: distinct, rejected: [] };
+    const req = { ...write, points: merged.points, name };
+    // Corrections are written alone: their delete takes seconds (bench-replace-cost), which would hold up
+    // every partition's chunks in a coalesced write.
+    const coalesced = deps.writer && onConflict === 'keep' ? deps.writer : null;
+    const result = await (coalesced ? coalesced.store(req) : storeOnShards(deps.shards, req));
+    return { result, points: distinct, rejected: [], conflicts: [...repeats, ...withOrigin(result)] };
   } catch (err) {
     if (!(err instanceof PointsRefusedError)) throw err;
   }
-  const result: StoreResult = { inserted: 0, alreadyStored: 0 };
+  // Record by record, a repeat within the chunk meets the earlier record's point stored: the writes report it.
+  const result = emptyResult();
   const rejected: DeadLetter[] = [];
+  const conflicts: OffsetConflict[] = [];
   const byOffset = new Map(records.map((r) => [r.offset, r]));
   // Batches come in offset order (decodeChunk).
   for (const b of batches) {
     const one = { ...write, name: `${name}-o${b.offset}` };
     try {
-      const r = await storeOnShards(deps.shards, { ...one, points: mergeBatches([b]) });
-      result.inserted += r.inserted;
-      result.alreadyStored += r.alreadyStored;
+      const r = await storeOnShards(deps.shards, { ...one, points: mergeBatches([b]).points });
+      addResult(result, r);
+      for (const c of r.conflicts) conflicts.push({ ...c, offset: b.offset });
     } catch (err) {
       if (!(err instanceof PointsRefusedError)) throw err;
-      await closeRefused(deps.shards, { ...one, points: mergeBatches([b]) });
+      await closeRefused(deps.shards, { ...one, points: mergeBatches([b]).points });
       rejected.push(storageRejected(byOffset.get(b.offset)!, err));
     }
   }
   // Points of rejected records were offered but are neither stored nor already there.
-  return { result, points: distinct, rejected };
+  return { result, points: distinct, rejected, conflicts };
 }
 
 function storageRejected(record: RangeRecord, err: PointsRefusedError): DeadLetter {

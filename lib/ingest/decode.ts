@@ -3,10 +3,13 @@ import type { DeadLetter } from '../batch/dead-letter';
 import { firstTimestamp, lastTimestamp, type BatchLimits, type Decoded, type SensorBatch } from '../batch/types';
 import type { SensorInterval } from '../model/interval';
 import type { RangeRecord } from '../kafka/range-reader';
+import { ON_CONFLICT_HEADER } from './conflicts';
 
 export interface OffsetBatch {
   offset: number;
   batch: SensorBatch;
+  /** The record's points are corrections: they replace stored values at their (sensor, ts). */
+  replace?: true;
 }
 
 export interface DecodedChunk {
@@ -33,7 +36,8 @@ export function decodeChunk(records: RangeRecord[], limits: BatchLimits, maxPoin
     const n = decoded.ok ? decoded.value.values.length : 0;
     if (i > 0 && points + n > maxPoints) return { batches, deadLetters, taken: i };
     points += n;
-    if (decoded.ok) batches.push({ offset: r.offset, batch: decoded.value });
+    const replace = r.headers[ON_CONFLICT_HEADER] === 'replace' ? { replace: true as const } : {};
+    if (decoded.ok) batches.push({ offset: r.offset, batch: decoded.value, ...replace });
     else deadLetters.push({ offset: r.offset, key: r.key, value: r.value, error: decoded.error });
   }
   return { batches, deadLetters, taken: records.length };

@@ -1,7 +1,7 @@
 import { classifyClickHouseError } from '../clickhouse/errors';
 import { holdingClaim, type ClaimSpan } from '../clickhouse/claims';
 import { dayLedgerIn, recordStage, versionAbove, windowLedger, type UnitVersion } from '../clickhouse/ledger';
-import { sensorExtents, storedTimestamps } from '../clickhouse/raw';
+import { deleteStoredPoints, sensorExtents, storedValues } from '../clickhouse/raw';
 import { RAW_DAYS_PER_BLOCK } from '../clickhouse/schema';
 import { onEveryPart, shardIndex, type Shards } from '../clickhouse/shards';
 import type { Store } from '../clickhouse/store';
@@ -9,7 +9,9 @@ import { contentToken } from '../clickhouse/token';
 import { unitRanges } from '../clickhouse/units';
 import { MS } from '../model/ladder';
 import type { SensorInterval } from '../model/interval';
+import { sameValue, type Conflict } from './conflicts';
 import { afterRawInsert } from './fault-hook';
+import { blockStarts, splitByDays } from './day-blocks';
 import { filterPoints, trimmed } from './merge';
 import { allocatePoints, type PointColumns } from '../model/points';
 
@@ -21,16 +23,38 @@ export interface StoreRequest {
   windowMs: number;
   /** Names this write (its claim, its ledger tokens); the retries of a write share its name, no other write has it. */
   name: string;
+  /**
+   * What a point whose (sensor, ts) is stored with another value does:
+   * `keep` (the default) leaves the stored value and reports the newcomer as
+   * a conflict; `replace` applies it as a correction (the stored row is
+   * deleted, the new one inserted, its windows re-aggregated).
+   */
+  onConflict?: OnConflict;
 }
 
-export interface StoreResult {
+export type OnConflict = 'keep' | 'replace';
+
+/** What a write did with its points, as counts (what activities return). */
+export interface StoreCounts {
   inserted: number;
+  /** Points stored before with the same value (re-sent, retried): dropped silently. */
   alreadyStored: number;
+  /** Points whose (sensor, ts) is stored with another value: not stored, the first value stays. */
+  conflicting: number;
+  /** Points whose (sensor, ts) was stored with another value, replaced by them (onConflict `replace`); counted in inserted too. */
+  replaced: number;
+}
+
+export interface StoreResult extends StoreCounts {
+  /** The conflicting points, one each, for the caller to report (dead letters, progress). */
+  conflicts: Conflict[];
 }
 
 /**
  * Stores points that are not stored yet, exactly once: points whose
- * (sensor, ts) is in raw already are dropped, the ledger marks the touched
+ * (sensor, ts) is in raw already are dropped — silently when raw holds the
+ * same value (a re-send, a retry), as a conflict in the result when it holds
+ * another (the first value stays; the caller reports it) — the ledger marks the touched
  * windows dirty before the insert (so lenses read raw there) and committed
  * after it (so compaction may cover them). Repeating a request stores nothing
  * new: the filter finds the points, and an identical block carries the same
@@ -72,24 +96,53 @@ async function storeClaimed(store: Store, reqs: readonly StoreRequest[], spans: 
     RAW_DAYS_PER_BLOCK,
   );
   const distinct = reqs.map((r) => r.points.length);
-  const stored = await storedTimestamps(store, await overlapWithStored(store, spans.flat()));
-  for (const { points } of reqs) {
-    if (stored.size > 0) filterPoints(points, (i) => !stored.get(points.sensor[i]!)?.has(points.ts[i]!));
-  }
+  const stored = await storedValues(store, await overlapWithStored(store, spans.flat()));
+  const found = reqs.map((r) => (stored.size > 0 ? dropStored(r.points, stored, r.onConflict === 'replace') : []));
+  const replacing = reqs.map((r, k) => (r.onConflict === 'replace' ? found[k]! : []));
+  const conflicts = reqs.map((r, k) => (r.onConflict === 'replace' ? [] : found[k]!));
   const { version, windows, days } = await versionedUnits(store, spans.flat(), reqs);
   const name = `${writeName}-v${version}`;
   await recordStage(store, 'pending', windows, days, `${name}-pending`);
+  // A correction: the windows are pending (lenses read raw there, compaction waits for `ingested`), so the
+  // old rows go first and the new ones follow; raw never holds two rows for a (sensor, ts), no read needs FINAL.
+  await deleteStoredPoints(store, replacing.flat(), name);
+  // The token is the block's content alone: whoever builds the same rows (a retry, a second writer) inserts them
+  // once. A correction's rows may equal rows inserted, then deleted, before: its token names the write as well.
+  const tokenPrefix = replacing.some((r) => r.length > 0) ? `raw-${writeName}` : 'raw';
   const rows = joinPoints(reqs.map((r) => trimmed(r.points)));
   for (const block of splitByDays(rows, starts)) {
-    // The token is the block's content alone: whoever builds the same rows (a retry, a second writer) inserts them once.
-    await store.insertPoints(block, contentToken('raw', [block.sensor, block.ts, block.value])).catch((err: unknown) => {
+    await store.insertPoints(block, contentToken(tokenPrefix, [block.sensor, block.ts, block.value])).catch((err: unknown) => {
       throw classifyClickHouseError(err) === 'permanent' ? new PointsRefusedError(err) : err;
     });
   }
   // A no-op unless a test armed HERODOTUS_FAULT: the crash between raw and ledger that a retry must repair.
   afterRawInsert(rows.length);
   await recordStage(store, 'ingested', windows, days, `${name}-ingested`);
-  return reqs.map((r, k) => ({ inserted: r.points.length, alreadyStored: distinct[k]! - r.points.length }));
+  return reqs.map((r, k) => ({
+    inserted: r.points.length,
+    alreadyStored: distinct[k]! - r.points.length - conflicts[k]!.length,
+    conflicting: conflicts[k]!.length,
+    replaced: replacing[k]!.length,
+    conflicts: conflicts[k]!,
+  }));
+}
+
+/**
+ * Drops the points raw holds already, in place, and returns those it holds
+ * with another value: dropped too, unless they replace the stored ones.
+ */
+function dropStored(points: PointColumns, stored: Map<number, Map<number, number>>, replace: boolean): Conflict[] {
+  const conflicts: Conflict[] = [];
+  filterPoints(points, (i) => {
+    const sensor = points.sensor[i]!;
+    const ts = points.ts[i]!;
+    const value = stored.get(sensor)?.get(ts);
+    if (value === undefined) return true;
+    if (sameValue(value, points.value[i]!)) return false;
+    conflicts.push({ sensor, ts, stored: value, offered: points.value[i]! });
+    return replace;
+  });
+  return conflicts;
 }
 
 /**
@@ -152,52 +205,6 @@ function claimSpans(runs: SensorInterval[], windowMs: number): ClaimSpan[] {
 }
 
 /**
- * Where the insert blocks start, as UTC day numbers: the distinct days of the
- * points (of one set, or of several written together) in groups of at most `daysPerBlock`. Taken from the request before
- * stored points are dropped, so a retry cuts at the same days and rebuilds,
- * for what is still missing, the same blocks with the same tokens.
- */
-export function blockStarts(sets: PointColumns | readonly PointColumns[], daysPerBlock: number): number[] {
-  const days = new Set<number>();
-  for (const points of Array.isArray(sets) ? sets : [sets]) {
-    let last = Number.NaN;
-    for (let i = 0; i < points.length; i++) {
-      const day = Math.floor(points.ts[i]! / MS.day);
-      if (day !== last) days.add((last = day));
-    }
-  }
-  const sorted = [...days].sort((a, b) => a - b);
-  const starts: number[] = [];
-  for (let i = 0; i < sorted.length; i += daysPerBlock) starts.push(sorted[i]!);
-  return starts;
-}
-
-/**
- * The points of each block (block k: days from starts[k] up to starts[k + 1]),
- * in their order; a block may be empty. One block or none: the points as they are.
- */
-export function splitByDays(p: PointColumns, starts: number[]): PointColumns[] {
-  if (starts.length <= 1) return [p];
-  const blockOf = (i: number) => {
-    const day = Math.floor(p.ts[i]! / MS.day);
-    let k = 0;
-    while (k + 1 < starts.length && starts[k + 1]! <= day) k++;
-    return k;
-  };
-  const counts = new Array<number>(starts.length).fill(0);
-  for (let i = 0; i < p.length; i++) counts[blockOf(i)]!++;
-  const blocks = counts.map((n) => allocatePoints(n));
-  for (let i = 0; i < p.length; i++) {
-    const block = blocks[blockOf(i)]!;
-    const k = block.length++;
-    block.sensor[k] = p.sensor[i]!;
-    block.ts[k] = p.ts[i]!;
-    block.value[k] = p.value[i]!;
-  }
-  return blocks;
-}
-
-/**
  * ClickHouse refused to insert the points for what they hold (an error no
  * retry can fix). Only the raw insert raises it: a ledger write failing that
  * way is a fault of Herodotus, retried, never a reason to drop data.
@@ -227,14 +234,24 @@ export async function storeWritesOnShards(shards: Shards, reqs: readonly StoreRe
     return owners.length > 0 ? [{ store, owners, reqs: owners.map((k) => ({ ...reqs[k]!, points: split[k]![s]! })) }] : [];
   });
   const results = await onEveryPart(parts, (part) => storeWrites(part.store, part.reqs));
-  const totals = reqs.map(() => ({ inserted: 0, alreadyStored: 0 }));
+  const totals = reqs.map(emptyResult);
   for (const [p, part] of parts.entries()) {
-    for (const [i, k] of part.owners.entries()) {
-      totals[k]!.inserted += results[p]![i]!.inserted;
-      totals[k]!.alreadyStored += results[p]![i]!.alreadyStored;
-    }
+    for (const [i, k] of part.owners.entries()) addResult(totals[k]!, results[p]![i]!);
   }
   return totals;
+}
+
+export function emptyResult(): StoreResult {
+  return { inserted: 0, alreadyStored: 0, conflicting: 0, replaced: 0, conflicts: [] };
+}
+
+/** Adds one write's result to a total. */
+export function addResult(total: StoreResult, r: StoreResult): void {
+  total.inserted += r.inserted;
+  total.alreadyStored += r.alreadyStored;
+  total.conflicting += r.conflicting;
+  total.replaced += r.replaced;
+  for (const c of r.conflicts) total.conflicts.push(c);
 }
 
 /**

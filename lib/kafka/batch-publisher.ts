@@ -3,6 +3,7 @@ import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 export interface KeyedRecord {
   key: string;
   value: Buffer;
+  headers?: Record<string, string>;
 }
 
 /**

@@ -32,7 +32,7 @@ export class DeadLetterPublisher {
   async publish(sourceTopic: string, partition: number, letters: DeadLetter[]): Promise<void> {
     await this.publishForeign(
       letters.map((l) => ({
-        key: deadLetterKey(sourceTopic, partition, l.offset),
+        key: deadLetterKey(sourceTopic, partition, l.offset) + (l.keySuffix ?? ''),
         value: l.value,
         error: l.error,
         headers: {

@@ -38,6 +38,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly conflictingPoints = new Counter({
+    name: 'herodotus_points_conflicting_total',
+    help: 'Points the ingest activity did not store because their (sensor, ts) already held another value (the first value stays; each record offering any is dead-lettered as conflicting_value), per source partition.',
+    labelNames: ['partition'],
+    registers: [this.registry],
+  });
+
+  readonly replacedPoints = new Counter({
+    name: 'herodotus_points_replaced_total',
+    help: 'Stored values the ingest activity replaced by corrections (records sent with on_conflict=replace), per source partition.',
+    labelNames: ['partition'],
+    registers: [this.registry],
+  });
+
   readonly ingestChunks = new Counter({
     name: 'herodotus_ingest_chunks_total',
     help: 'Kafka offset ranges ingested by this process.',
@@ -115,11 +129,16 @@ export class Metrics {
   }
 
   /** Counts one ingested chunk's results (called by the ingest activity once the chunk is stored). */
-  chunkIngested(partition: number, stats: { inserted: number; deadLetters: number; expired: number }): void {
+  chunkIngested(
+    partition: number,
+    stats: { inserted: number; deadLetters: number; expired: number; conflicting: number; replaced: number },
+  ): void {
     const labels = { partition: String(partition) };
     this.ingestChunks.inc(labels);
     this.ingestedPoints.inc(labels, stats.inserted);
     this.deadLetters.inc(labels, stats.deadLetters);
+    this.conflictingPoints.inc(labels, stats.conflicting);
+    this.replacedPoints.inc(labels, stats.replaced);
     this.expiredOffsets.inc(labels, stats.expired);
   }
 

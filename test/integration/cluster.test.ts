@@ -370,6 +370,49 @@ describe('local ClickHouse cluster (2 shards × 2 replicas, 18.16)', () => {
     }
   });
 
+  it('a correction (onConflict replace) replaces stored values on both replicas of the shard, once', async () => {
+    const config = loadConfig({ ...process.env, HERODOTUS_STATE_DIR: stateDir, CLICKHOUSE_SHARDS: shardsEnv, CLICKHOUSE_DATABASE: DB });
+    const shards = await openShards(config, { name: 'corrector' });
+    try {
+      const from = T0 + 9 * MS.day;
+      const sensor = 311;
+      const write = (value: (i: number) => number, n: number, name: string, onConflict?: 'replace') => {
+        const p = allocatePoints(n);
+        for (let i = 0; i < n; i++) [p.sensor[p.length], p.ts[p.length], p.value[p.length++]] = [sensor, from + i * 1000, value(i)];
+        return storeOnShards(shards, { points: p, version: 500, windowMs: MS.minute, name, ...(onConflict ? { onConflict } : {}) });
+      };
+      await write((i) => i * 0.1, 600, 'cluster-original');
+      const fixed = (i: number) => (i % 100 === 7 ? -i : i * 0.1);
+      const kept = await write(fixed, 600, 'cluster-kept');
+      expect([kept.inserted, kept.conflicting, kept.replaced]).toEqual([0, 6, 0]);
+      const t = performance.now();
+      const replaced = await write(fixed, 601, 'cluster-corrected', 'replace');
+      const ms = Math.round(performance.now() - t);
+      expect([replaced.inserted, replaced.alreadyStored, replaced.replaced, replaced.conflicting]).toEqual([7, 594, 6, 0]);
+      const shard = sensor % 2 === 0 ? 1 : 2;
+      for (const replica of [1, 2]) {
+        await waitFor(
+          async () => {
+            const [r] = await rows<{ n: string }>(
+              client(server(shard, replica)),
+              `SELECT count() AS n FROM ${DB}.raw_local WHERE sensor = ${sensor}`,
+            );
+            return Number(r!.n) === 601;
+          },
+          { timeoutMs: 30_000, intervalMs: 200, what: `replica ${replica} to hold the corrected points` },
+        );
+        const stored = await rows<{ ts: string; value: number }>(
+          client(server(shard, replica)),
+          `SELECT ts, value FROM ${DB}.raw_local WHERE sensor = ${sensor} ORDER BY ts`,
+        );
+        expect(stored.map((r) => [Number(r.ts), r.value])).toEqual(Array.from({ length: 601 }, (_, i) => [from + i * 1000, fixed(i)]));
+      }
+      process.stdout.write(`correction of 6 points on 18.16 (2 replicas): ${ms} ms\n`);
+    } finally {
+      await shards.close();
+    }
+  });
+
   it('status names every server, alive with its version, and the cluster as ClickHouse sees it', async () => {
     const text = await cli('status');
     expect(text.code).toBe(0);

@@ -47,7 +47,8 @@ function chunk(name: string, version: number, sensors: number[], from: number, n
       const k = points.length++;
       points.sensor[k] = s;
       points.ts[k] = from + i;
-      points.value[k] = s + i / 4;
+      // By timestamp: two chunks holding the same (sensor, ts) hold the same value (a re-send, not a conflict).
+      points.value[k] = s + ((from + i) % 1000) / 4;
     }
   }
   return { points, version, windowMs: WINDOW_MS, name };
@@ -81,7 +82,7 @@ describe('write coalescer', () => {
     const before = await parts();
     const chunks = [0, 1, 2, 3].map((p) => chunk(`p${p}-0-10`, 1000 + p, [10 + p * 2, 11 + p * 2], T0, 1000));
     const results = await Promise.all(chunks.map((c) => writer.store(c)));
-    expect(results).toEqual(chunks.map(() => ({ inserted: 2000, alreadyStored: 0 })));
+    expect(results).toEqual(chunks.map(() => ({ inserted: 2000, alreadyStored: 0, conflicting: 0, replaced: 0, conflicts: [] })));
     expect(await newParts(before)).toEqual({
       [RAW_TABLE.name]: 1,
       // pending before raw, ingested after it
@@ -105,14 +106,14 @@ describe('write coalescer', () => {
     const other = chunk('p1-10-20', 2002, [32], T0, 500);
     const [a, b, c] = await Promise.all([writer.store(first), writer.store(second), writer.store(other)]);
     expect([a, b, c]).toEqual([
-      { inserted: 1000, alreadyStored: 0 },
-      { inserted: 250, alreadyStored: 250 },
-      { inserted: 500, alreadyStored: 0 },
+      { inserted: 1000, alreadyStored: 0, conflicting: 0, replaced: 0, conflicts: [] },
+      { inserted: 250, alreadyStored: 250, conflicting: 0, replaced: 0, conflicts: [] },
+      { inserted: 500, alreadyStored: 0, conflicting: 0, replaced: 0, conflicts: [] },
     ]);
     expect((await newParts(before))[RAW_TABLE.name]).toBe(2);
     expect(await rawCount([30, 31, 32])).toBe(1750);
     const again = await writer.store(chunk('p0-10-20', 2000, [30, 31], T0, 500));
-    expect(again).toEqual({ inserted: 0, alreadyStored: 1000 });
+    expect(again).toEqual({ inserted: 0, alreadyStored: 1000, conflicting: 0, replaced: 0, conflicts: [] });
     expect(await rawCount([30, 31, 32])).toBe(1750);
     // First write (first + other, planned 2000 and 2002): 2002. Second (planned 2001, over
     // sensor 31's 2002): 2003. The repeat (planned 2000, over 30 and 31 at up to 2003): 2004,

@@ -8,6 +8,9 @@ import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, test } from 'vitest';
 import { SeriesCatalog } from '../../lib/series/catalog';
+import { backfillBodySchema } from '../../api/routes/backfill';
+import { ON_CONFLICT_HEADER } from '../../lib/ingest/conflicts';
+import type { KeyedRecord } from '../../lib/kafka/batch-publisher';
 import { createApp, type AppDeps } from '../../api/app';
 import { checkExposure, ConfigError, configEnv, isLoopbackHost, loadConfig, PROJECT_ROOT } from '../../lib/config/config';
 import { parseApiTokens, type ApiToken } from '../../lib/config/tokens';
@@ -22,13 +25,19 @@ const TOKEN = 'test-token-0123456789abcdef';
 function app(tokens: string[] = []) {
   const metrics = new Metrics();
   let published = 0;
+  let lastRecords: KeyedRecord[] = [];
   const deps: AppDeps = {
     health: new Health(['clickhouse']),
     log: createLogger('test', 'silent'),
     apiTokens: parseApiTokens(tokens.join(',')) as ApiToken[],
     queryTimeoutMs: 30_000,
     ingest: {
-      publisher: { publish: async () => void published++ } as never,
+      publisher: {
+        publish: async (records: KeyedRecord[]) => {
+          published++;
+          lastRecords = records;
+        },
+      } as never,
       limits: { ...loadConfig({}).limits, minTs: 0, maxTs: 1e13, maxPoints: 100_000 } as never,
       maxBodyBytes: 4096,
     },
@@ -57,7 +66,12 @@ function app(tokens: string[] = []) {
     },
   };
   const a = createApp(deps);
-  return { request: (path: string, init?: RequestInit) => a.request(path, init), metrics, published: () => published };
+  return {
+    request: (path: string, init?: RequestInit) => a.request(path, init),
+    metrics,
+    published: () => published,
+    lastRecords: () => lastRecords,
+  };
 }
 
 const ADMIN = 'second-token-0123456789';
@@ -301,6 +315,32 @@ describe('request limits without a stack', () => {
   });
 });
 
+describe('on_conflict at the edge', () => {
+  const batch = JSON.stringify({ v: 1, sensor: 1, start: 1.7e12, period_ms: 1000, values: [1, 2] });
+  const post = (request: ReturnType<typeof app>['request'], query: string) =>
+    request(`/v1/ingest${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batch });
+
+  test('POST /v1/ingest: an unknown policy is a 400 naming on_conflict; replace travels as the on-conflict header', async () => {
+    const { request, published, lastRecords } = app();
+    const bad = await post(request, '?on_conflict=overwrite');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'invalid_parameter', field: 'on_conflict' } });
+    expect(published()).toBe(0);
+    expect((await post(request, '')).status).toBe(202);
+    expect(lastRecords()[0]!.headers).toBeUndefined();
+    expect((await post(request, '?on_conflict=replace')).status).toBe(202);
+    expect(lastRecords()[0]!.headers).toEqual({ [ON_CONFLICT_HEADER]: 'replace' });
+  });
+
+  test('POST /v1/backfill: on_conflict is keep or replace (default keep)', () => {
+    const schema = backfillBodySchema(999);
+    const generate = { kind: 'generate', sensors: [1], from: 1.7e12, to: 1.7e12 + 3_600_000, rate_hz: 10 };
+    expect(schema.parse(generate)).toMatchObject({ on_conflict: 'keep' });
+    expect(schema.parse({ ...generate, on_conflict: 'replace' })).toMatchObject({ on_conflict: 'replace' });
+    expect(schema.safeParse({ ...generate, on_conflict: 'overwrite' }).success).toBe(false);
+  });
+});
+
 describe('OpenAPI', () => {
   test('is a valid OpenAPI 3.1 document covering every route, built from the zod schemas', async () => {
     const res = await app().request('/openapi.json');
@@ -366,10 +406,10 @@ describe('OpenAPI', () => {
 });
 
 describe('/metrics', () => {
-  test('Prometheus text with counters (expired offsets too), lags, dead letters, backlog source state and HTTP statuses', async () => {
+  test('Prometheus text with counters (expired offsets and conflicting points too), lags, dead letters, backlog source state and HTTP statuses', async () => {
     const { request, metrics } = app();
-    metrics.chunkIngested(0, { inserted: 1200, deadLetters: 2, expired: 0 });
-    metrics.chunkIngested(0, { inserted: 300, deadLetters: 0, expired: 40 });
+    metrics.chunkIngested(0, { inserted: 1200, deadLetters: 2, expired: 0, conflicting: 7, replaced: 3 });
+    metrics.chunkIngested(0, { inserted: 300, deadLetters: 0, expired: 40, conflicting: 0, replaced: 0 });
     await request('/v1/lens?sensors=1&from=0&to=1');
     await request('/v1/backfill/0badc0de');
     const res = await request('/metrics');
@@ -378,6 +418,8 @@ describe('/metrics', () => {
     expect(text).toContain('herodotus_ingested_points_total{partition="0"} 1500');
     expect(text).toContain('herodotus_dead_letters_total{partition="0"} 2');
     expect(text).toContain('herodotus_expired_offsets_total{partition="0"} 40');
+    expect(text).toContain('herodotus_points_conflicting_total{partition="0"} 7');
+    expect(text).toContain('herodotus_points_replaced_total{partition="0"} 3');
     expect(text).toContain('herodotus_ingest_lag_records{partition="0"} 5');
     expect(text).not.toContain('herodotus_ingest_lag_records{partition="1"}');
     expect(text).toContain('herodotus_dead_letter_topic_records 3');

@@ -4,7 +4,7 @@ import { DEFAULT_BATCH_LIMITS, limitsAt, type BatchLimits, type SensorBatch } fr
 import { validateBatch } from '../../lib/batch/validate';
 import { classifyClickHouseError, clickHouseCode } from '../../lib/clickhouse/errors';
 import { decodeChunk } from '../../lib/ingest/decode';
-import { blockStarts, splitByDays } from '../../lib/ingest/store-points';
+import { blockStarts, splitByDays } from '../../lib/ingest/day-blocks';
 import type { RangeRecord } from '../../lib/kafka/range-reader';
 import { allocatePoints, type PointColumns } from '../../lib/model/points';
 
