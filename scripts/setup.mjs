@@ -219,7 +219,9 @@ function ensureQuestdb() {
     run('curl', ['-fsSL', '--retry', '3', '-o', `${QUESTDB_JAR}.tmp`, QUESTDB_URL]);
     run('curl', ['-fsSL', '--retry', '3', '-o', `${QUESTDB_JAR}.sha1`, `${QUESTDB_URL}.sha1`]);
     const want = readText(`${QUESTDB_JAR}.sha1`).split(/\s/)[0];
-    const got = createHash('sha1').update(fs.readFileSync(`${QUESTDB_JAR}.tmp`)).digest('hex');
+    const got = createHash('sha1')
+      .update(fs.readFileSync(`${QUESTDB_JAR}.tmp`))
+      .digest('hex');
     if (want !== got) throw new StepError(`questdb jar sha1 ${got}, Maven Central says ${want}`);
     fs.renameSync(`${QUESTDB_JAR}.tmp`, QUESTDB_JAR);
   });
