@@ -70,6 +70,19 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
     ),
     '',
   );
+  if (names.every((k) => res[k].late)) {
+    md.push(
+      `Late data: ${n(res[names[0]!].late.points)} points (1 % of the range, every sensor, one contiguous window) held back and written after the system settled; each preset's lens over that window asked every 250 ms from the acknowledged write until exact (up to 120 s). First answer exact? / exact after:`,
+      '',
+    );
+    md.push(
+      table(
+        ['', ...presets],
+        names.map((k) => [LABEL[k]!, ...presets.map((p) => lateCell(res[k].late.presets[p]))]),
+      ),
+      '',
+    );
+  }
   md.push(
     'Paths: ',
     ...names.map((k) => `- ${LABEL[k]}: ingest ${res[k].ingest_path}; lens ${res[k].lens_path}; CPU of ${res[k].cpu_measured}.`),
@@ -96,4 +109,9 @@ function exactCell(e: Json): string {
   if (e.extra > 0) wrong.push(`${e.extra} extra`);
   const avg = e.avg_max_rel_err === 0 ? 'avg exact' : `avg rel err ≤ ${Number(e.avg_max_rel_err).toExponential(1)}`;
   return `${wrong.length === 0 ? `exact (${e.buckets} buckets)` : `**${wrong.join(', ')}** of ${e.buckets}`}; ${avg}`;
+}
+
+function lateCell(l: Json | undefined): string {
+  if (!l) return '–';
+  return `${l.first_answer_exact ? 'yes' : '**no**'} / ${l.exact_after_ms === null ? '**not exact in 120 s**' : `${l.exact_after_ms} ms`}`;
 }
