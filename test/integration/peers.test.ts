@@ -1,9 +1,10 @@
 /**
  * bench:peers's adapters on real servers at a tiny size: each peer (ClickHouse
  * alone, QuestDB, InfluxDB, VictoriaMetrics) is started on loopback with its
- * own directory, fed 2 sensors × 20 s × 100 Hz through its native ingest path,
- * asked three lenses, and its answers are compared bucket by bucket with the
- * generated points; then stopped by PID.
+ * own directory, fed 2 sensors × 20 s × 100 Hz through its native ingest path
+ * less a held-back second, which is written once it has settled; every lens
+ * over that second must then turn exact, and three lenses over all the data
+ * are compared bucket by bucket with the generated points; then stopped by PID.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,13 +18,21 @@ import { InfluxPeer } from '../../bench/peers-influx';
 import type { Peer } from '../../bench/peers-peer';
 import { QuestDbPeer } from '../../bench/peers-questdb';
 import { VictoriaPeer } from '../../bench/peers-victoria';
-import { chunks, pool, type Lens, type PeerData } from '../../bench/peers-workload';
+import { measureLate, onTimeChunks } from '../../bench/peers-late';
+import { makeWorkload, pool, type Lens, type PeerData, type PeerRun } from '../../bench/peers-workload';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peers-test-'));
 const tools = loadTools(loadConfig().toolsDir);
 const to = Date.UTC(2026, 0, 1);
 const data: PeerData = { sensors: 2, from: to - 20_000, to, rate: 100 };
 const POINTS = 2 * 20 * 100;
+const run: PeerRun = {
+  data,
+  points: POINTS,
+  workload: makeWorkload({ '1s': 1000, '10s': 10_000, '1min': 60_000 }, data, 1, 2500, 2),
+  writers: 2,
+  log: () => {},
+};
 const floorTo = (t: number, step: number) => Math.floor(t / step) * step;
 const lenses: Lens[] = [
   // One bucket a second: 100 points each.
@@ -49,9 +58,15 @@ describe('bench:peers adapters answer lenses exactly on the generated points', (
       const peer = make();
       try {
         expect(await peer.start()).not.toBe('');
-        await pool(chunks(data), 2, (b) => peer.write(b));
+        await pool(onTimeChunks(data), 2, (b) => peer.write(b));
         await peer.flush();
+        await peer.settle();
         expect(peer.pids().every((pid) => fs.existsSync(`/proc/${pid}`))).toBe(true);
+        // The held-back 1 % (here one second of both sensors) written late: every lens over it becomes exact.
+        const late = await measureLate(peer, run, 30_000);
+        expect(late.points).toBe(200);
+        for (const [name, p] of Object.entries(late.presets))
+          expect([name, p.exact_after_ms === null ? p.last.examples : 'exact']).toEqual([name, 'exact']);
         let points = 0;
         for (const lens of lenses) {
           const want = expectedBuckets(data, lens);
@@ -63,7 +78,6 @@ describe('bench:peers adapters answer lenses exactly on the generated points', (
         }
         expect(points).toBe(POINTS);
         expect(expectedBuckets(data, lenses[1]!).every((w) => w.count === 3)).toBe(true);
-        await peer.settle();
         expect(peer.bytes()).toBeGreaterThan(0);
       } finally {
         const pids = peer.pids();
