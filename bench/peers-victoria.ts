@@ -55,6 +55,8 @@ export class VictoriaPeer implements Peer {
         `-httpListenAddr=127.0.0.1:${port}`,
         '-retentionPeriod=100y',
         '-search.disableCache',
+        // Beyond its concurrency limit (2 × cores) requests queue; the default 10 s queue fails them at 100 clients.
+        '-search.maxQueueDuration=10m',
         '-loggerLevel=WARN',
       ],
       logFile: path.join(this.dir, 'victoria-metrics.log'),
@@ -113,8 +115,10 @@ export class VictoriaPeer implements Peer {
       nocache: '1',
     });
     const res = await fetch(`${this.url}/api/v1/query_range?${params}`);
-    const body = (await res.json()) as VmBody;
-    if (!res.ok || body.status !== 'success') throw new Error(`victoria-metrics query: ${res.status} ${body.error ?? ''}`);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`victoria-metrics query: ${res.status} ${text.slice(-300)}`);
+    const body = JSON.parse(text) as VmBody;
+    if (body.status !== 'success') throw new Error(`victoria-metrics query: ${body.error ?? text.slice(0, 300)}`);
     const rows = new Map<string, BucketRow>();
     for (const s of body.data!.result) {
       const sensor = Number(s.metric.sensor);

@@ -86,7 +86,16 @@ export async function benchPeers(argv: string[]): Promise<number> {
     victoriametrics: () => new VictoriaPeer(tools.victoriaMetrics ?? '/usr/bin/victoria-metrics', path.join(stateDir, 'victoriametrics')),
   };
   const results: Record<string, PeerResult> = {};
-  for (const name of args.peers) results[name] = await measurePeer(make[name](), run);
+  const failed: Record<string, string> = {};
+  for (const name of args.peers) {
+    try {
+      results[name] = await measurePeer(make[name](), run);
+    } catch (err) {
+      // One system failing is a finding about it, not the end of the run.
+      failed[name] = String(err instanceof Error ? err.message : err).slice(0, 500);
+      log(`${name} failed: ${failed[name]}`);
+    }
+  }
   const result = {
     bench: 'peers',
     at: new Date().toISOString(),
@@ -107,7 +116,8 @@ export async function benchPeers(argv: string[]): Promise<number> {
       writers: WRITERS,
       same_windows_and_steps: true,
     },
-    peers: args.peers,
+    peers: Object.keys(results),
+    failed,
     results,
     ratios_herodotus_over: results.herodotus ? ratiosOver(results.herodotus, results) : {},
   };

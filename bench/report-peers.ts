@@ -24,6 +24,7 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
     `Data: ${d.sensors} sensors × ${d.minutes} min × ${d.rate_hz} Hz = ${n(d.points)} points (${d.signal}), ${json.workload.writers} concurrent writers. Lenses: ${json.workload.lens_sensors} sensors × ${json.workload.points} points, ${json.workload.queries_per_preset} windows per preset (at least one request per client), identical windows and bucket widths for every system. Machine: ${json.machine.cores} cores, load average at the end ${json.machine.load_avg_1m}.`,
     '',
   );
+  for (const [k, why] of Object.entries(json.failed ?? {})) md.push(`**${LABEL[k] ?? k} failed in this run:** ${why}`, '');
   const row = (label: string, pick: (r: Json) => string | number) => [label, ...names.map((k) => pick(res[k]))];
   md.push(
     table(
