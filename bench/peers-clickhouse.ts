@@ -18,7 +18,7 @@ const ROW_BYTES = 4 + 8 + 8;
 
 export class ClickHousePeer implements Peer {
   readonly name = 'clickhouse';
-  readonly ingestPath = 'chdb in this process: INSERT INTO signal SELECT * FROM file(RowBinary), one per minute of all sensors';
+  readonly ingestPath = 'chdb in this process: INSERT INTO signal SELECT * FROM file(RowBinary), one per write';
   readonly lensPath = 'SELECT … GROUP BY sensor, intDiv(ts, step) with count/avg/min/max/argMin/argMax';
   private client: ClickHouseClient | null = null;
   private files = 0;

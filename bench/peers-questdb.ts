@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { RegularBatch } from '../lib/batch/types';
 import { ManagedProcess, waitFor } from '../harness/stack/child';
 import { freePort } from '../harness/stack/ports';
-import { duBytes, type Lens } from './peers-workload';
+import { duBytes, untilStable, type Lens } from './peers-workload';
 import type { BucketRow, Peer } from './peers-peer';
 import { lineProtocol } from './peers-line';
 
@@ -82,7 +82,7 @@ export class QuestDbPeer implements Peer {
     });
   }
 
-  /** Partitions are written as WAL segments are applied; a few seconds for the last commits to be squashed. */
+  /** Partitions are written as WAL segments are applied; applied segments are purged in the background after. */
   async settle(): Promise<void> {
     await waitFor(
       async () =>
@@ -95,6 +95,7 @@ export class QuestDbPeer implements Peer {
         intervalMs: 200,
       },
     );
+    await untilStable(() => this.bytes(), 3000, 600_000);
   }
 
   /** Growth of its db directory since the table was created (the table's partitions and WAL). */

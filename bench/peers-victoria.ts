@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { RegularBatch } from '../lib/batch/types';
 import { ManagedProcess, waitFor } from '../harness/stack/child';
 import { freePort } from '../harness/stack/ports';
-import { duBytes, type Lens } from './peers-workload';
+import { duBytes, untilStable, type Lens } from './peers-workload';
 import type { BucketRow, Peer } from './peers-peer';
 import { lineProtocol } from './peers-line';
 
@@ -84,16 +84,7 @@ export class VictoriaPeer implements Peer {
   /** Small parts are merged in the background; a forced merge of the (one) month partition settles them. */
   async settle(): Promise<void> {
     await fetch(`${this.url}/internal/force_merge`);
-    let last = -1;
-    await waitFor(
-      async () => {
-        const b = this.bytes();
-        const same = b === last;
-        last = b;
-        return same;
-      },
-      { what: 'victoria-metrics merges done', timeoutMs: 600_000, intervalMs: 3000 },
-    );
+    await untilStable(() => this.bytes(), 3000, 600_000);
   }
 
   bytes(): number {

@@ -102,16 +102,31 @@ export async function pool<T>(items: Iterable<T>, concurrency: number, work: (it
   );
 }
 
-/** Bytes of the regular files under dir (0 when it does not exist). */
+/**
+ * Bytes the regular files under dir occupy on disk (allocated blocks, 0 when
+ * it does not exist): InfluxDB and QuestDB preallocate sparse files whose
+ * apparent size is many times what they hold.
+ */
 export function duBytes(dir: string): number {
   let total = 0;
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.isFile()) total += fs.statSync(p).size;
+      else if (e.isFile()) total += fs.statSync(p).blocks * 512;
     }
   };
   if (fs.existsSync(dir)) walk(dir);
   return total;
+}
+
+/** Resolves once `read()` gives the same value twice `intervalMs` apart (background merges or purges done). */
+export async function untilStable(read: () => number, intervalMs: number, timeoutMs: number): Promise<void> {
+  let last = read();
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const now = read();
+    if (now === last) return;
+    last = now;
+  }
 }

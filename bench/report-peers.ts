@@ -28,7 +28,7 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
   const row = (label: string, pick: (r: Json) => string | number) => [label, ...names.map((k) => pick(res[k]))];
   md.push(
     table(
-      ['', ...names.map((k) => `${LABEL[k]} ${k === 'herodotus' ? '' : res[k].version}`.trim())],
+      ['', ...names.map((k) => header(k, res[k].version))],
       [
         row('ingest points/s', (r) => n(r.ingest_points_per_s)),
         row('ingest CPU-s per million points', (r) => r.ingest_cpu_s_per_million),
@@ -115,4 +115,11 @@ function exactCell(e: Json): string {
 function lateCell(l: Json | undefined): string {
   if (!l) return '–';
   return `${l.first_answer_exact ? 'yes' : '**no**'} / ${l.exact_after_ms === null ? '**not exact in 120 s**' : `${l.exact_after_ms} ms`}`;
+}
+
+/** The system's name and version, once (QuestDB's build() already starts with its name). */
+function header(k: string, version: string): string {
+  const label = LABEL[k] ?? k;
+  if (k === 'herodotus') return label;
+  return version.startsWith(label) ? version : `${label} ${version}`;
 }
