@@ -42,24 +42,7 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
     ),
     '',
   );
-  const ratios = json.ratios_herodotus_over ?? {};
-  const others = names.filter((k) => ratios[k]);
-  if (others.length > 0) {
-    md.push('Herodotus ÷ each peer (ingest: above 1 is faster; CPU, bytes and latency: below 1 is better):', '');
-    const rr = (label: string, pick: (r: Json) => number) => [label, ...others.map((k) => pick(ratios[k]))];
-    md.push(
-      table(
-        ['Herodotus ÷', ...others.map((k) => LABEL[k]!)],
-        [
-          rr('ingest points/s', (r) => r.ingest_points_per_s),
-          rr('ingest CPU-s per million points', (r) => r.ingest_cpu_s_per_million),
-          rr('bytes/point', (r) => r.bytes_per_point),
-          ...presets.flatMap((p) => clients.map((c) => rr(`lens ${p} p50, ${c} client${c > 1 ? 's' : ''}`, (r) => r.lens_p50[p][c]))),
-        ],
-      ),
-      '',
-    );
-  }
+  md.push(...ratioTable(json, names, presets, clients));
   md.push(
     'Exactness of each preset’s first lens against the raw points, bucket by bucket (count, min, max, first, last equal; avg by its largest relative error):',
     '',
@@ -102,6 +85,30 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
   });
   md.push(`![lens latency by preset](benchmarks/${png})`);
   return md.join('\n');
+}
+
+/** Herodotus ÷ each peer, one column per peer. */
+function ratioTable(json: Json, names: string[], presets: string[], clients: number[]): string[] {
+  const md: string[] = [];
+  const ratios = json.ratios_herodotus_over ?? {};
+  const others = names.filter((k) => ratios[k]);
+  if (others.length > 0) {
+    md.push('Herodotus ÷ each peer (ingest: above 1 is faster; CPU, bytes and latency: below 1 is better):', '');
+    const rr = (label: string, pick: (r: Json) => number) => [label, ...others.map((k) => pick(ratios[k]))];
+    md.push(
+      table(
+        ['Herodotus ÷', ...others.map((k) => LABEL[k]!)],
+        [
+          rr('ingest points/s', (r) => r.ingest_points_per_s),
+          rr('ingest CPU-s per million points', (r) => r.ingest_cpu_s_per_million),
+          rr('bytes/point', (r) => r.bytes_per_point),
+          ...presets.flatMap((p) => clients.map((c) => rr(`lens ${p} p50, ${c} client${c > 1 ? 's' : ''}`, (r) => r.lens_p50[p][c]))),
+        ],
+      ),
+      '',
+    );
+  }
+  return md;
 }
 
 function exactCell(e: Json): string {
