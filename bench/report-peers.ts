@@ -43,7 +43,7 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
     '',
   );
   md.push(
-    "Bytes are the allocated blocks of each system's data directory growth once its settle step returned: Herodotus after compaction drained, ClickHouse after OPTIMIZE FINAL, InfluxDB 15 s after the last write (cold-write snapshot and full compaction), VictoriaMetrics after a forced merge and QuestDB after its WAL was applied, each then until two readings 3 s apart agree. QuestDB still held its applied WAL segments then (purged later in the background); at small sizes every system's fixed overhead dominates.",
+    "Bytes are the allocated blocks of each system's data directory growth once its settle step returned: Herodotus after compaction drained, ClickHouse after OPTIMIZE FINAL, InfluxDB 15 s after the last write (cold-write snapshot and full compaction), VictoriaMetrics after a forced merge and QuestDB after its WAL was applied, each then until two readings 3 s apart agree. QuestDB still held superseded partition versions and applied WAL segments then, which it purges later in the background; at small sizes every system's fixed overhead dominates.",
     '',
   );
   md.push(...ratioTable(json, names, presets, clients));
