@@ -1,66 +1,86 @@
 /**
- * Herodotus in bench-peers: a fresh stack, the data through POST /v1/ingest
- * (Kafka → ingest workflows → ClickHouse) until caught up and compacted, the
- * workload's lenses from GET /v1/lens, bytes as the growth of the embedded
- * ClickHouse directory.
+ * Herodotus in bench-peers: a fresh stack (harness/stack/harness.ts), the data
+ * through POST /v1/ingest (Kafka → ingest workflows → ClickHouse) until caught
+ * up, settled once compaction has drained, the lenses from GET /v1/lens, bytes
+ * as the growth of the embedded ClickHouse directory, CPU of the service,
+ * Kafka and Temporal processes.
  */
 import path from 'node:path';
 import { encodeFrames } from '../lib/batch/encode';
+import type { RegularBatch } from '../lib/batch/types';
 import type { LensResult } from '../lib/lens/query';
 import { stopAllChildren } from '../harness/stack/child';
 import { Harness } from '../harness/stack/harness';
 import { drainCompaction } from '../harness/scenario/common';
-import { chunks, duBytes, lensLatency, pool, type PeerMeasurement, type PeerRun } from './peers-workload';
+import { duBytes, type Lens } from './peers-workload';
+import type { BucketRow, Peer } from './peers-peer';
 
-export interface HerodotusMeasurement extends PeerMeasurement {
-  ingest_path: string;
-}
+export class HerodotusPeer implements Peer {
+  readonly name = 'herodotus';
+  readonly ingestPath = 'POST /v1/ingest → Kafka → Temporal ingest workflows → ClickHouse (chdb), until caught up';
+  readonly lensPath = 'GET /v1/lens (planned over the rollup pyramid and raw points)';
+  private harness: Harness | null = null;
+  private baseline = 0;
 
-/** Ingest, lens latency and bytes on disk of Herodotus for the run; the point counts of each preset's first lens. */
-export async function measureHerodotus(stateDir: string, run: PeerRun): Promise<{ result: HerodotusMeasurement; counts: number[] }> {
-  const { log, points } = run;
-  log('starting Herodotus (Kafka, Temporal, embedded ClickHouse)…');
-  const harness = await Harness.start({ stateDir, fresh: true, freePorts: true });
-  try {
-    const base = harness.api.baseUrl;
-    const chBefore = duBytes(path.join(harness.config.stateDir, 'clickhouse'));
-    log('ingesting through POST /v1/ingest (Kafka → ingest workflows → ClickHouse)…');
-    const t0 = performance.now();
-    await pool(chunks(run.data), 2, async (batches) => {
-      const res = await fetch(`${base}/v1/ingest`, {
-        method: 'POST',
-        headers: { ...harness.api.headers, 'content-type': 'application/octet-stream' },
-        body: encodeFrames(batches),
-      });
-      if (res.status !== 202) throw new Error(`POST /v1/ingest: ${res.status} ${await res.text()}`);
+  constructor(readonly dir: string) {}
+
+  async start(): Promise<string> {
+    this.harness = await Harness.start({ stateDir: this.dir, fresh: true, freePorts: true });
+    this.baseline = this.bytes();
+    return 'this checkout';
+  }
+
+  async write(batches: RegularBatch[]): Promise<void> {
+    const h = this.harness!;
+    const res = await fetch(`${h.api.baseUrl}/v1/ingest`, {
+      method: 'POST',
+      headers: { ...h.api.headers, 'content-type': 'application/octet-stream' },
+      body: encodeFrames(batches),
     });
-    await harness.waitCaughtUp(3_600_000);
-    const ingestS = (performance.now() - t0) / 1000;
-    log(`herodotus: ${Math.round(points / ingestS).toLocaleString('en')} points/s stored; waiting for compaction…`);
-    await drainCompaction(harness, 3_600_000);
-    const { latency, counts } = await lensLatency(
-      run.workload,
-      async (q) => {
-        const res = await fetch(`${base}/v1/lens?sensors=${q.sensors.join(',')}&from=${q.from}&to=${q.to}&step=${q.step}`, {
-          headers: harness.api.headers,
-        });
-        if (!res.ok) throw new Error(`lens ${res.status} ${await res.text()}`);
-        return (await res.json()) as LensResult;
-      },
-      (body) => body.sensors.reduce((n, s) => n + s.count.reduce((a, b) => a + b, 0), 0),
+    if (res.status !== 202) throw new Error(`POST /v1/ingest: ${res.status} ${await res.text()}`);
+  }
+
+  async flush(): Promise<void> {
+    await this.harness!.waitCaughtUp(3_600_000);
+  }
+
+  async settle(): Promise<void> {
+    await drainCompaction(this.harness!, 3_600_000);
+  }
+
+  bytes(): number {
+    return duBytes(path.join(this.harness!.config.stateDir, 'clickhouse')) - this.baseline;
+  }
+
+  pids(): number[] {
+    const h = this.harness;
+    return [h?.service?.pid, h?.infra.kafka?.pid, h?.infra.temporal?.pid].filter((p): p is number => p !== undefined);
+  }
+
+  async query(q: Lens): Promise<BucketRow[]> {
+    const h = this.harness!;
+    const res = await fetch(`${h.api.baseUrl}/v1/lens?sensors=${q.sensors.join(',')}&from=${q.from}&to=${q.to}&step=${q.step}`, {
+      headers: h.api.headers,
+    });
+    if (!res.ok) throw new Error(`lens ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as LensResult;
+    return body.sensors.flatMap((s) =>
+      s.t.map((t, i) => ({
+        sensor: s.sensor,
+        t,
+        count: s.count[i]!,
+        avg: s.avg[i]!,
+        min: s.min[i]!,
+        max: s.max[i]!,
+        first: s.first[i]!,
+        last: s.last[i]!,
+      })),
     );
-    const bytes = duBytes(path.join(harness.config.stateDir, 'clickhouse')) - chBefore;
-    const result = {
-      ingest_path: 'POST /v1/ingest → Kafka → Temporal ingest workflows → ClickHouse (chdb), until caught up',
-      ingest_seconds: Number(ingestS.toFixed(1)),
-      ingest_points_per_s: Math.round(points / ingestS),
-      bytes_on_disk: bytes,
-      bytes_per_point: Number((bytes / points).toFixed(2)),
-      lens: latency,
-    };
-    return { result, counts };
-  } finally {
-    await harness.stop();
+  }
+
+  async stop(): Promise<void> {
+    await this.harness?.stop();
+    this.harness = null;
     await stopAllChildren();
   }
 }

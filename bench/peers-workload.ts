@@ -1,15 +1,13 @@
 /**
- * What bench-peers gives both systems alike: the generated data, a minute of
- * all sensors at a time, and the same random lenses on whole buckets; and
- * how each system is measured on them (ingest through a write pool, lens
- * latency per preset, bytes on disk).
+ * What bench-peers gives every system alike: the generated data, a minute of
+ * all sensors at a time, and the same random lenses on whole buckets (how
+ * each is measured on them is peers-measure.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RegularBatch } from '../lib/batch/types';
 import { niceStep } from '../lib/model/ladder';
 import { sensorValues } from '../generator/signal';
-import { percentile } from '../harness/verify/latency';
 
 /** The data: sensors 1..sensors at rate Hz over [from, to). */
 export interface PeerData {
@@ -38,29 +36,29 @@ export interface Latency {
   p99_ms: number;
 }
 
-/** What one system measured; both are reported side by side. */
-export interface PeerMeasurement {
-  ingest_seconds: number;
-  ingest_points_per_s: number;
-  bytes_on_disk: number;
-  bytes_per_point: number;
-  lens: Record<string, Latency>;
-}
-
 /** One run of bench-peers: the data and its size in points, the lenses, the progress log. */
 export interface PeerRun {
   data: PeerData;
   points: number;
   workload: PresetWorkload[];
+  /** Concurrent writers feeding each system. */
+  writers: number;
   log: (line: string) => void;
 }
 
-const CHUNK_MS = 60_000;
+/** A write carries about this many points (line protocol for 200k points is ~8 MB). */
+const CHUNK_POINTS = 200_000;
 
-/** `queries` random lenses per preset, from a fixed seed: the same windows for both systems. */
-export function makeWorkload(presets: Record<string, number>, data: PeerData, queries: number, points: number): PresetWorkload[] {
+/** `queries` random lenses per preset over the first `lensSensors` sensors, from a fixed seed: the same windows for every system. */
+export function makeWorkload(
+  presets: Record<string, number>,
+  data: PeerData,
+  queries: number,
+  points: number,
+  lensSensors: number,
+): PresetWorkload[] {
   const { from, to } = data;
-  const sensorIds = Array.from({ length: data.sensors }, (_, i) => i + 1);
+  const sensorIds = Array.from({ length: Math.min(lensSensors, data.sensors) }, (_, i) => i + 1);
   let seed = 12345;
   const rand = () => {
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
@@ -70,20 +68,20 @@ export function makeWorkload(presets: Record<string, number>, data: PeerData, qu
     name,
     span,
     lenses: Array.from({ length: queries }, () => {
-      const n = 1 + Math.floor(rand() * data.sensors);
       const end = from + span + Math.floor(rand() * Math.max(0, to - from - span));
       // Windows on whole buckets, so both systems aggregate exactly the same points.
       const step = niceStep(end - span, end, points);
-      return { sensors: sensorIds.slice(0, n), from: Math.floor((end - span) / step) * step, to: Math.ceil(end / step) * step, step };
+      return { sensors: sensorIds, from: Math.floor((end - span) / step) * step, to: Math.ceil(end / step) * step, step };
     }),
   }));
 }
 
-/** The data, a minute of all sensors at a time: the same values both systems get. */
+/** The data, whole seconds (at most a minute) of all sensors at a time: the same values every system gets. */
 export function* chunks(o: PeerData): Generator<RegularBatch[]> {
   const period = 1000 / o.rate;
-  for (let t = o.from; t < o.to; t += CHUNK_MS) {
-    const count = Math.min(CHUNK_MS, o.to - t) / period;
+  const chunkMs = Math.min(60_000, Math.max(1000, Math.floor(CHUNK_POINTS / (o.sensors * o.rate)) * 1000));
+  for (let t = o.from; t < o.to; t += chunkMs) {
+    const count = Math.min(chunkMs, o.to - t) / period;
     yield Array.from({ length: o.sensors }, (_, i) => ({
       kind: 'regular' as const,
       sensor: i + 1,
@@ -105,41 +103,30 @@ export async function pool<T>(items: Iterable<T>, concurrency: number, work: (it
 }
 
 /**
- * Every lens of the workload, one at a time, timed by `query`'s round trip:
- * p50/p99 per preset, and `count` (the points aggregated) of each preset's
- * first lens, for comparing both systems' answers.
+ * Bytes the regular files under dir occupy on disk (allocated blocks, 0 when
+ * it does not exist): InfluxDB and QuestDB preallocate sparse files whose
+ * apparent size is many times what they hold.
  */
-export async function lensLatency<B>(
-  workload: PresetWorkload[],
-  query: (lens: Lens) => Promise<B>,
-  count: (body: B) => number,
-): Promise<{ latency: Record<string, Latency>; counts: number[] }> {
-  const latency: Record<string, Latency> = {};
-  const counts: number[] = [];
-  for (const p of workload) {
-    const l: number[] = [];
-    for (const q of p.lenses) {
-      const t0 = performance.now();
-      const body = await query(q);
-      l.push(performance.now() - t0);
-      if (q === p.lenses[0]) counts.push(count(body));
-    }
-    l.sort((a, b) => a - b);
-    latency[p.name] = { p50_ms: percentile(l, 0.5), p99_ms: percentile(l, 0.99) };
-  }
-  return { latency, counts };
-}
-
-/** Bytes of the regular files under dir (0 when it does not exist). */
 export function duBytes(dir: string): number {
   let total = 0;
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.isFile()) total += fs.statSync(p).size;
+      else if (e.isFile()) total += fs.statSync(p).blocks * 512;
     }
   };
   if (fs.existsSync(dir)) walk(dir);
   return total;
+}
+
+/** Resolves once `read()` gives the same value twice `intervalMs` apart (background merges or purges done). */
+export async function untilStable(read: () => number, intervalMs: number, timeoutMs: number): Promise<void> {
+  let last = read();
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const now = read();
+    if (now === last) return;
+    last = now;
+  }
 }

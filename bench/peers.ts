@@ -1,69 +1,101 @@
 /**
  * bench-peers: the same generated data (generator/signal.ts) and the same
- * lens workload against InfluxDB 1.x (peers-influx.ts) and against Herodotus
- * (peers-herodotus.ts), one after the other; what both are given and how
- * they are timed is in peers-workload.ts.
+ * lens workload against Herodotus and the systems a user would run instead —
+ * ClickHouse alone (chdb), QuestDB, InfluxDB 1.x and VictoriaMetrics — one
+ * after the other, each measured the same way (peers-measure.ts).
  */
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseOptions } from '../lib/config/args';
 import { loadConfig } from '../lib/config/config';
-import { measureHerodotus, type HerodotusMeasurement } from './peers-herodotus';
-import { measureInflux, type InfluxMeasurement } from './peers-influx';
+import { loadTools } from '../harness/stack/tools';
+import { ClickHousePeer } from './peers-clickhouse';
+import { HerodotusPeer } from './peers-herodotus';
+import { InfluxPeer } from './peers-influx';
+import { CLIENTS, measurePeer, type PeerResult } from './peers-measure';
+import type { Peer } from './peers-peer';
+import { QuestDbPeer } from './peers-questdb';
+import { VictoriaPeer } from './peers-victoria';
 import { makeWorkload, type PeerRun } from './peers-workload';
 
-const HELP = `usage: herodotus bench-peers [--sensors 4] [--hours 24] [--rate 10] [--queries 30] [--state DIR]
+const PEERS = ['herodotus', 'clickhouse', 'questdb', 'influxdb', 'victoriametrics'] as const;
+
+const HELP = `usage: herodotus bench-peers [--sensors 100] [--minutes 10] [--rate 1000] [--queries 10] [--peers ${PEERS.join(',')}] [--state DIR]
 
 The same generated data (generator/signal.ts) and the same lens workload
-against InfluxDB 1.x (Debian's influxd, started here on loopback with its own
-config and data dir, stopped by PID; native GROUP BY time() with count, mean,
-min, max, first, last) and against Herodotus (POST /v1/ingest through Kafka
-and the ingest workflows, lenses from GET /v1/lens): ingest points/s, bytes per
-point on disk, lens latency p50/p99 per preset, and ratios. The last line of
-stdout is one JSON object.`;
+against Herodotus (POST /v1/ingest through Kafka and the ingest workflows,
+GET /v1/lens) and its peers, each started here on loopback with its own data
+directory and stopped by PID: ClickHouse alone (chdb, one MergeTree table,
+GROUP BY), QuestDB (ILP over HTTP, SAMPLE BY), InfluxDB 1.x (line protocol,
+GROUP BY time()) and VictoriaMetrics (line protocol, query_range with
+*_over_time). Per system: ingest points/s and CPU-seconds per million points,
+bytes per point once settled, lens latency p50/p99 per preset at 1, 10 and
+100 clients on 10 sensors × 2500 points, and each preset's first answer
+compared bucket by bucket with the raw points. The last line of stdout is one
+JSON object.`;
 
 const schema = z.object({
-  sensors: z.coerce.number().int().min(1).max(10).default(4),
-  hours: z.coerce
+  sensors: z.coerce.number().int().min(1).max(10_000).default(100),
+  minutes: z.coerce
     .number()
     .int()
     .min(1)
-    .max(24 * 60)
-    .default(24),
-  rate: z.coerce.number().int().min(1).max(1000).default(10),
-  queries: z.coerce.number().int().min(1).max(10_000).default(30),
+    .max(60 * 24 * 60)
+    .default(10),
+  rate: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .refine((r) => 1000 % r === 0, 'rate must divide 1000 (whole-ms periods)')
+    .default(1000),
+  queries: z.coerce.number().int().min(1).max(10_000).default(10),
+  peers: z
+    .string()
+    .default(PEERS.join(','))
+    .transform((s) => s.split(','))
+    .pipe(z.array(z.enum(PEERS))),
   state: z.string().optional(),
 });
 
 const PRESETS: Record<string, number> = { '10s': 10_000, '1min': 60_000, '1h': 3_600_000, '1d': 86_400_000 };
 const POINTS = 2500;
+const LENS_SENSORS = 10;
+const WRITERS = 2;
 const log = (line: string) => process.stderr.write(`bench-peers: ${line}\n`);
 
 export async function benchPeers(argv: string[]): Promise<number> {
-  const args = parseOptions(
-    argv,
-    {
-      sensors: { type: 'string' },
-      hours: { type: 'string' },
-      rate: { type: 'string' },
-      queries: { type: 'string' },
-      state: { type: 'string' },
-    },
-    schema,
-    HELP,
-  );
-  const stateDir = args.state ?? path.join(loadConfig().stateDir, 'bench-peers');
+  const opts = { type: 'string' } as const;
+  const args = parseOptions(argv, { sensors: opts, minutes: opts, rate: opts, queries: opts, peers: opts, state: opts }, schema, HELP);
+  const config = loadConfig();
+  const stateDir = args.state ?? path.join(config.stateDir, 'bench-peers');
+  const tools = loadTools(config.toolsDir);
   const to = Date.UTC(2026, 0, 1);
-  const from = to - args.hours * 3_600_000;
-  const points = args.sensors * args.hours * 3600 * args.rate;
+  const from = to - args.minutes * 60_000;
+  const points = args.sensors * args.minutes * 60 * args.rate;
   const data = { sensors: args.sensors, from, to, rate: args.rate };
-  log(`${args.sensors} sensors × ${args.hours} h × ${args.rate} Hz = ${points.toLocaleString('en')} points`);
-  // The same random lens windows for both systems.
-  const run: PeerRun = { data, points, workload: makeWorkload(PRESETS, data, args.queries, POINTS), log };
-
-  const influx = await measureInflux(path.join(stateDir, 'influxdb'), run);
-  const hero = await measureHerodotus(path.join(stateDir, 'herodotus'), run);
+  log(`${args.sensors} sensors × ${args.minutes} min × ${args.rate} Hz = ${points.toLocaleString('en')} points`);
+  const workload = makeWorkload(PRESETS, data, args.queries, POINTS, LENS_SENSORS);
+  const run: PeerRun = { data, points, workload, writers: WRITERS, log };
+  const make: Record<(typeof PEERS)[number], () => Peer> = {
+    herodotus: () => new HerodotusPeer(path.join(stateDir, 'herodotus')),
+    clickhouse: () => new ClickHousePeer(path.join(stateDir, 'clickhouse')),
+    questdb: () => new QuestDbPeer(tools.questdbJar ?? '', path.join(stateDir, 'questdb')),
+    influxdb: () => new InfluxPeer(tools.influxd ?? '/usr/bin/influxd', path.join(stateDir, 'influxdb')),
+    victoriametrics: () => new VictoriaPeer(tools.victoriaMetrics ?? '/usr/bin/victoria-metrics', path.join(stateDir, 'victoriametrics')),
+  };
+  const results: Record<string, PeerResult> = {};
+  const failed: Record<string, string> = {};
+  for (const name of args.peers) {
+    try {
+      results[name] = await measurePeer(make[name](), run);
+    } catch (err) {
+      // One system failing is a finding about it, not the end of the run.
+      failed[name] = String(err instanceof Error ? err.message : err).slice(0, 500);
+      log(`${name} failed: ${failed[name]}`);
+    }
+  }
   const result = {
     bench: 'peers',
     at: new Date().toISOString(),
@@ -74,27 +106,47 @@ export async function benchPeers(argv: string[]): Promise<number> {
       load_avg_1m: Number(os.loadavg()[0]!.toFixed(1)),
       node: process.version,
     },
-    data: { sensors: args.sensors, hours: args.hours, rate_hz: args.rate, points, signal: 'generator/signal.ts sensorValues seed 1' },
-    workload: { presets: Object.keys(PRESETS), queries_per_preset: args.queries, points: POINTS, clients: 1, same_windows_and_steps: true },
-    counts_agree: JSON.stringify(hero.counts) === JSON.stringify(influx.counts),
-    counts: { herodotus: hero.counts, influxdb: influx.counts },
-    herodotus: hero.result,
-    influxdb: influx.result,
-    ratios_herodotus_over_influxdb: ratios(hero.result, influx.result),
+    data: { sensors: args.sensors, minutes: args.minutes, rate_hz: args.rate, points, signal: 'generator/signal.ts sensorValues seed 1' },
+    workload: {
+      presets: Object.keys(PRESETS),
+      queries_per_preset: args.queries,
+      points: POINTS,
+      lens_sensors: Math.min(LENS_SENSORS, args.sensors),
+      clients: CLIENTS,
+      writers: WRITERS,
+      same_windows_and_steps: true,
+    },
+    peers: Object.keys(results),
+    failed,
+    results,
+    ratios_herodotus_over: results.herodotus ? ratiosOver(results.herodotus, results) : {},
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;
 }
 
-/** Herodotus ÷ InfluxDB for ingest rate, bytes per point and lens latency per preset. */
-function ratios(hero: HerodotusMeasurement, influx: InfluxMeasurement) {
+/** Herodotus ÷ each peer: ingest rate, CPU per million points, bytes per point, lens p50/p99 per preset at each client count. */
+function ratiosOver(hero: PeerResult, results: Record<string, PeerResult>) {
   const ratio = (a: number, b: number) => Number((a / Math.max(0.01, b)).toFixed(2));
-  const hl = hero.lens;
-  const il = influx.lens;
-  return {
-    ingest_points_per_s: ratio(hero.ingest_points_per_s, influx.ingest_points_per_s),
-    bytes_per_point: ratio(hero.bytes_per_point, influx.bytes_per_point),
-    lens_p50: Object.fromEntries(Object.keys(PRESETS).map((k) => [k, ratio(hl[k]!.p50_ms, il[k]!.p50_ms)])),
-    lens_p99: Object.fromEntries(Object.keys(PRESETS).map((k) => [k, ratio(hl[k]!.p99_ms, il[k]!.p99_ms)])),
-  };
+  const lens = (pick: 'p50_ms' | 'p99_ms', peer: PeerResult) =>
+    Object.fromEntries(
+      Object.keys(PRESETS).map((p) => [
+        p,
+        Object.fromEntries(CLIENTS.map((c) => [c, ratio(hero.lens[p]![c]![pick], peer.lens[p]![c]![pick])])),
+      ]),
+    );
+  return Object.fromEntries(
+    Object.entries(results)
+      .filter(([name]) => name !== 'herodotus')
+      .map(([name, r]) => [
+        name,
+        {
+          ingest_points_per_s: ratio(hero.ingest_points_per_s, r.ingest_points_per_s),
+          ingest_cpu_s_per_million: ratio(hero.ingest_cpu_s_per_million, r.ingest_cpu_s_per_million),
+          bytes_per_point: ratio(hero.bytes_per_point, r.bytes_per_point),
+          lens_p50: lens('p50_ms', r),
+          lens_p99: lens('p99_ms', r),
+        },
+      ]),
+  );
 }

@@ -2,51 +2,135 @@ import path from 'node:path';
 import { barsSvg } from './report-charts';
 import { table, type Chart, type Json } from './report-section';
 
-/** bench:peers: Herodotus and InfluxDB side by side on the same data and lenses. */
+const LABEL: Record<string, string> = {
+  herodotus: 'Herodotus',
+  clickhouse: 'ClickHouse alone',
+  questdb: 'QuestDB',
+  influxdb: 'InfluxDB',
+  victoriametrics: 'VictoriaMetrics',
+};
+const FIELDS = ['count', 'min', 'max', 'first', 'last'];
+const n = (x: number) => x.toLocaleString('en');
+
+/** bench:peers: Herodotus and the systems a user would run instead, side by side on the same data and lenses. */
 export function peersSection(json: Json, file: string, imgDir: string, charts: Chart[]): string {
-  const h = json.herodotus,
-    i = json.influxdb,
-    r = json.ratios_herodotus_over_influxdb;
+  const names: string[] = json.peers;
+  const res = json.results;
   const presets: string[] = json.workload.presets;
-  const md: string[] = [];
-  md.push(`## Herodotus vs InfluxDB ${i.version} (\`${file}\`)`, '');
+  const clients: number[] = json.workload.clients;
+  const d = json.data;
+  const md: string[] = [`## Herodotus and its peers (\`${file}\`)`, ''];
   md.push(
-    `Data: ${json.data.sensors} sensors × ${json.data.hours} h × ${json.data.rate_hz} Hz = ${json.data.points.toLocaleString('en')} points (${json.data.signal}). Workload: ${json.workload.queries_per_preset} lenses per preset, ${json.workload.points} points, ${json.workload.clients} client, identical windows and bucket widths for both. Load average at the end: ${json.machine.load_avg_1m}. Bucket counts of the first lens per preset agree: ${json.counts_agree ? 'yes' : `**no** ${JSON.stringify(json.counts)}`}.`,
+    `Data: ${d.sensors} sensors × ${d.minutes} min × ${d.rate_hz} Hz = ${n(d.points)} points (${d.signal}), ${json.workload.writers} concurrent writers. Lenses: ${json.workload.lens_sensors} sensors × ${json.workload.points} points, ${json.workload.queries_per_preset} windows per preset (at least one request per client), identical windows and bucket widths for every system. Machine: ${json.machine.cores} cores, load average at the end ${json.machine.load_avg_1m}.`,
     '',
   );
+  for (const [k, why] of Object.entries(json.failed ?? {})) md.push(`**${LABEL[k] ?? k} failed in this run:** ${why}`, '');
+  const row = (label: string, pick: (r: Json) => string | number) => [label, ...names.map((k) => pick(res[k]))];
   md.push(
     table(
-      ['', 'Herodotus', `InfluxDB ${i.version}`, 'ratio H/I'],
+      ['', ...names.map((k) => header(k, res[k].version))],
       [
-        ['ingest points/s', h.ingest_points_per_s.toLocaleString('en'), i.ingest_points_per_s.toLocaleString('en'), r.ingest_points_per_s],
-        ['bytes/point on disk', h.bytes_per_point, i.bytes_per_point, r.bytes_per_point],
-        ...presets.flatMap((p) => [
-          [`lens ${p} p50 ms`, h.lens[p].p50_ms, i.lens[p].p50_ms, r.lens_p50[p]],
-          [`lens ${p} p99 ms`, h.lens[p].p99_ms, i.lens[p].p99_ms, r.lens_p99[p]],
-        ]),
+        row('ingest points/s', (r) => n(r.ingest_points_per_s)),
+        row('ingest CPU-s per million points', (r) => r.ingest_cpu_s_per_million),
+        row('bytes/point on disk, settled', (r) => r.bytes_per_point),
+        ...presets.flatMap((p) =>
+          clients.map((c) =>
+            row(`lens ${p}, ${c} client${c > 1 ? 's' : ''}: p50 / p99 ms`, (r) => `${r.lens[p][c].p50_ms} / ${r.lens[p][c].p99_ms}`),
+          ),
+        ),
       ],
     ),
     '',
   );
   md.push(
-    `Herodotus ingest path: ${h.ingest_path}. InfluxDB: HTTP /write line protocol, 2 concurrent writers; its bytes are data + WAL after a cold-write snapshot. Herodotus bytes are the whole embedded ClickHouse directory growth (raw, rollup pyramid, ledgers).${json.data.points < 5_000_000 ? ' At this size fixed overhead (parts not yet merged, metadata, WAL) dominates bytes/point for both; run with more data (e.g. `--hours 168`) for per-point storage cost.' : ''}`,
+    "Bytes are the allocated blocks of each system's data directory growth once its settle step returned: Herodotus after compaction drained, ClickHouse after OPTIMIZE FINAL, InfluxDB 15 s after the last write (cold-write snapshot and full compaction), VictoriaMetrics after a forced merge and QuestDB after its WAL was applied, each then until two readings 3 s apart agree. QuestDB still held superseded partition versions and applied WAL segments then, which it purges later in the background; at small sizes every system's fixed overhead dominates.",
+    '',
+  );
+  md.push(...ratioTable(json, names, presets, clients));
+  md.push(
+    'Exactness of each preset’s first lens against the raw points, bucket by bucket (count, min, max, first, last equal; avg by its largest relative error):',
+    '',
+  );
+  md.push(
+    table(
+      ['', ...presets],
+      names.map((k) => [LABEL[k]!, ...presets.map((p) => exactCell(res[k].exactness[p]))]),
+    ),
+    '',
+  );
+  if (names.every((k) => res[k].late)) {
+    md.push(
+      `Late data: ${n(res[names[0]!].late.points)} points (1 % of the range, every sensor, one contiguous window) held back and written after the system settled; each preset's lens over that window asked every 250 ms from the acknowledged write until exact (up to 120 s). First answer exact? / exact after:`,
+      '',
+    );
+    md.push(
+      table(
+        ['', ...presets],
+        names.map((k) => [LABEL[k]!, ...presets.map((p) => lateCell(res[k].late.presets[p]))]),
+      ),
+      '',
+    );
+  }
+  md.push(
+    'Paths: ',
+    ...names.map((k) => `- ${LABEL[k]}: ingest ${res[k].ingest_path}; lens ${res[k].lens_path}; CPU of ${res[k].cpu_measured}.`),
     '',
   );
   const png = `peers-latency-${path.basename(file, '.json')}.png`;
+  const c1 = clients[0]!;
   charts.push({
     file: path.join(imgDir, png),
     svg: barsSvg(
-      'Lens latency by preset (p50 / p99)',
+      `Lens latency p50 by preset, ${c1} client`,
       presets,
-      [
-        { name: 'Herodotus p50', values: presets.map((p) => h.lens[p].p50_ms) },
-        { name: 'InfluxDB p50', values: presets.map((p) => i.lens[p].p50_ms) },
-        { name: 'Herodotus p99', values: presets.map((p) => h.lens[p].p99_ms) },
-        { name: 'InfluxDB p99', values: presets.map((p) => i.lens[p].p99_ms) },
-      ],
+      names.map((k) => ({ name: LABEL[k]!, values: presets.map((p) => res[k].lens[p][c1].p50_ms) })),
       'ms',
     ),
   });
   md.push(`![lens latency by preset](benchmarks/${png})`);
   return md.join('\n');
+}
+
+/** Herodotus ÷ each peer, one column per peer. */
+function ratioTable(json: Json, names: string[], presets: string[], clients: number[]): string[] {
+  const md: string[] = [];
+  const ratios = json.ratios_herodotus_over ?? {};
+  const others = names.filter((k) => ratios[k]);
+  if (others.length > 0) {
+    md.push('Herodotus ÷ each peer (ingest: above 1 is faster; CPU, bytes and latency: below 1 is better):', '');
+    const rr = (label: string, pick: (r: Json) => number) => [label, ...others.map((k) => pick(ratios[k]))];
+    md.push(
+      table(
+        ['Herodotus ÷', ...others.map((k) => LABEL[k]!)],
+        [
+          rr('ingest points/s', (r) => r.ingest_points_per_s),
+          rr('ingest CPU-s per million points', (r) => r.ingest_cpu_s_per_million),
+          rr('bytes/point', (r) => r.bytes_per_point),
+          ...presets.flatMap((p) => clients.map((c) => rr(`lens ${p} p50, ${c} client${c > 1 ? 's' : ''}`, (r) => r.lens_p50[p][c]))),
+        ],
+      ),
+      '',
+    );
+  }
+  return md;
+}
+
+function exactCell(e: Json): string {
+  const wrong = FIELDS.filter((f) => e.wrong[f] > 0).map((f) => `${f} ≠ in ${e.wrong[f]}`);
+  if (e.missing > 0) wrong.push(`${e.missing} missing`);
+  if (e.extra > 0) wrong.push(`${e.extra} extra`);
+  const avg = e.avg_max_rel_err === 0 ? 'avg exact' : `avg rel err ≤ ${Number(e.avg_max_rel_err).toExponential(1)}`;
+  return `${wrong.length === 0 ? `exact (${e.buckets} buckets)` : `**${wrong.join(', ')}** of ${e.buckets}`}; ${avg}`;
+}
+
+function lateCell(l: Json | undefined): string {
+  if (!l) return '–';
+  return `${l.first_answer_exact ? 'yes' : '**no**'} / ${l.exact_after_ms === null ? '**not exact in 120 s**' : `${l.exact_after_ms} ms`}`;
+}
+
+/** The system's name and version, once (QuestDB's build() already starts with its name). */
+function header(k: string, version: string): string {
+  const label = LABEL[k] ?? k;
+  if (k === 'herodotus') return label;
+  return version.startsWith(label) ? version : `${label} ${version}`;
 }

@@ -47,7 +47,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('../bench/floors')).benchFloors,
   },
   'bench-peers': {
-    summary: 'same data and lens workload against InfluxDB 1.x and Herodotus: ingest, bytes/point, lens latency (JSON)',
+    summary:
+      'same data and lenses against Herodotus, ClickHouse alone, QuestDB, InfluxDB, VictoriaMetrics: ingest, CPU, bytes/point, lens latency, exactness, late data (JSON)',
     load: async () => (await import('../bench/peers')).benchPeers,
   },
   'bench-compaction-plan': {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Installs everything a checkout needs into project-local, git-ignored folders:
-// npm dependencies, the Temporal CLI (dev server), the Kafka broker jars and the Python
-// InfluxDB clients of the compatibility tests (a venv); and,
-// system-wide when missing, Debian's chromium for the viewer's browser tests and mosquitto
-// for the MQTT bridge.
+// npm dependencies, the Temporal CLI (dev server), the Kafka broker jars, the Python
+// InfluxDB clients of the compatibility tests (a venv) and bench:peers's QuestDB jar; and,
+// system-wide when missing, Debian's chromium for the viewer's browser tests, mosquitto
+// for the MQTT bridge, and influxdb and victoria-metrics for bench:peers.
 // Plain Node with no npm dependencies, because it runs before node_modules exists.
 // Idempotent: every step leaves a marker and is skipped when the marker matches,
 // so a run with nothing to do only stats a few files and hashes two.
@@ -162,13 +162,19 @@ function ensureKafka() {
 const CHROMIUM = '/usr/bin/chromium';
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
-/** Installs a Debian package unless `binary` exists, then checks dpkg has it installed and the binary is there. */
-function ensureDebianPackage(pkg, binary, why) {
-  if (fs.existsSync(binary)) return false;
-  step(`installing ${pkg} (Debian package, ${why})`, () => {
+/**
+ * Installs the Debian packages whose binary is missing, with one apt-get update and one
+ * apt-get install for all of them, then checks dpkg has each and each binary is there.
+ * `wanted` is [package, binary, why][]; nothing runs when every binary exists.
+ */
+function ensureDebianPackages(wanted) {
+  const missing = wanted.filter(([, binary]) => !fs.existsSync(binary));
+  if (missing.length === 0) return false;
+  const pkgs = missing.map(([pkg]) => pkg);
+  step(`installing ${missing.map(([pkg, , why]) => `${pkg} (${why})`).join(', ')} (Debian packages)`, () => {
     if (process.platform !== 'linux' || !fs.existsSync('/usr/bin/apt-get')) {
       throw new StepError(
-        `${binary} is missing and this is not a Debian-like system with apt-get: install ${pkg} so that it is at ${binary}`,
+        `${missing.map(([, b]) => b).join(', ')} missing and this is not a Debian-like system with apt-get: install ${pkgs.join(' ')}`,
       );
     }
     const root = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -176,16 +182,51 @@ function ensureDebianPackage(pkg, binary, why) {
     const [cmd, pre] = root ? ['apt-get', []] : ['sudo', ['-n', 'apt-get']];
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     run(cmd, [...pre, 'update', '-q'], { env });
-    run(cmd, [...pre, 'install', '-y', '-q', pkg], { env });
-    const status = run('dpkg-query', ['--status', pkg]);
-    if (!/install ok installed/.test(status) || !fs.existsSync(binary))
-      throw new StepError(`${pkg} installed but ${binary} is missing`, status);
+    run(cmd, [...pre, 'install', '-y', '-q', ...pkgs], { env });
+    for (const [pkg, binary] of missing) {
+      const status = run('dpkg-query', ['--status', pkg]);
+      if (!/install ok installed/.test(status) || !fs.existsSync(binary))
+        throw new StepError(`${pkg} installed but ${binary} is missing`, status);
+    }
   });
   return true;
 }
 
-const ensureChromium = () => ensureDebianPackage('chromium', CHROMIUM, 'for the viewer tests');
-const ensureMosquitto = () => ensureDebianPackage('mosquitto', MOSQUITTO, 'the MQTT broker');
+// bench:peers's peers (bench/peers-*.ts) start Debian's influxd and victoria-metrics themselves.
+const INFLUXD = '/usr/bin/influxd';
+const VICTORIA_METRICS = '/usr/bin/victoria-metrics';
+const ensureDebian = () =>
+  ensureDebianPackages([
+    ['chromium', CHROMIUM, 'for the viewer tests'],
+    ['mosquitto', MOSQUITTO, 'the MQTT broker'],
+    ['influxdb', INFLUXD, 'a bench:peers peer'],
+    ['victoria-metrics', VICTORIA_METRICS, 'a bench:peers peer'],
+  ]);
+
+// ------------------------------------------------------------- 4b. QuestDB ---
+
+// bench:peers's QuestDB peer: the one Maven Central jar (its native libraries inside), run on
+// the machine's Java 17 as `java -p questdb-9.2.0.jar -m io.questdb/io.questdb.ServerMain`.
+// The jar is the marker: a partial download is written to .tmp and renamed when complete.
+const QUESTDB_VERSION = '9.2.0';
+const QUESTDB_JAR = path.join(TOOLS, 'questdb', `questdb-${QUESTDB_VERSION}.jar`);
+const QUESTDB_URL = `https://repo1.maven.org/maven2/org/questdb/questdb/${QUESTDB_VERSION}/questdb-${QUESTDB_VERSION}.jar`;
+
+function ensureQuestdb() {
+  if (fs.existsSync(QUESTDB_JAR)) return false;
+  step(`downloading QuestDB ${QUESTDB_VERSION} (Maven Central jar)`, () => {
+    fs.mkdirSync(path.dirname(QUESTDB_JAR), { recursive: true });
+    run('curl', ['-fsSL', '--retry', '3', '-o', `${QUESTDB_JAR}.tmp`, QUESTDB_URL]);
+    run('curl', ['-fsSL', '--retry', '3', '-o', `${QUESTDB_JAR}.sha1`, `${QUESTDB_URL}.sha1`]);
+    const want = readText(`${QUESTDB_JAR}.sha1`).split(/\s/)[0];
+    const got = createHash('sha1')
+      .update(fs.readFileSync(`${QUESTDB_JAR}.tmp`))
+      .digest('hex');
+    if (want !== got) throw new StepError(`questdb jar sha1 ${got}, Maven Central says ${want}`);
+    fs.renameSync(`${QUESTDB_JAR}.tmp`, QUESTDB_JAR);
+  });
+  return true;
+}
 
 // ------------------------------------------------------------------ 5. ECG ---
 
@@ -234,13 +275,13 @@ const changed = [
   ensureNodeModules(),
   ensureTemporal(),
   ensureKafka(),
-  ensureChromium(),
-  ensureMosquitto(),
+  ensureDebian(),
+  ensureQuestdb(),
   ensureEcg(),
   pythonClients.changed,
 ].some(Boolean);
 
-const toolsJson = `${JSON.stringify({ temporal: temporalBin, kafkaLibs, java: 'java', influxPython: pythonClients.python, mosquitto: MOSQUITTO }, null, 2)}\n`;
+const toolsJson = `${JSON.stringify({ temporal: temporalBin, kafkaLibs, java: 'java', influxPython: pythonClients.python, mosquitto: MOSQUITTO, influxd: INFLUXD, victoriaMetrics: VICTORIA_METRICS, questdbJar: QUESTDB_JAR }, null, 2)}\n`;
 const toolsFile = path.join(TOOLS, 'tools.json');
 if (readText(toolsFile) !== toolsJson.trim()) fs.writeFileSync(toolsFile, toolsJson);
 

@@ -9,6 +9,10 @@ export interface Tools {
   influxPython?: string;
   /** Debian's MQTT broker (absent in a tools.json from before the MQTT bridge). */
   mosquitto?: string;
+  /** bench:peers's peers (absent in a tools.json from before them): Debian's influxd and victoria-metrics, QuestDB's jar. */
+  influxd?: string;
+  victoriaMetrics?: string;
+  questdbJar?: string;
 }
 
 /** Where Debian's mosquitto package puts the broker. */

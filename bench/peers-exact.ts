@@ -1,0 +1,100 @@
+/**
+ * Exactness of a system's lens answer against the raw generated points,
+ * bucket by bucket and field by field: count, min, max, first and last must
+ * be equal; avg is compared by relative error (summation order differs
+ * between systems, so the last bits may), reported, not rounded away.
+ */
+import { sensorValues } from '../generator/signal';
+import type { BucketRow } from './peers-peer';
+import type { Lens, PeerData } from './peers-workload';
+
+type Field = 'count' | 'min' | 'max' | 'first' | 'last';
+const FIELDS: Field[] = ['count', 'min', 'max', 'first', 'last'];
+
+export interface Exactness {
+  buckets: number;
+  /** Buckets with points the system did not return. */
+  missing: number;
+  /** Buckets the system returned that hold no points. */
+  extra: number;
+  /** Buckets where the field differs. */
+  wrong: Record<Field, number>;
+  /** Largest |avg − exact| / |exact| over the buckets both hold. */
+  avg_max_rel_err: number;
+  /** The first few differences, for reading. */
+  examples: string[];
+}
+
+/** The exact buckets of a lens, from the generator (the same values every system was given). */
+export function expectedBuckets(data: PeerData, lens: Lens): BucketRow[] {
+  const period = 1000 / data.rate;
+  const from = Math.max(lens.from, data.from);
+  const to = Math.min(lens.to, data.to);
+  const out: BucketRow[] = [];
+  if (to <= from) return out;
+  const i0 = Math.ceil((from - data.from) / period);
+  const i1 = Math.ceil((to - data.from) / period);
+  for (const sensor of lens.sensors) {
+    const start = data.from + i0 * period;
+    const values = sensorValues(1, sensor, start, period, i1 - i0);
+    let cur: BucketRow | null = null;
+    let sum = 0;
+    for (let i = 0; i < values.length; i++) {
+      const ts = start + i * period;
+      const t = lens.from + Math.floor((ts - lens.from) / lens.step) * lens.step;
+      const v = values[i]!;
+      if (!cur || cur.t !== t) {
+        if (cur) cur.avg = sum / cur.count;
+        cur = { sensor, t, count: 0, avg: null, min: v, max: v, first: v, last: v };
+        sum = 0;
+        out.push(cur);
+      }
+      cur.count++;
+      sum += v;
+      cur.min = Math.min(cur.min!, v);
+      cur.max = Math.max(cur.max!, v);
+      cur.last = v;
+    }
+    if (cur) cur.avg = sum / cur.count;
+  }
+  return out;
+}
+
+/** Compares `got` with `want` bucket by bucket (keyed by sensor and bucket start). */
+export function compareBuckets(want: BucketRow[], got: BucketRow[]): Exactness {
+  const key = (r: BucketRow) => `${r.sensor}@${r.t}`;
+  const gotBy = new Map(got.filter((r) => r.count > 0).map((r) => [key(r), r]));
+  const e: Exactness = {
+    buckets: want.length,
+    missing: 0,
+    extra: 0,
+    wrong: { count: 0, min: 0, max: 0, first: 0, last: 0 },
+    avg_max_rel_err: 0,
+    examples: [],
+  };
+  const note = (s: string) => e.examples.length < 5 && e.examples.push(s);
+  for (const w of want) {
+    const g = gotBy.get(key(w));
+    gotBy.delete(key(w));
+    if (!g) {
+      e.missing++;
+      note(`${key(w)} missing (${w.count} points)`);
+      continue;
+    }
+    for (const f of FIELDS)
+      if (g[f] !== w[f]) {
+        e.wrong[f]++;
+        note(`${key(w)} ${f} ${g[f]} ≠ ${w[f]}`);
+      }
+    const rel = Math.abs((g.avg ?? Number.NaN) - w.avg!) / Math.max(Math.abs(w.avg!), Number.MIN_VALUE);
+    e.avg_max_rel_err = Math.max(e.avg_max_rel_err, Number.isNaN(rel) ? Number.POSITIVE_INFINITY : rel);
+  }
+  e.extra = gotBy.size;
+  for (const k of [...gotBy.keys()].slice(0, 2)) note(`${k} extra`);
+  return e;
+}
+
+/** True when every bucket is there with exact count, min, max, first and last. */
+export function isExact(e: Exactness): boolean {
+  return e.missing === 0 && e.extra === 0 && FIELDS.every((f) => e.wrong[f] === 0);
+}
