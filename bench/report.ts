@@ -1,6 +1,6 @@
 /**
  * docs/benchmarks.md from the benchmark JSON files under bench/results/
- * (the last stdout line of bench-ingest, bench-lens, bench-peers, bench-compaction-plan, bench-floors,
+ * (the last stdout line of bench-ingest, bench-lens, bench-peers, bench-compaction-plan, bench-floors, bench-storage,
  * query-load --json, scenario --json),
  * with PNG charts rendered as SVG in headless Chromium (playwright-core).
  *
@@ -19,6 +19,7 @@ import { peersSection } from './report-peers';
 import { queryLoadSection } from './report-query-load';
 import { scenariosSection } from './report-scenarios';
 import { servingSection } from './report-serving';
+import { storageSection } from './report-storage';
 import type { Chart, Json } from './report-section';
 
 export async function main(argv: string[]): Promise<void> {
@@ -53,6 +54,9 @@ export async function main(argv: string[]): Promise<void> {
   for (const { file, json } of results.filter((r) => r.json.bench === 'peers')) {
     md.push(peersSection(json, file, imgDir, charts), '');
   }
+
+  const storage = results.filter((r) => r.json.tables && r.json.totalBytesPerPoint !== undefined);
+  if (storage.length > 0) md.push(storageSection(storage), '');
 
   for (const { file, json } of results.filter((r) => r.json.bench === 'compaction-plan')) {
     md.push(compactionPlanSection(json, file), '');

@@ -1,23 +1,19 @@
 /**
- * Storage benchmark: measured compressed bytes per point of the real schema.
+ * bench-storage: measured compressed bytes per point of the real schema.
  *
- * Generates `sensors × seconds × rate` points of the deterministic ADC
- * signals (generator/signal.ts), stores them through the real embedded store
- * (lib/clickhouse/store.ts: the schema rendered by renderSchema, RowBinary
- * inserts), records the window/day ledger and computes every rollup level
- * with the compactor's own SQL (lib/clickhouse/rollup.ts), then OPTIMIZE FINAL
- * and reads system.parts / system.columns. Prints one JSON document on stdout
- * (progress on stderr).
- *
- *   npx tsx bench/storage.ts [--sensors 100] [--seconds 240] [--rate 1000] [--keep]
- *
- * The state lives in a temporary directory (removed unless --keep).
+ * Stores a signal through the real embedded store (lib/clickhouse/store.ts:
+ * the schema rendered by renderSchema, RowBinary inserts), records the
+ * window/day ledger and computes every rollup level with the compactor's own
+ * SQL (lib/clickhouse/rollup.ts), then OPTIMIZE FINAL and reads system.parts /
+ * system.columns. The signal is the generator's (`sensors × seconds × rate`
+ * points of generator/signal.ts) or the MIT-BIH ECG in mV at 360 Hz
+ * (harness/verify/ecg.ts). The last line of stdout is one JSON object.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { parseOptions } from '../lib/config/args';
 import { loadConfig } from '../lib/config/config';
 import { recordStage, type UnitVersion } from '../lib/clickhouse/ledger';
 import { writeCoarseLevels, writeFineLevels } from '../lib/clickhouse/rollup';
@@ -27,7 +23,8 @@ import { migrate } from '../lib/clickhouse/migrate';
 import type { Store } from '../lib/clickhouse/store';
 import { openStore } from '../lib/clickhouse/store-open';
 import { sensorValues } from '../generator/signal';
-import { allocatePoints } from '../lib/model/points';
+import { allocatePoints, type PointColumns } from '../lib/model/points';
+import { readEcg } from '../harness/verify/ecg';
 import { makeLadder, MS } from '../lib/model/ladder';
 import { round } from './round';
 
@@ -46,12 +43,15 @@ export interface TableStorage {
 }
 
 export interface StorageReport {
+  bench: 'storage';
+  signal: SignalName;
   engine: string;
   points: number;
   sensors: number;
   seconds: number;
   rateHz: number;
-  seed: number;
+  /** The generator's seed; null for the ECG. */
+  seed: number | null;
   start: string;
   tables: TableStorage[];
   /** raw + rollup + ledgers + extent, compressed, per raw point. */
@@ -70,52 +70,85 @@ async function rows<T>(store: Store, sql: string): Promise<T[]> {
   return rs.json<T>();
 }
 
-interface StorageRun {
-  store: Store;
+type SignalName = 'generator' | 'ecg';
+
+/** What is stored: `perSensor` points of each sensor 1..sensors, from `start`, all before `start + spanMs`. */
+interface StoredSignal {
+  name: SignalName;
   sensors: number;
-  seconds: number;
-  seed: number;
-  /** Epoch ms of the first point. */
-  start: number;
-  periodMs: number;
   perSensor: number;
+  rateHz: number;
+  seed: number | null;
+  start: number;
+  spanMs: number;
+  /** Writes sensor `sensor`'s points into `points` from row `at`. */
+  write(points: PointColumns, sensor: number, at: number): void;
+}
+
+/** A whole minute, well inside one day partition. */
+const START = Date.UTC(2026, 0, 5, 6, 0, 0);
+
+function generatorSignal(sensors: number, seconds: number, rateHz: number, seed: number): StoredSignal {
+  if (1000 % rateHz !== 0) throw new RangeError('--rate must divide 1000');
+  const periodMs = 1000 / rateHz;
+  const perSensor = seconds * rateHz;
+  return {
+    name: 'generator',
+    sensors,
+    perSensor,
+    rateHz,
+    seed,
+    start: START,
+    spanMs: seconds * 1000,
+    write(points, sensor, at) {
+      points.value.set(sensorValues(seed, sensor, START, periodMs, perSensor), at);
+      for (let i = 0; i < perSensor; i++) points.ts[at + i] = START + i * periodMs;
+    },
+  };
+}
+
+function ecgSignal(toolsDir: string): StoredSignal {
+  const ecg = readEcg(toolsDir, START);
+  return {
+    name: 'ecg',
+    sensors: 1,
+    perSensor: ecg.times.length,
+    rateHz: 360,
+    seed: null,
+    start: START,
+    spanMs: ecg.times[ecg.times.length - 1]! - START + 1,
+    write(points, _sensor, at) {
+      points.value.set(ecg.millivolts, at);
+      points.ts.set(ecg.times, at);
+    },
+  };
 }
 
 const TABLES = [RAW_TABLE, ROLLUP_TABLE, WINDOW_LEDGER_TABLE, DAY_LEDGER_TABLE, SENSOR_EXTENT_TABLE].map((t) => t.name);
 
-export async function measureStorage(opts: {
-  sensors: number;
-  seconds: number;
-  rateHz: number;
-  seed: number;
-  dir: string;
-}): Promise<StorageReport> {
-  const { sensors, seconds, rateHz, seed } = opts;
-  if (1000 % rateHz !== 0) throw new RangeError('rate must divide 1000');
-  const periodMs = 1000 / rateHz;
-  const perSensor = seconds * rateHz;
-  const start = Date.UTC(2026, 0, 5, 6, 0, 0); // a whole minute, well inside one day partition
-  const config = loadConfig({ HERODOTUS_STATE_DIR: opts.dir, HERODOTUS_TOOLS_DIR: path.join(opts.dir, 'tools') });
+export async function measureStorage(signal: StoredSignal, dir: string): Promise<StorageReport> {
+  const config = loadConfig({ HERODOTUS_STATE_DIR: dir, HERODOTUS_TOOLS_DIR: path.join(dir, 'tools') });
   const store = await openStore(config, { name: 'bench-storage' });
   try {
     await migrate(singleShard(store));
     const engine = (await rows<{ v: string }>(store, 'SELECT version() AS v'))[0]?.v ?? '?';
-    const run: StorageRun = { store, sensors, seconds, seed, start, periodMs, perSensor };
-    const generateAndInsert = await insertRaw(run);
-    const compact = await writeLedgerAndRollups(run);
+    const generateAndInsert = await insertRaw(store, signal);
+    const compact = await writeLedgerAndRollups(store, signal);
     const optimize = await optimizeTables(store);
-    const points = sensors * perSensor;
+    const points = signal.sensors * signal.perSensor;
     const report = await tableStorage(store, points);
     const by = (name: string) => report.find((t) => t.table === name)!;
     const total = report.reduce((s, t) => s + t.compressedBytes, 0);
     return {
+      bench: 'storage',
+      signal: signal.name,
       engine,
       points,
-      sensors,
-      seconds,
-      rateHz,
-      seed,
-      start: new Date(start).toISOString(),
+      sensors: signal.sensors,
+      seconds: round(signal.spanMs / 1000, 3),
+      rateHz: signal.rateHz,
+      seed: signal.seed,
+      start: new Date(signal.start).toISOString(),
       tables: report,
       totalBytesPerPoint: round(total / points, 4),
       rawBytesPerPoint: by(RAW_TABLE.name).bytesPerPoint,
@@ -129,36 +162,33 @@ export async function measureStorage(opts: {
 }
 
 /** 1. Raw points, a few sensors per insert (≈2-3M rows, like a few seconds of a busy partition); seconds taken. */
-async function insertRaw(run: StorageRun): Promise<number> {
-  const { store, sensors, seed, start, periodMs, perSensor } = run;
+async function insertRaw(store: Store, signal: StoredSignal): Promise<number> {
+  const { sensors, perSensor } = signal;
   const t0 = performance.now();
   const perInsert = Math.max(1, Math.floor(2_500_000 / perSensor));
   for (let first = 0; first < sensors; first += perInsert) {
     const group = Math.min(perInsert, sensors - first);
     const points = allocatePoints(group * perSensor);
     for (let g = 0; g < group; g++) {
-      const sensor = first + g + 1;
-      const values = sensorValues(seed, sensor, start, periodMs, perSensor);
       const o = g * perSensor;
-      points.sensor.fill(sensor, o, o + perSensor);
-      for (let i = 0; i < perSensor; i++) points.ts[o + i] = start + i * periodMs;
-      points.value.set(values, o);
+      points.sensor.fill(first + g + 1, o, o + perSensor);
+      signal.write(points, first + g + 1, o);
     }
     points.length = group * perSensor;
-    await store.insertPoints(points, `bench-storage-raw-${seed}-${first}`);
+    await store.insertPoints(points, `bench-storage-raw-${signal.name}-${signal.seed}-${first}`);
     log(`inserted sensors ${first + 1}..${first + group} (${((first + group) * perSensor).toLocaleString('en')} points)`);
   }
   return (performance.now() - t0) / 1000;
 }
 
 /** 2. Ledger and rollups exactly as ingest and compaction write them; seconds taken. */
-async function writeLedgerAndRollups(run: StorageRun): Promise<number> {
-  const { store, sensors, seconds, start } = run;
+async function writeLedgerAndRollups(store: Store, signal: StoredSignal): Promise<number> {
+  const { sensors, start } = signal;
   const t0 = performance.now();
   const ladder = makeLadder();
   const windows: UnitVersion[] = [];
   const days = new Map<string, UnitVersion>();
-  const end = start + seconds * 1000;
+  const end = start + signal.spanMs;
   for (let sensor = 1; sensor <= sensors; sensor++) {
     for (let w = Math.floor(start / ladder.windowMs) * ladder.windowMs; w < end; w += ladder.windowMs) {
       windows.push({ sensor, start: w, version: 1 });
@@ -224,43 +254,51 @@ async function tableStorage(store: Store, points: number): Promise<TableStorage[
   });
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      sensors: { type: 'string', default: '100' },
-      seconds: { type: 'string', default: '240' },
-      rate: { type: 'string', default: '1000' },
-      seed: { type: 'string', default: '1' },
-      keep: { type: 'boolean', default: false },
+const HELP = `usage: herodotus bench-storage [--signal generator|ecg] [--sensors 100] [--seconds 240] [--rate 1000] [--seed 1] [--keep]
+
+Compressed bytes per point of the real schema (raw, rollups, ledgers), after
+every rollup level is written and OPTIMIZE FINAL: the generator's signal
+(--sensors × --seconds × --rate points), or with --signal ecg the MIT-BIH
+ECG in mV at 360 Hz (108,000 points; the other options are ignored). The
+state lives in a temporary directory, removed unless --keep. The last line
+of stdout is one JSON object; issue 12 keeps total ≤ 2.39 B/point on the
+generator signal.`;
+
+const schema = z.object({
+  signal: z.enum(['generator', 'ecg']).default('generator'),
+  sensors: z.coerce.number().int().min(1).max(10_000).default(100),
+  seconds: z.coerce.number().int().min(1).max(86_400).default(240),
+  rate: z.coerce.number().int().min(1).max(1000).default(1000),
+  seed: z.coerce.number().int().min(0).default(1),
+  keep: z.boolean().default(false),
+});
+
+export async function benchStorage(argv: string[]): Promise<number> {
+  const args = parseOptions(
+    argv,
+    {
+      signal: { type: 'string' },
+      sensors: { type: 'string' },
+      seconds: { type: 'string' },
+      rate: { type: 'string' },
+      seed: { type: 'string' },
+      keep: { type: 'boolean' },
     },
-  });
-  const num = (s: string, what: string) => {
-    const n = Number(s);
-    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${what} must be a positive integer`);
-    return n;
-  };
+    schema,
+    HELP,
+  );
+  const signal =
+    args.signal === 'ecg' ? ecgSignal(loadConfig().toolsDir) : generatorSignal(args.sensors, args.seconds, args.rate, args.seed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herodotus-bench-storage-'));
   try {
-    const report = await measureStorage({
-      sensors: num(values.sensors, 'sensors'),
-      seconds: num(values.seconds, 'seconds'),
-      rateHz: num(values.rate, 'rate'),
-      seed: num(values.seed, 'seed'),
-      dir,
-    });
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    const report = await measureStorage(signal, dir);
+    log(
+      `${signal.name}: ${report.totalBytesPerPoint} B/point in all (raw ${report.rawBytesPerPoint}, rollups ${report.rollupBytesPerPoint})`,
+    );
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return 0;
   } finally {
-    if (values.keep) log(`state kept in ${dir}`);
+    if (args.keep) log(`state kept in ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`bench-storage: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
 }

@@ -59,6 +59,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'a correction (on_conflict=replace) of 3 stored points vs a plain write of 3 points: median ms and CPU (JSON)',
     load: async () => (await import('../bench/replace-cost')).benchReplaceCost,
   },
+  'bench-storage': {
+    summary: 'compressed bytes per point of raw, rollups and ledgers, on the generator signal or the real ECG (JSON)',
+    load: async () => (await import('../bench/storage')).benchStorage,
+  },
   'bench-ingest': {
     summary: 'measure sustained end-to-end ingest at stepped rates (JSON)',
     load: async () => (await import('../bench/ingest-bench')).benchIngest,

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../harness/stack/child';
 import { Harness } from '../../harness/stack/harness';
+import { readEcg } from '../../harness/verify/ecg';
 import { encodeBatch } from '../../lib/batch/encode';
 import { loadConfig } from '../../lib/config/config';
 import { DEFAULT_LEVELS_MS, MS } from '../../lib/model/ladder';
@@ -13,8 +13,6 @@ import { expectExact, fetchRaw, type LensBody, type Points } from '../support/le
 
 const T0 = Date.UTC(2025, 3, 1);
 const N = 400;
-/** The MIT-BIH record 208 samples that scripts/setup.mjs extracts from the scipy 1.9.3 wheel. */
-const ECG_FILE = path.join(loadConfig().toolsDir, 'ecg', 'ecg-208.u16');
 // The 5 minutes of recording cross midnight, inside one 2-day lens bucket (day 20210 is even).
 const ECG_T0 = Date.UTC(2025, 4, 2, 23, 59, 0);
 
@@ -93,12 +91,9 @@ describe('what is written is what is read (Float64)', () => {
   });
 
   test('a real ECG imported by CSV in millivolts: stored as written, lens averages the exact mean at every rollup level', async () => {
-    expect(fs.existsSync(ECG_FILE), `${ECG_FILE} is missing: run npm run setup`).toBe(true);
-    const adc = new Uint16Array(new Uint8Array(fs.readFileSync(ECG_FILE)).buffer);
-    expect(adc.length).toBe(108_000);
-    // Times rounded to whole ms until storage keeps µs; values in mV as the recording defines them.
-    const mv = Array.from(adc, (a) => (a - 1024) / 200);
-    const times = mv.map((_, i) => ECG_T0 + Math.round((i * 1000) / 360));
+    const ecg = readEcg(loadConfig().toolsDir, ECG_T0);
+    const mv = Array.from(ecg.millivolts);
+    const times = Array.from(ecg.times);
     const csv = ['sensor,ts,value', ...mv.map((v, i) => `360,${times[i]},${v}`)].join('\n');
     const up = await api('/v1/backfill', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
     expect(up.status).toBe(202);
