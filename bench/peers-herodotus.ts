@@ -63,19 +63,7 @@ export class HerodotusPeer implements Peer {
       headers: h.api.headers,
     });
     if (!res.ok) throw new Error(`lens ${res.status} ${await res.text()}`);
-    const body = (await res.json()) as LensResult;
-    return body.sensors.flatMap((s) =>
-      s.t.map((t, i) => ({
-        sensor: s.sensor,
-        t,
-        count: s.count[i]!,
-        avg: s.avg[i]!,
-        min: s.min[i]!,
-        max: s.max[i]!,
-        first: s.first[i]!,
-        last: s.last[i]!,
-      })),
-    );
+    return lensRows((await res.json()) as LensResult);
   }
 
   async stop(): Promise<void> {
@@ -83,4 +71,20 @@ export class HerodotusPeer implements Peer {
     this.harness = null;
     await stopAllChildren();
   }
+}
+
+/** A lens answer as bucket rows, sensor by sensor. */
+export function lensRows(body: LensResult): BucketRow[] {
+  return body.sensors.flatMap((s) =>
+    s.t.map((t, i) => ({
+      sensor: s.sensor,
+      t,
+      count: s.count[i]!,
+      avg: s.avg[i]!,
+      min: s.min[i]!,
+      max: s.max[i]!,
+      first: s.first[i]!,
+      last: s.last[i]!,
+    })),
+  );
 }

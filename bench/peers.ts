@@ -15,17 +15,19 @@ import { HerodotusPeer } from './peers-herodotus';
 import { InfluxPeer } from './peers-influx';
 import { CLIENTS, measurePeer, type PeerResult } from './peers-measure';
 import type { Peer } from './peers-peer';
+import { HerodotusStoragePeer } from './peers-storage';
 import { QuestDbPeer } from './peers-questdb';
 import { VictoriaPeer } from './peers-victoria';
 import { makeWorkload, type PeerRun } from './peers-workload';
 
-const PEERS = ['herodotus', 'clickhouse', 'questdb', 'influxdb', 'victoriametrics'] as const;
+const PEERS = ['herodotus', 'herodotus-storage', 'clickhouse', 'questdb', 'influxdb', 'victoriametrics'] as const;
 
 const HELP = `usage: herodotus bench-peers [--sensors 100] [--minutes 10] [--rate 1000] [--queries 10] [--peers ${PEERS.join(',')}] [--state DIR]
 
 The same generated data (generator/signal.ts) and the same lens workload
 against Herodotus (POST /v1/ingest through Kafka and the ingest workflows,
-GET /v1/lens) and its peers, each started here on loopback with its own data
+GET /v1/lens), Herodotus's storage path alone (the same writes, compaction
+and lens code in this process on chdb, without Kafka or Temporal) and its peers, each started here on loopback with its own data
 directory and stopped by PID: ClickHouse alone (chdb, one MergeTree table,
 GROUP BY), QuestDB (ILP over HTTP, SAMPLE BY), InfluxDB 1.x (line protocol,
 GROUP BY time()) and VictoriaMetrics (line protocol, query_range with
@@ -80,6 +82,7 @@ export async function benchPeers(argv: string[]): Promise<number> {
   const run: PeerRun = { data, points, workload, writers: WRITERS, log };
   const make: Record<(typeof PEERS)[number], () => Peer> = {
     herodotus: () => new HerodotusPeer(path.join(stateDir, 'herodotus')),
+    'herodotus-storage': () => new HerodotusStoragePeer(path.join(stateDir, 'herodotus-storage')),
     clickhouse: () => new ClickHousePeer(path.join(stateDir, 'clickhouse')),
     questdb: () => new QuestDbPeer(tools.questdbJar ?? '', path.join(stateDir, 'questdb')),
     influxdb: () => new InfluxPeer(tools.influxd ?? '/usr/bin/influxd', path.join(stateDir, 'influxdb')),

@@ -4,6 +4,7 @@ import { table, type Chart, type Json } from './report-section';
 
 const LABEL: Record<string, string> = {
   herodotus: 'Herodotus',
+  'herodotus-storage': 'Herodotus storage path alone',
   clickhouse: 'ClickHouse alone',
   questdb: 'QuestDB',
   influxdb: 'InfluxDB',

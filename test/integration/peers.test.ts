@@ -1,6 +1,6 @@
 /**
- * bench:peers's adapters on real servers at a tiny size: each peer (ClickHouse
- * alone, QuestDB, InfluxDB, VictoriaMetrics) is started on loopback with its
+ * bench:peers's adapters on real servers at a tiny size: each peer (Herodotus's
+ * storage path alone, ClickHouse alone, QuestDB, InfluxDB, VictoriaMetrics) is started on loopback with its
  * own directory, fed 2 sensors × 20 s × 100 Hz through its native ingest path
  * less a held-back second, which is written once it has settled; every lens
  * over that second must then turn exact, and three lenses over all the data
@@ -16,6 +16,7 @@ import { ClickHousePeer } from '../../bench/peers-clickhouse';
 import { compareBuckets, expectedBuckets, isExact } from '../../bench/peers-exact';
 import { InfluxPeer } from '../../bench/peers-influx';
 import type { Peer } from '../../bench/peers-peer';
+import { HerodotusStoragePeer } from '../../bench/peers-storage';
 import { QuestDbPeer } from '../../bench/peers-questdb';
 import { VictoriaPeer } from '../../bench/peers-victoria';
 import { measureLate, onTimeChunks } from '../../bench/peers-late';
@@ -44,6 +45,7 @@ const lenses: Lens[] = [
 ];
 
 const peers: [string, () => Peer][] = [
+  ["Herodotus's storage path alone (chdb)", () => new HerodotusStoragePeer(path.join(dir, 'herodotus-storage'))],
   ['ClickHouse alone (chdb)', () => new ClickHousePeer(path.join(dir, 'clickhouse'))],
   ['QuestDB', () => new QuestDbPeer(tools.questdbJar ?? '', path.join(dir, 'questdb'))],
   ['InfluxDB', () => new InfluxPeer(tools.influxd ?? '/usr/bin/influxd', path.join(dir, 'influxdb'))],
