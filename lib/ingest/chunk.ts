@@ -171,9 +171,13 @@ async function storeGroup(
   // Corrections: the latest offset wins within the chunk, as each corrects the ones before.
   const merged = mergeBatches(batches, onConflict === 'replace');
   const distinct = merged.points.length;
-  const origin = originFinder(batches);
   // A conflict with stored data names the record that offered the point: the lowest offset holding it (the one merged).
-  const withOrigin = (r: StoreResult) => r.conflicts.map((c) => ({ ...c, offset: origin(c.sensor, c.ts)! }));
+  // The index is built only for a write that found conflicts: most find none, and it sorts every batch of the group.
+  const withOrigin = (r: StoreResult) => {
+    if (r.conflicts.length === 0) return [];
+    const origin = originFinder(batches);
+    return r.conflicts.map((c) => ({ ...c, offset: origin(c.sensor, c.ts)! }));
+  };
   const repeats = onConflict === 'replace' ? [] : merged.conflicts;
   try {
     const req = { ...write, points: merged.points, name };
