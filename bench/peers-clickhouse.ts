@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
-import type { RegularBatch } from '../lib/batch/types';
+import { timestampAt, type SensorBatch } from '../lib/batch/types';
 import { duBytes, type Lens } from './peers-workload';
 import type { BucketRow, Peer } from './peers-peer';
 
@@ -39,14 +39,14 @@ export class ClickHousePeer implements Peer {
     return `${row!.v} (chdb)`;
   }
 
-  async write(batches: RegularBatch[]): Promise<void> {
+  async write(batches: SensorBatch[]): Promise<void> {
     const n = batches.reduce((s, b) => s + b.values.length, 0);
     const buf = Buffer.allocUnsafe(n * ROW_BYTES);
     let o = 0;
     for (const b of batches)
       for (let i = 0; i < b.values.length; i++) {
         buf.writeUInt32LE(b.sensor, o);
-        buf.writeBigInt64LE(BigInt(b.start + i * b.periodMs), o + 4);
+        buf.writeBigInt64LE(BigInt(timestampAt(b, i)), o + 4);
         buf.writeDoubleLE(b.values[i]!, o + 12);
         o += ROW_BYTES;
       }

@@ -1,8 +1,12 @@
 /**
  * Exactness of a system's lens answer against the raw generated points,
  * bucket by bucket and field by field: count, min, max, first and last must
- * be equal; avg is compared by relative error (summation order differs
- * between systems, so the last bits may), reported, not rounded away.
+ * be equal; avg is compared by its error relative to the bucket's largest
+ * magnitude (summation order differs between systems, so the last bits may;
+ * relative to the mean itself, a bucket whose mean is near 0 would make any
+ * rounding look huge), reported, not rounded away. The expected mean is
+ * summed with Neumaier's compensation, so it is the exact mean to the last bit
+ * or so whatever the order.
  */
 import { sensorValues } from '../generator/signal';
 import type { BucketRow } from './peers-peer';
@@ -19,7 +23,7 @@ export interface Exactness {
   extra: number;
   /** Buckets where the field differs. */
   wrong: Record<Field, number>;
-  /** Largest |avg − exact| / |exact| over the buckets both hold. */
+  /** Largest |avg − exact| / max(|exact|, |min|, |max|) over the buckets both hold. */
   avg_max_rel_err: number;
   /** The first few differences, for reading. */
   examples: string[];
@@ -30,33 +34,42 @@ export function expectedBuckets(data: PeerData, lens: Lens): BucketRow[] {
   const period = 1000 / data.rate;
   const from = Math.max(lens.from, data.from);
   const to = Math.min(lens.to, data.to);
-  const out: BucketRow[] = [];
-  if (to <= from) return out;
+  if (to <= from) return [];
   const i0 = Math.ceil((from - data.from) / period);
   const i1 = Math.ceil((to - data.from) / period);
-  for (const sensor of lens.sensors) {
-    const start = data.from + i0 * period;
-    const values = sensorValues(1, sensor, start, period, i1 - i0);
-    let cur: BucketRow | null = null;
-    let sum = 0;
-    for (let i = 0; i < values.length; i++) {
-      const ts = start + i * period;
-      const t = lens.from + Math.floor((ts - lens.from) / lens.step) * lens.step;
-      const v = values[i]!;
-      if (!cur || cur.t !== t) {
-        if (cur) cur.avg = sum / cur.count;
-        cur = { sensor, t, count: 0, avg: null, min: v, max: v, first: v, last: v };
-        sum = 0;
-        out.push(cur);
-      }
-      cur.count++;
-      sum += v;
-      cur.min = Math.min(cur.min!, v);
-      cur.max = Math.max(cur.max!, v);
-      cur.last = v;
+  const start = data.from + i0 * period;
+  const times = Float64Array.from({ length: i1 - i0 }, (_, i) => start + i * period);
+  return lens.sensors.flatMap((sensor) => bucketsOf(sensor, times, sensorValues(1, sensor, start, period, i1 - i0), lens));
+}
+
+/** The buckets of one sensor's points (times ascending) inside a lens, aggregated in time order. */
+export function bucketsOf(sensor: number, times: Float64Array, values: Float64Array, lens: Lens): BucketRow[] {
+  const out: BucketRow[] = [];
+  let cur: BucketRow | null = null;
+  let sum = 0;
+  let comp = 0;
+  for (let i = 0; i < values.length; i++) {
+    const ts = times[i]!;
+    if (ts < lens.from || ts >= lens.to) continue;
+    const t = lens.from + Math.floor((ts - lens.from) / lens.step) * lens.step;
+    const v = values[i]!;
+    if (!cur || cur.t !== t) {
+      if (cur) cur.avg = (sum + comp) / cur.count;
+      cur = { sensor, t, count: 0, avg: null, min: v, max: v, first: v, last: v };
+      sum = 0;
+      comp = 0;
+      out.push(cur);
     }
-    if (cur) cur.avg = sum / cur.count;
+    cur.count++;
+    // Neumaier: the low-order bits each addition loses, kept apart.
+    const next = sum + v;
+    comp += Math.abs(sum) >= Math.abs(v) ? sum - next + v : v - next + sum;
+    sum = next;
+    cur.min = Math.min(cur.min!, v);
+    cur.max = Math.max(cur.max!, v);
+    cur.last = v;
   }
+  if (cur) cur.avg = (sum + comp) / cur.count;
   return out;
 }
 
@@ -86,7 +99,8 @@ export function compareBuckets(want: BucketRow[], got: BucketRow[]): Exactness {
         e.wrong[f]++;
         note(`${key(w)} ${f} ${g[f]} ≠ ${w[f]}`);
       }
-    const rel = Math.abs((g.avg ?? Number.NaN) - w.avg!) / Math.max(Math.abs(w.avg!), Number.MIN_VALUE);
+    const scale = Math.max(Math.abs(w.avg!), Math.abs(w.min!), Math.abs(w.max!), Number.MIN_VALUE);
+    const rel = Math.abs((g.avg ?? Number.NaN) - w.avg!) / scale;
     e.avg_max_rel_err = Math.max(e.avg_max_rel_err, Number.isNaN(rel) ? Number.POSITIVE_INFINITY : rel);
   }
   e.extra = gotBy.size;

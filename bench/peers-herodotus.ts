@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { encodeFrames } from '../lib/batch/encode';
-import type { RegularBatch } from '../lib/batch/types';
+import type { SensorBatch } from '../lib/batch/types';
 import type { LensResult } from '../lib/lens/query';
 import { stopAllChildren } from '../harness/stack/child';
 import { Harness } from '../harness/stack/harness';
@@ -30,7 +30,7 @@ export class HerodotusPeer implements Peer {
     return 'this checkout';
   }
 
-  async write(batches: RegularBatch[]): Promise<void> {
+  async write(batches: SensorBatch[]): Promise<void> {
     const h = this.harness!;
     const res = await fetch(`${h.api.baseUrl}/v1/ingest`, {
       method: 'POST',
@@ -57,10 +57,11 @@ export class HerodotusPeer implements Peer {
     return [h?.service?.pid, h?.infra.kafka?.pid, h?.infra.temporal?.pid].filter((p): p is number => p !== undefined);
   }
 
-  async query(q: Lens): Promise<BucketRow[]> {
+  async query(q: Lens, signal?: AbortSignal): Promise<BucketRow[]> {
     const h = this.harness!;
     const res = await fetch(`${h.api.baseUrl}/v1/lens?sensors=${q.sensors.join(',')}&from=${q.from}&to=${q.to}&step=${q.step}`, {
       headers: h.api.headers,
+      signal,
     });
     if (!res.ok) throw new Error(`lens ${res.status} ${await res.text()}`);
     return lensRows((await res.json()) as LensResult);

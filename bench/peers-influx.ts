@@ -7,10 +7,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RegularBatch } from '../lib/batch/types';
+import type { SensorBatch } from '../lib/batch/types';
 import { ManagedProcess, waitFor } from '../harness/stack/child';
 import { freePort } from '../harness/stack/ports';
-import { duBytes, type Lens } from './peers-workload';
+import { duBytes, untilStable, type Lens } from './peers-workload';
 import type { BucketRow, Peer } from './peers-peer';
 import { lineProtocol } from './peers-line';
 
@@ -52,7 +52,7 @@ export class InfluxPeer implements Peer {
     return (await fetch(`${this.url}/ping`)).headers.get('x-influxdb-version') ?? '?';
   }
 
-  async write(batches: RegularBatch[]): Promise<void> {
+  async write(batches: SensorBatch[]): Promise<void> {
     const res = await fetch(`${this.url}/write?db=bench&precision=ms`, { method: 'POST', body: lineProtocol(batches) });
     if (res.status !== 204) throw new Error(`influx write: ${res.status} ${await res.text()}`);
   }
@@ -60,9 +60,10 @@ export class InfluxPeer implements Peer {
   /** A write is queryable (from the WAL cache) once it returns 204. */
   async flush(): Promise<void> {}
 
-  /** The cache is snapshotted to TSM after 2 s cold and fully compacted after 5 s cold (see influxConfig). */
+  /** The cache is snapshotted to TSM after 2 s cold and fully compacted after 5 s cold (see influxConfig); then until its files stop changing. */
   async settle(): Promise<void> {
     await sleep(15_000);
+    await untilStable(() => this.bytes(), 3000, 600_000);
   }
 
   bytes(): number {
@@ -73,9 +74,9 @@ export class InfluxPeer implements Peer {
     return this.child ? [this.child.pid] : [];
   }
 
-  async query(q: Lens): Promise<BucketRow[]> {
+  async query(q: Lens, signal?: AbortSignal): Promise<BucketRow[]> {
     const sql = `SELECT count(value), mean(value), min(value), max(value), first(value), last(value) FROM signal WHERE sensor =~ /^(${q.sensors.join('|')})$/ AND time >= ${q.from}ms AND time < ${q.to}ms GROUP BY time(${q.step}ms), sensor fill(none)`;
-    const body = await this.influxql(sql);
+    const body = await this.influxql(sql, 'GET', signal);
     return (body.results[0]!.series ?? []).flatMap((s) =>
       s.values.map((v) => ({
         sensor: Number(s.tags?.sensor),
@@ -90,8 +91,8 @@ export class InfluxPeer implements Peer {
     );
   }
 
-  private async influxql(q: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxBody> {
-    const res = await fetch(`${this.url}/query?db=bench&epoch=ms&q=${encodeURIComponent(q)}`, { method });
+  private async influxql(q: string, method: 'GET' | 'POST' = 'GET', signal?: AbortSignal): Promise<InfluxBody> {
+    const res = await fetch(`${this.url}/query?db=bench&epoch=ms&q=${encodeURIComponent(q)}`, { method, signal });
     const body = (await res.json()) as InfluxBody;
     if (!res.ok || body.results?.[0]?.error) throw new Error(`influx query ${q}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
     return body;

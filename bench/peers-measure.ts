@@ -1,15 +1,18 @@
 /**
- * The one way every peer is measured (peers-peer.ts): ingest through a write
- * pool until queryable, with the CPU its processes spent; bytes on disk once
- * settled; lens latency per preset at 1, 10 and 100 clients; and the answer
- * to each preset's first lens compared bucket by bucket with the raw points.
+ * The one way every peer is measured (peers-peer.ts): ingest (the generated
+ * sensors and the ECG) through a write pool until queryable, with the CPU its
+ * processes spent; bytes on disk once settled; lens latency per preset at 1,
+ * 10 and 100 clients, each cell cut at a deadline; and the answer to each
+ * preset's first lens, and to its ECG lens, compared bucket by bucket with
+ * the raw points.
  */
+import type { SensorBatch } from '../lib/batch/types';
 import { readProcess } from './process-stats';
+import { ecgBatches, ecgBuckets, ecgLenses } from './peers-ecg';
 import { compareBuckets, expectedBuckets, type Exactness } from './peers-exact';
 import type { Peer } from './peers-peer';
 import { lateWindow, measureLate, onTimeChunks, type LateResult } from './peers-late';
 import { pool, type Latency, type PeerRun } from './peers-workload';
-import { percentile } from '../harness/verify/latency';
 
 export const CLIENTS = [1, 10, 100] as const;
 
@@ -28,6 +31,8 @@ export interface PeerResult {
   lens: Record<string, Record<string, Latency>>;
   /** Preset → the first lens's answer against the raw points (after the late window was written and answered exactly, or timed out). */
   exactness: Record<string, Exactness>;
+  /** Preset → the answer over the ECG sensor against the recording (empty when the run has no ECG). */
+  ecg: Record<string, Exactness>;
   /** The late window: written after settling, asked until exact. */
   late: LateResult;
 }
@@ -47,11 +52,14 @@ export async function measurePeer(peer: Peer, run: PeerRun): Promise<PeerResult>
   try {
     const version = await peer.start();
     const late = lateWindow(run.data);
-    const points = run.points - ((late.to - late.from) / 1000) * run.data.rate * run.data.sensors;
-    log(`${peer.name} ${version}: writing ${points.toLocaleString('en')} points, 1 % held back (${peer.ingestPath})…`);
+    const ecgPoints = run.ecg?.values.length ?? 0;
+    const points = run.points - ((late.to - late.from) / 1000) * run.data.rate * run.data.sensors + ecgPoints;
+    log(
+      `${peer.name} ${version}: writing ${points.toLocaleString('en')} points (${ecgPoints} of them the ECG), 1 % held back (${peer.ingestPath})…`,
+    );
     const cpu0 = cpuSeconds(peer);
     const t0 = performance.now();
-    await pool(onTimeChunks(run.data), run.writers, (batches) => peer.write(batches));
+    await pool(withEcg(onTimeChunks(run.data), run), run.writers, (batches) => peer.write(batches));
     await peer.flush();
     const ingestS = (performance.now() - t0) / 1000;
     const cpuS = cpuSeconds(peer) - cpu0;
@@ -67,8 +75,12 @@ export async function measurePeer(peer: Peer, run: PeerRun): Promise<PeerResult>
       const lens = p.lenses[0]!;
       exactness[p.name] = compareBuckets(expectedBuckets(run.data, lens), await peer.query(lens));
     }
+    const ecg: Record<string, Exactness> = {};
+    if (run.ecg)
+      for (const { name, lens } of ecgLenses(run.ecg, run.workload))
+        ecg[name] = compareBuckets(ecgBuckets(run.ecg, lens), await peer.query(lens));
     log(
-      `${peer.name}: late ${JSON.stringify(lateResult.presets, (k, v) => (k === 'last' ? undefined : v))}; exactness ${JSON.stringify(Object.fromEntries(Object.entries(exactness).map(([k, e]) => [k, e.wrong])))}`,
+      `${peer.name}: late ${JSON.stringify(lateResult.presets, (k, v) => (k === 'last' ? undefined : v))}; exactness ${JSON.stringify(Object.fromEntries(Object.entries(exactness).map(([k, e]) => [k, e.wrong])))}; ECG ${JSON.stringify(Object.fromEntries(Object.entries(ecg).map(([k, e]) => [k, e.wrong])))}`,
     );
     return {
       version,
@@ -82,6 +94,7 @@ export async function measurePeer(peer: Peer, run: PeerRun): Promise<PeerResult>
       bytes_per_point: round(bytes / points),
       lens,
       exactness,
+      ecg,
       late: lateResult,
     };
   } finally {
@@ -89,25 +102,50 @@ export async function measurePeer(peer: Peer, run: PeerRun): Promise<PeerResult>
   }
 }
 
-/** Each preset's lenses at each client count (at least one request per client): p50/p99 of the round trips. */
+/** The on-time chunks, then the ECG in one write. */
+function* withEcg(chunks: Iterable<SensorBatch[]>, run: PeerRun): Generator<SensorBatch[]> {
+  yield* chunks;
+  if (run.ecg) yield ecgBatches(run.ecg);
+}
+
+/**
+ * Each preset's lenses at each client count (at least one request per
+ * client): p50/p99 of the round trips. No request is sent once a cell has
+ * run run.cellDeadlineMs, and one still unanswered after run.requestTimeoutMs
+ * is aborted: a system slower than that costs the run the timeout, not its
+ * own time. An aborted request took longer than every answered one, so it
+ * ranks last; a percentile that falls among them is null (> the timeout).
+ */
 async function lensLatency(peer: Peer, run: PeerRun): Promise<PeerResult['lens']> {
   const lens: PeerResult['lens'] = {};
   for (const p of run.workload) {
     lens[p.name] = {};
     for (const c of CLIENTS) {
       const l: number[] = [];
-      const n = Math.max(p.lenses.length, c);
+      let sent = 0;
+      const deadline = performance.now() + run.cellDeadlineMs;
       await pool(
-        Array.from({ length: n }, (_, i) => p.lenses[i % p.lenses.length]!),
+        Array.from({ length: Math.max(p.lenses.length, c) }, (_, i) => p.lenses[i % p.lenses.length]!),
         c,
         async (q) => {
+          if (performance.now() > deadline) return;
+          sent++;
+          const signal = AbortSignal.timeout(run.requestTimeoutMs);
           const t = performance.now();
-          await peer.query(q);
-          l.push(performance.now() - t);
+          try {
+            await peer.query(q, signal);
+            l.push(performance.now() - t);
+          } catch (err) {
+            if (!signal.aborted) throw err;
+          }
         },
       );
       l.sort((a, b) => a - b);
-      lens[p.name]![String(c)] = { p50_ms: round(percentile(l, 0.5)), p99_ms: round(percentile(l, 0.99)) };
+      const at = (q: number) => {
+        const i = Math.min(sent - 1, Math.floor(q * sent));
+        return i < l.length ? round(l[i]!) : null;
+      };
+      lens[p.name]![String(c)] = { p50_ms: at(0.5), p99_ms: at(0.99), sent, timed_out: sent - l.length };
     }
   }
   return lens;

@@ -3,7 +3,7 @@
  * started on loopback with its own data directory, fed the run's batches at
  * its fastest native path, asked the workload's lenses, stopped by PID.
  */
-import type { RegularBatch } from '../lib/batch/types';
+import type { SensorBatch } from '../lib/batch/types';
 import type { Lens } from './peers-workload';
 
 /** One bucket of one sensor in a system's answer: the lens aggregates of the points in [t, t + step). */
@@ -27,7 +27,7 @@ export interface Peer {
   readonly lensPath: string;
   /** Starts the system on loopback with a fresh data directory; resolves to its version. */
   start(): Promise<string>;
-  write(batches: RegularBatch[]): Promise<void>;
+  write(batches: SensorBatch[]): Promise<void>;
   /** Resolves once every written point is queryable (part of the ingest time). */
   flush(): Promise<void>;
   /** Resolves once background compaction or merges are done (before bytes on disk are read). */
@@ -36,7 +36,8 @@ export interface Peer {
   bytes(): number;
   /** The processes doing its work, for CPU; empty means this process (an embedded engine). */
   pids(): number[];
-  query(lens: Lens): Promise<BucketRow[]>;
+  /** The lens's buckets; `signal` aborts a request that outlived its latency cell's deadline. */
+  query(lens: Lens, signal?: AbortSignal): Promise<BucketRow[]>;
   /** Stops it by PID; safe to call when not started. */
   stop(): Promise<void>;
 }

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RegularBatch } from '../lib/batch/types';
+import type { SensorBatch } from '../lib/batch/types';
 import { ManagedProcess, waitFor } from '../harness/stack/child';
 import { freePort } from '../harness/stack/ports';
 import { duBytes, untilStable, type Lens } from './peers-workload';
@@ -44,6 +44,8 @@ export class QuestDbPeer implements Peer {
       'line.udp.enabled=false',
       'telemetry.enabled=false',
       'metrics.enabled=false',
+      // Applied WAL segments are purged every second (default 30 s), so bytes settle soon after the WAL is applied.
+      'cairo.wal.purge.interval=1000',
       '',
     ];
     fs.writeFileSync(path.join(this.dir, 'conf', 'server.conf'), conf.join('\n'));
@@ -67,7 +69,7 @@ export class QuestDbPeer implements Peer {
       .split(',')[0]!;
   }
 
-  async write(batches: RegularBatch[]): Promise<void> {
+  async write(batches: SensorBatch[]): Promise<void> {
     const res = await fetch(`${this.url}/write?precision=ms`, { method: 'POST', body: lineProtocol(batches) });
     if (res.status !== 204) throw new Error(`questdb write: ${res.status} ${await res.text()}`);
     this.written += batches.reduce((n, b) => n + b.values.length, 0);
@@ -82,7 +84,11 @@ export class QuestDbPeer implements Peer {
     });
   }
 
-  /** Partitions are written as WAL segments are applied; applied segments are purged in the background after. */
+  /**
+   * Partitions are written as WAL segments are applied; applied segments and
+   * superseded partition versions are purged in the background after, which
+   * VACUUM TABLE starts at once; then until its files stop changing.
+   */
   async settle(): Promise<void> {
     await waitFor(
       async () =>
@@ -95,7 +101,8 @@ export class QuestDbPeer implements Peer {
         intervalMs: 200,
       },
     );
-    await untilStable(() => this.bytes(), 3000, 600_000);
+    await this.exec('VACUUM TABLE signal');
+    await untilStable(() => this.bytes(), 5000, 600_000);
   }
 
   /** Growth of its db directory since the table was created (the table's partitions and WAL). */
@@ -107,9 +114,9 @@ export class QuestDbPeer implements Peer {
     return this.child ? [this.child.pid] : [];
   }
 
-  async query(q: Lens): Promise<BucketRow[]> {
+  async query(q: Lens, signal?: AbortSignal): Promise<BucketRow[]> {
     const sql = `SELECT sensor, cast(ts AS LONG) / 1000 AS t, count(), avg(value), min(value), max(value), first(value), last(value) FROM signal WHERE sensor IN (${q.sensors.map((s) => `'${s}'`).join(',')}) AND ts >= ${q.from * 1000} AND ts < ${q.to * 1000} SAMPLE BY ${q.step}T ALIGN TO CALENDAR`;
-    return (await this.exec(sql)).map((r) => ({
+    return (await this.exec(sql, signal)).map((r) => ({
       sensor: Number(r[0]),
       t: Number(r[1]),
       count: Number(r[2]),
@@ -121,8 +128,8 @@ export class QuestDbPeer implements Peer {
     }));
   }
 
-  private async exec(sql: string): Promise<unknown[][]> {
-    const res = await fetch(`${this.url}/exec?query=${encodeURIComponent(sql)}`);
+  private async exec(sql: string, signal?: AbortSignal): Promise<unknown[][]> {
+    const res = await fetch(`${this.url}/exec?query=${encodeURIComponent(sql)}`, { signal });
     const body = (await res.json()) as QuestBody;
     if (!res.ok || body.error) throw new Error(`questdb ${sql.slice(0, 80)}: ${res.status} ${body.error ?? ''}`);
     return body.dataset ?? [];

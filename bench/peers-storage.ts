@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RegularBatch } from '../lib/batch/types';
+import type { SensorBatch } from '../lib/batch/types';
 import { migrate } from '../lib/clickhouse/migrate';
 import { singleShard, type Shards } from '../lib/clickhouse/shards';
 import type { Store } from '../lib/clickhouse/store';
@@ -49,7 +49,7 @@ export class HerodotusStoragePeer implements Peer {
     return 'this checkout (chdb)';
   }
 
-  async write(batches: RegularBatch[]): Promise<void> {
+  async write(batches: SensorBatch[]): Promise<void> {
     const { points } = mergeBatches(batches.map((batch, offset) => ({ offset, batch })));
     const name = `bench-peers-${this.writes++}`;
     await storeWritesOnShards(this.shards!, [{ points, version: 1, windowMs: POLICY.ladder.windowMs, name }]);

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RegularBatch } from '../lib/batch/types';
+import type { SensorBatch } from '../lib/batch/types';
 import { ManagedProcess, waitFor } from '../harness/stack/child';
 import { freePort } from '../harness/stack/ports';
 import { duBytes, untilStable, type Lens } from './peers-workload';
@@ -71,7 +71,7 @@ export class VictoriaPeer implements Peer {
     return '1.79 (Debian victoria-metrics)';
   }
 
-  async write(batches: RegularBatch[]): Promise<void> {
+  async write(batches: SensorBatch[]): Promise<void> {
     const res = await fetch(`${this.url}/write?precision=ms`, { method: 'POST', body: lineProtocol(batches) });
     if (res.status !== 204) throw new Error(`victoria-metrics write: ${res.status} ${await res.text()}`);
   }
@@ -95,7 +95,7 @@ export class VictoriaPeer implements Peer {
     return this.child ? [this.child.pid] : [];
   }
 
-  async query(q: Lens): Promise<BucketRow[]> {
+  async query(q: Lens, signal?: AbortSignal): Promise<BucketRow[]> {
     const sel = `signal_value{sensor=~"${q.sensors.join('|')}"}`;
     const parts = Object.entries(AGGS).map(([k, f]) => `label_set(${f}(${sel}[${q.step}ms] offset 1ms), "agg", "${k}")`);
     const params = new URLSearchParams({
@@ -105,7 +105,7 @@ export class VictoriaPeer implements Peer {
       step: `${q.step}ms`,
       nocache: '1',
     });
-    const res = await fetch(`${this.url}/api/v1/query_range?${params}`);
+    const res = await fetch(`${this.url}/api/v1/query_range?${params}`, { signal });
     const text = await res.text();
     if (!res.ok) throw new Error(`victoria-metrics query: ${res.status} ${text.slice(-300)}`);
     const body = JSON.parse(text) as VmBody;

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RegularBatch } from '../lib/batch/types';
+import type { EcgSeries } from './peers-ecg';
 import { niceStep } from '../lib/model/ladder';
 import { sensorValues } from '../generator/signal';
 
@@ -31,9 +32,12 @@ export interface PresetWorkload {
   lenses: Lens[];
 }
 
+/** Round trips of one latency cell; a percentile that falls among the aborted requests is null (slower than the request timeout). */
 export interface Latency {
-  p50_ms: number;
-  p99_ms: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  sent: number;
+  timed_out: number;
 }
 
 /** One run of bench-peers: the data and its size in points, the lenses, the progress log. */
@@ -41,6 +45,12 @@ export interface PeerRun {
   data: PeerData;
   points: number;
   workload: PresetWorkload[];
+  /** The real recording, written beside the generated sensors (null: left out). */
+  ecg: EcgSeries | null;
+  /** A latency cell (one preset at one client count) sends no request after this long. */
+  cellDeadlineMs: number;
+  /** A lens request unanswered after this long is aborted. */
+  requestTimeoutMs: number;
   /** Concurrent writers feeding each system. */
   writers: number;
   log: (line: string) => void;

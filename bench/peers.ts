@@ -19,10 +19,11 @@ import { HerodotusStoragePeer } from './peers-storage';
 import { QuestDbPeer } from './peers-questdb';
 import { VictoriaPeer } from './peers-victoria';
 import { makeWorkload, type PeerRun } from './peers-workload';
+import { ecgSeries, type EcgSeries } from './peers-ecg';
 
 const PEERS = ['herodotus', 'herodotus-storage', 'clickhouse', 'questdb', 'influxdb', 'victoriametrics'] as const;
 
-const HELP = `usage: herodotus bench-peers [--sensors 100] [--minutes 10] [--rate 1000] [--queries 10] [--peers ${PEERS.join(',')}] [--state DIR]
+const HELP = `usage: herodotus bench-peers [--sensors 100] [--minutes 10] [--rate 1000] [--queries 10] [--cell-seconds 30] [--request-timeout 120] [--no-ecg] [--peers ${PEERS.join(',')}] [--state DIR]
 
 The same generated data (generator/signal.ts) and the same lens workload
 against Herodotus (POST /v1/ingest through Kafka and the ingest workflows,
@@ -32,10 +33,14 @@ directory and stopped by PID: ClickHouse alone (chdb, one MergeTree table,
 GROUP BY), QuestDB (ILP over HTTP, SAMPLE BY), InfluxDB 1.x (line protocol,
 GROUP BY time()) and VictoriaMetrics (line protocol, query_range with
 *_over_time). Per system: ingest points/s and CPU-seconds per million points,
-bytes per point once settled, lens latency p50/p99 per preset at 1, 10 and
-100 clients on 10 sensors × 2500 points, and each preset's first answer
-compared bucket by bucket with the raw points. The last line of stdout is one
-JSON object.`;
+bytes per point once settled, lens latency p50/p99 per preset (10 s, 1 min,
+1 h, 1 d, 30 d; the longer ones cover all the data of a short run) at 1, 10
+and 100 clients on 10 sensors × 2500 points, and each preset's first answer
+compared bucket by bucket with the raw points. The MIT-BIH ECG (360 Hz, mV)
+is written as one more sensor and each preset's lens over it is compared with
+the recording (--no-ecg leaves it out). A latency cell sends no request after
+--cell-seconds; a request unanswered after --request-timeout seconds is
+aborted and counted. The last line of stdout is one JSON object.`;
 
 const schema = z.object({
   sensors: z.coerce.number().int().min(1).max(10_000).default(100),
@@ -53,6 +58,9 @@ const schema = z.object({
     .refine((r) => 1000 % r === 0, 'rate must divide 1000 (whole-ms periods)')
     .default(1000),
   queries: z.coerce.number().int().min(1).max(10_000).default(10),
+  'cell-seconds': z.coerce.number().min(1).max(3600).default(30),
+  'request-timeout': z.coerce.number().min(1).max(3600).default(120),
+  'no-ecg': z.boolean().default(false),
   peers: z
     .string()
     .default(PEERS.join(','))
@@ -61,7 +69,7 @@ const schema = z.object({
   state: z.string().optional(),
 });
 
-const PRESETS: Record<string, number> = { '10s': 10_000, '1min': 60_000, '1h': 3_600_000, '1d': 86_400_000 };
+const PRESETS: Record<string, number> = { '10s': 10_000, '1min': 60_000, '1h': 3_600_000, '1d': 86_400_000, '30d': 30 * 86_400_000 };
 const POINTS = 2500;
 const LENS_SENSORS = 10;
 const WRITERS = 2;
@@ -69,7 +77,22 @@ const log = (line: string) => process.stderr.write(`bench-peers: ${line}\n`);
 
 export async function benchPeers(argv: string[]): Promise<number> {
   const opts = { type: 'string' } as const;
-  const args = parseOptions(argv, { sensors: opts, minutes: opts, rate: opts, queries: opts, peers: opts, state: opts }, schema, HELP);
+  const args = parseOptions(
+    argv,
+    {
+      sensors: opts,
+      minutes: opts,
+      rate: opts,
+      queries: opts,
+      'cell-seconds': opts,
+      'request-timeout': opts,
+      'no-ecg': { type: 'boolean' },
+      peers: opts,
+      state: opts,
+    },
+    schema,
+    HELP,
+  );
   const config = loadConfig();
   const stateDir = args.state ?? path.join(config.stateDir, 'bench-peers');
   const tools = loadTools(config.toolsDir);
@@ -79,7 +102,18 @@ export async function benchPeers(argv: string[]): Promise<number> {
   const data = { sensors: args.sensors, from, to, rate: args.rate };
   log(`${args.sensors} sensors × ${args.minutes} min × ${args.rate} Hz = ${points.toLocaleString('en')} points`);
   const workload = makeWorkload(PRESETS, data, args.queries, POINTS, LENS_SENSORS);
-  const run: PeerRun = { data, points, workload, writers: WRITERS, log };
+  // The ECG is one more sensor, after the generated ones, from the start of the range.
+  const ecg = args['no-ecg'] ? null : ecgSeries(config.toolsDir, args.sensors + 1, from);
+  const run: PeerRun = {
+    data,
+    points,
+    workload,
+    ecg,
+    cellDeadlineMs: args['cell-seconds'] * 1000,
+    requestTimeoutMs: args['request-timeout'] * 1000,
+    writers: WRITERS,
+    log,
+  };
   const make: Record<(typeof PEERS)[number], () => Peer> = {
     herodotus: () => new HerodotusPeer(path.join(stateDir, 'herodotus')),
     'herodotus-storage': () => new HerodotusStoragePeer(path.join(stateDir, 'herodotus-storage')),
@@ -99,7 +133,20 @@ export async function benchPeers(argv: string[]): Promise<number> {
       log(`${name} failed: ${failed[name]}`);
     }
   }
-  const result = {
+  const result = resultJson(args, ecg, results, failed);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+/** The run's JSON: the machine, the data and workload as run, every system's result and Herodotus ÷ each. */
+function resultJson(
+  args: z.infer<typeof schema>,
+  ecg: EcgSeries | null,
+  results: Record<string, PeerResult>,
+  failed: Record<string, string>,
+) {
+  const points = args.sensors * args.minutes * 60 * args.rate;
+  return {
     bench: 'peers',
     at: new Date().toISOString(),
     machine: {
@@ -109,7 +156,14 @@ export async function benchPeers(argv: string[]): Promise<number> {
       load_avg_1m: Number(os.loadavg()[0]!.toFixed(1)),
       node: process.version,
     },
-    data: { sensors: args.sensors, minutes: args.minutes, rate_hz: args.rate, points, signal: 'generator/signal.ts sensorValues seed 1' },
+    data: {
+      sensors: args.sensors,
+      minutes: args.minutes,
+      rate_hz: args.rate,
+      points,
+      signal: 'generator/signal.ts sensorValues seed 1',
+      ecg: ecg ? { sensor: ecg.sensor, points: ecg.values.length, rate_hz: 360, unit: 'mV', times: 'whole ms' } : null,
+    },
     workload: {
       presets: Object.keys(PRESETS),
       queries_per_preset: args.queries,
@@ -117,6 +171,8 @@ export async function benchPeers(argv: string[]): Promise<number> {
       lens_sensors: Math.min(LENS_SENSORS, args.sensors),
       clients: CLIENTS,
       writers: WRITERS,
+      cell_deadline_s: args['cell-seconds'],
+      request_timeout_s: args['request-timeout'],
       same_windows_and_steps: true,
     },
     peers: Object.keys(results),
@@ -124,13 +180,12 @@ export async function benchPeers(argv: string[]): Promise<number> {
     results,
     ratios_herodotus_over: results.herodotus ? ratiosOver(results.herodotus, results) : {},
   };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  return 0;
 }
 
 /** Herodotus ÷ each peer: ingest rate, CPU per million points, bytes per point, lens p50/p99 per preset at each client count. */
 function ratiosOver(hero: PeerResult, results: Record<string, PeerResult>) {
-  const ratio = (a: number, b: number) => Number((a / Math.max(0.01, b)).toFixed(2));
+  // Null when either side timed out at that percentile.
+  const ratio = (a: number | null, b: number | null) => (a === null || b === null ? null : Number((a / Math.max(0.01, b)).toFixed(2)));
   const lens = (pick: 'p50_ms' | 'p99_ms', peer: PeerResult) =>
     Object.fromEntries(
       Object.keys(PRESETS).map((p) => [

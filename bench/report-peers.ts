@@ -36,7 +36,9 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
         row('bytes/point on disk, settled', (r) => r.bytes_per_point),
         ...presets.flatMap((p) =>
           clients.map((c) =>
-            row(`lens ${p}, ${c} client${c > 1 ? 's' : ''}: p50 / p99 ms`, (r) => `${r.lens[p][c].p50_ms} / ${r.lens[p][c].p99_ms}`),
+            row(`lens ${p}, ${c} client${c > 1 ? 's' : ''}: p50 / p99 ms`, (r) =>
+              latencyCell(r.lens[p][c], json.workload.request_timeout_s),
+            ),
           ),
         ),
       ],
@@ -44,10 +46,32 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
     '',
   );
   md.push(
-    "Bytes are the allocated blocks of each system's data directory growth once its settle step returned: Herodotus after compaction drained, ClickHouse after OPTIMIZE FINAL, InfluxDB 15 s after the last write (cold-write snapshot and full compaction), VictoriaMetrics after a forced merge and QuestDB after its WAL was applied, each then until two readings 3 s apart agree. QuestDB still held superseded partition versions and applied WAL segments then, which it purges later in the background; at small sizes every system's fixed overhead dominates.",
+    "Bytes are the allocated blocks of each system's data directory growth once its settle step returned: Herodotus after compaction drained, ClickHouse after OPTIMIZE FINAL, InfluxDB 15 s after the last write (cold-write snapshot and full compaction) and then until two readings 3 s apart agree, VictoriaMetrics after a forced merge, QuestDB after its WAL was applied and VACUUM TABLE (applied WAL segments purged every second instead of its default 30 s) and then until two readings 5 s apart agree; at small sizes every system's fixed overhead dominates.",
     '',
   );
   md.push(...ratioTable(json, names, presets, clients));
+  md.push(...exactnessTables(json, names, presets));
+  md.push(
+    'Paths: ',
+    ...names.map((k) => `- ${LABEL[k]}: ingest ${res[k].ingest_path}; lens ${res[k].lens_path}; CPU of ${res[k].cpu_measured}.`),
+    '',
+  );
+  md.push(...latencyCharts(json, file, imgDir, charts));
+  return md.join('\n');
+}
+
+/** p50 / p99, a percentile among aborted requests as "> timeout", and how many were aborted. */
+function latencyCell(l: Json, timeoutS: number | undefined): string {
+  const v = (x: number | null) => (x === null ? `> ${(timeoutS ?? 0) * 1000}` : String(x));
+  const cut = l.timed_out > 0 ? ` (${l.timed_out} of ${l.sent} aborted)` : '';
+  return `${v(l.p50_ms)} / ${v(l.p99_ms)}${cut}`;
+}
+
+/** Each preset's first lens, the ECG lenses and the late window, each system against the raw points. */
+function exactnessTables(json: Json, names: string[], presets: string[]): string[] {
+  const res = json.results;
+  const d = json.data;
+  const md: string[] = [];
   md.push(
     'Exactness of each preset’s first lens against the raw points, bucket by bucket (count, min, max, first, last equal; avg by its largest relative error):',
     '',
@@ -59,6 +83,20 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
     ),
     '',
   );
+  if (names.every((k) => res[k].ecg && Object.keys(res[k].ecg).length > 0)) {
+    const e = d.ecg;
+    md.push(
+      `The real recording: the MIT-BIH ECG (${n(e.points)} points at ${e.rate_hz} Hz in ${e.unit}, ${e.times}) written as sensor ${e.sensor} with the first ingest; each preset's lens centred on it against the recording:`,
+      '',
+    );
+    md.push(
+      table(
+        ['', ...presets],
+        names.map((k) => [LABEL[k]!, ...presets.map((p) => exactCell(res[k].ecg[p]))]),
+      ),
+      '',
+    );
+  }
   if (names.every((k) => res[k].late)) {
     md.push(
       `Late data: ${n(res[names[0]!].late.points)} points (1 % of the range, every sensor, one contiguous window) held back and written after the system settled; each preset's lens over that window asked every 250 ms from the acknowledged write until exact (up to 120 s). First answer exact? / exact after:`,
@@ -72,24 +110,30 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
       '',
     );
   }
-  md.push(
-    'Paths: ',
-    ...names.map((k) => `- ${LABEL[k]}: ingest ${res[k].ingest_path}; lens ${res[k].lens_path}; CPU of ${res[k].cpu_measured}.`),
-    '',
-  );
-  const png = `peers-latency-${path.basename(file, '.json')}.png`;
-  const c1 = clients[0]!;
-  charts.push({
-    file: path.join(imgDir, png),
-    svg: barsSvg(
-      `Lens latency p50 by preset, ${c1} client`,
-      presets,
-      names.map((k) => ({ name: LABEL[k]!, values: presets.map((p) => res[k].lens[p][c1].p50_ms) })),
-      'ms',
-    ),
-  });
-  md.push(`![lens latency by preset](benchmarks/${png})`);
-  return md.join('\n');
+  return md;
+}
+
+/** One chart per client count; a cell that timed out at p50 is drawn at the request timeout. */
+function latencyCharts(json: Json, file: string, imgDir: string, charts: Chart[]): string[] {
+  const names: string[] = json.peers;
+  const res = json.results;
+  const presets: string[] = json.workload.presets;
+  const md: string[] = [];
+  const timeoutMs = (json.workload.request_timeout_s ?? 0) * 1000;
+  for (const c of json.workload.clients as number[]) {
+    const png = `peers-latency-${c}-${path.basename(file, '.json')}.png`;
+    charts.push({
+      file: path.join(imgDir, png),
+      svg: barsSvg(
+        `Lens latency p50 by preset, ${c} client${c > 1 ? 's' : ''}`,
+        presets,
+        names.map((k) => ({ name: LABEL[k]!, values: presets.map((p) => res[k].lens[p][c].p50_ms ?? timeoutMs) })),
+        'ms',
+      ),
+    });
+    md.push(`![lens latency by preset at ${c} client${c > 1 ? 's' : ''}](benchmarks/${png})`, '');
+  }
+  return md;
 }
 
 /** Herodotus ÷ each peer, one column per peer. */
@@ -107,7 +151,9 @@ function ratioTable(json: Json, names: string[], presets: string[], clients: num
           rr('ingest points/s', (r) => r.ingest_points_per_s),
           rr('ingest CPU-s per million points', (r) => r.ingest_cpu_s_per_million),
           rr('bytes/point', (r) => r.bytes_per_point),
-          ...presets.flatMap((p) => clients.map((c) => rr(`lens ${p} p50, ${c} client${c > 1 ? 's' : ''}`, (r) => r.lens_p50[p][c]))),
+          ...presets.flatMap((p) =>
+            clients.map((c) => rr(`lens ${p} p50, ${c} client${c > 1 ? 's' : ''}`, (r) => r.lens_p50[p][c] ?? '–')),
+          ),
         ],
       ),
       '',

@@ -4,7 +4,9 @@
  * own directory, fed 2 sensors × 20 s × 100 Hz through its native ingest path
  * less a held-back second, which is written once it has settled; every lens
  * over that second must then turn exact, and three lenses over all the data
- * are compared bucket by bucket with the generated points; then stopped by PID.
+ * are compared bucket by bucket with the generated points, and the MIT-BIH
+ * ECG (108,000 points at 360 Hz in mV) written as a third sensor is asked at
+ * three presets and compared with the recording; then stopped by PID.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +22,7 @@ import { HerodotusStoragePeer } from '../../bench/peers-storage';
 import { QuestDbPeer } from '../../bench/peers-questdb';
 import { VictoriaPeer } from '../../bench/peers-victoria';
 import { measureLate, onTimeChunks } from '../../bench/peers-late';
+import { ecgBatches, ecgBuckets, ecgLenses, ecgSeries } from '../../bench/peers-ecg';
 import { makeWorkload, pool, type Lens, type PeerData, type PeerRun } from '../../bench/peers-workload';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peers-test-'));
@@ -27,10 +30,14 @@ const tools = loadTools(loadConfig().toolsDir);
 const to = Date.UTC(2026, 0, 1);
 const data: PeerData = { sensors: 2, from: to - 20_000, to, rate: 100 };
 const POINTS = 2 * 20 * 100;
+const ecg = ecgSeries(loadConfig().toolsDir, 3, data.from);
 const run: PeerRun = {
   data,
   points: POINTS,
   workload: makeWorkload({ '1s': 1000, '10s': 10_000, '1min': 60_000 }, data, 1, 2500, 2),
+  ecg,
+  cellDeadlineMs: 10_000,
+  requestTimeoutMs: 30_000,
   writers: 2,
   log: () => {},
 };
@@ -80,6 +87,17 @@ describe('bench:peers adapters answer lenses exactly on the generated points', (
         }
         expect(points).toBe(POINTS);
         expect(expectedBuckets(data, lenses[1]!).every((w) => w.count === 3)).toBe(true);
+        // The recording, irregular whole-ms times and decimal mV values: exact at 1 s, 10 s and 1 min.
+        await peer.write(ecgBatches(ecg));
+        await peer.flush();
+        for (const { name, lens } of ecgLenses(ecg, run.workload)) {
+          const want = ecgBuckets(ecg, lens);
+          const e = compareBuckets(want, await peer.query(lens));
+          expect([name, e.examples]).toEqual([name, []]);
+          expect(e.avg_max_rel_err).toBeLessThan(1e-12);
+          expect(want.reduce((n, w) => n + w.count, 0)).toBe(ecg.times.filter((t) => t >= lens.from && t < lens.to).length);
+          expect(want.length).toBeGreaterThan(0);
+        }
         expect(peer.bytes()).toBeGreaterThan(0);
       } finally {
         const pids = peer.pids();
