@@ -10,16 +10,10 @@ import { niceStep } from '../lib/model/ladder';
 import { readEcg } from '../harness/verify/ecg';
 import { bucketsOf } from './peers-exact';
 import type { BucketRow } from './peers-peer';
-import type { Lens, PresetWorkload } from './peers-workload';
+import type { EcgSeries, Lens, PresetWorkload } from './peers-workload';
 
 /** Points per batch: inside every system's per-batch limits (Herodotus's is 100,000). */
 const BATCH_POINTS = 10_000;
-
-export interface EcgSeries {
-  sensor: number;
-  times: Float64Array;
-  values: Float64Array;
-}
 
 /** The recording as sensor `sensor`, starting at `t0`. */
 export function ecgSeries(toolsDir: string, sensor: number, t0: number): EcgSeries {

@@ -55,8 +55,10 @@ export class VictoriaPeer implements Peer {
         `-httpListenAddr=127.0.0.1:${port}`,
         '-retentionPeriod=100y',
         '-search.disableCache',
-        // Beyond its concurrency limit (2 × cores) requests queue; the default 10 s queue fails them at 100 clients.
+        // Beyond its concurrency limit (2 × cores) requests queue; the default 10 s queue fails them at 100 clients,
+        // and a queued request also counts against the 30 s query limit, which at 60M points it outlives.
         '-search.maxQueueDuration=10m',
+        '-search.maxQueryDuration=10m',
         '-loggerLevel=WARN',
       ],
       logFile: path.join(this.dir, 'victoria-metrics.log'),

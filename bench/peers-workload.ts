@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RegularBatch } from '../lib/batch/types';
-import type { EcgSeries } from './peers-ecg';
 import { niceStep } from '../lib/model/ladder';
 import { sensorValues } from '../generator/signal';
 
@@ -16,6 +15,13 @@ export interface PeerData {
   from: number;
   to: number;
   rate: number;
+}
+
+/** A real recording as one sensor: its whole-ms times and values (bench/peers-ecg.ts). */
+export interface EcgSeries {
+  sensor: number;
+  times: Float64Array;
+  values: Float64Array;
 }
 
 export interface Lens {
@@ -86,10 +92,15 @@ export function makeWorkload(
   }));
 }
 
-/** The data, whole seconds (at most a minute) of all sensors at a time: the same values every system gets. */
+/**
+ * The data, whole seconds (at most an hour) of all sensors at a time: the
+ * same values every system gets. At low rates a write still carries about
+ * CHUNK_POINTS points, so a 30-day run at 1 Hz is hundreds of writes, not
+ * tens of thousands (each a ClickHouse part).
+ */
 export function* chunks(o: PeerData): Generator<RegularBatch[]> {
   const period = 1000 / o.rate;
-  const chunkMs = Math.min(60_000, Math.max(1000, Math.floor(CHUNK_POINTS / (o.sensors * o.rate)) * 1000));
+  const chunkMs = Math.min(3_600_000, Math.max(1000, Math.floor(CHUNK_POINTS / (o.sensors * o.rate)) * 1000));
   for (let t = o.from; t < o.to; t += chunkMs) {
     const count = Math.min(chunkMs, o.to - t) / period;
     yield Array.from({ length: o.sensors }, (_, i) => ({

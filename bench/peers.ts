@@ -18,8 +18,8 @@ import type { Peer } from './peers-peer';
 import { HerodotusStoragePeer } from './peers-storage';
 import { QuestDbPeer } from './peers-questdb';
 import { VictoriaPeer } from './peers-victoria';
-import { makeWorkload, type PeerRun } from './peers-workload';
-import { ecgSeries, type EcgSeries } from './peers-ecg';
+import { makeWorkload, type EcgSeries, type PeerRun } from './peers-workload';
+import { ecgSeries } from './peers-ecg';
 
 const PEERS = ['herodotus', 'herodotus-storage', 'clickhouse', 'questdb', 'influxdb', 'victoriametrics'] as const;
 
