@@ -10,11 +10,12 @@ import type { ProcessContext } from './process-context';
  */
 export function startMqttBridge(ctx: ProcessContext, clickhouse: ClickHouseConnections): MqttBridge | null {
   const { config, log, health, kafka, limits } = ctx;
-  const { url, topics, clientId } = config.mqtt;
+  const { url, topics, correctionTopics, clientId } = config.mqtt;
   if (!url) return null;
   const bridge = new MqttBridge({
     url,
     topics,
+    correctionTopics,
     clientId,
     catalog: new SeriesCatalog({ shards: () => clickhouse.catalog }),
     publisher: kafka.publisher,

@@ -7,7 +7,8 @@ import { parsePrecision, type Precision } from '../../lib/lineprotocol/points';
 import { CatalogUnavailable, type SeriesCatalog } from '../../lib/series/catalog';
 import { prepareLineWrite } from '../../lib/series/line-write';
 import { needs } from '../middleware/scope';
-import { limitBody } from './ingest';
+import { ON_CONFLICT_HEADER } from '../../lib/ingest/conflicts';
+import { limitBody, onConflictQuery } from './ingest';
 
 export interface InfluxRouteDeps {
   publisher: BatchPublisher;
@@ -45,7 +46,7 @@ function bodyText(c: Context, body: ArrayBuffer, maxBytes: number): string | 'to
  * write): the answer is then a 400 listing each with its line number, after
  * the accepted points are on Kafka.
  */
-async function write(c: Context, deps: InfluxRouteDeps, dialect: Dialect, precision: Precision) {
+async function write(c: Context, deps: InfluxRouteDeps, dialect: Dialect, precision: Precision, replace: boolean) {
   const text = bodyText(c, await c.req.arrayBuffer(), deps.maxBodyBytes);
   if (text === 'too_large')
     return influxError(c, dialect, 413, 'request too large', `the unpacked body exceeds ${deps.maxBodyBytes} bytes`);
@@ -60,7 +61,8 @@ async function write(c: Context, deps: InfluxRouteDeps, dialect: Dialect, precis
     throw err;
   }
   try {
-    await deps.publisher.publish(prepared.batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b, deps.limits) })));
+    const headers = replace ? { headers: { [ON_CONFLICT_HEADER]: 'replace' } } : {};
+    await deps.publisher.publish(prepared.batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b, deps.limits), ...headers })));
   } catch (err) {
     return influxError(c, dialect, 503, 'unavailable', `could not hand the points to Kafka: ${(err as Error).message}; retry later`);
   }
@@ -93,6 +95,8 @@ function precisionOf(c: Context, dialect: Dialect): Precision | Response {
  * POST /api/v2/write?org=&bucket=&precision= (2.x). The database, org and
  * bucket are required as InfluxDB requires them but do not scope anything
  * here: series are one namespace, named by docs/api.md#line-protocol.
+ * `on_conflict=replace` (Herodotus's own parameter, as on POST /v1/ingest)
+ * makes the write's points corrections of stored values.
  */
 export function influxRoutes(deps: InfluxRouteDeps) {
   const route = (dialect: Dialect, required: string[]) => async (c: Context) => {
@@ -100,7 +104,9 @@ export function influxRoutes(deps: InfluxRouteDeps) {
     if (missing) return influxError(c, dialect, 400, 'invalid', `the query parameter ${missing} is required`);
     const precision = precisionOf(c, dialect);
     if (precision instanceof Response) return precision;
-    return write(c, deps, dialect, precision);
+    const onConflict = onConflictQuery.safeParse(c.req.query('on_conflict'));
+    if (!onConflict.success) return influxError(c, dialect, 400, 'invalid', 'on_conflict must be keep or replace');
+    return write(c, deps, dialect, precision, onConflict.data === 'replace');
   };
   return new Hono()
     .post('/write', needs('write'), limitBody(deps.maxBodyBytes), route('v1', ['db']))

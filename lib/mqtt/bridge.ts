@@ -10,13 +10,22 @@ import type { Rejection } from '../lineprotocol/points';
 import type { Logger } from '../log/logger';
 import type { SeriesCatalog } from '../series/catalog';
 import { resolvePoints } from '../series/line-write';
+import { ON_CONFLICT_HEADER } from '../ingest/conflicts';
 import { decodeMqttMessage } from './message';
+import { topicMatches } from './topic';
 
 export interface MqttBridgeDeps {
   /** mqtt://host:port of the broker. */
   url: string;
   /** Topic filters subscribed with QoS 1. */
   topics: string[];
+  /**
+   * Topic filters, subscribed too, whose messages are corrections: a point
+   * whose (series, ts) is stored with another value replaces it
+   * (on_conflict=replace, carried as the on-conflict Kafka header) instead
+   * of being dead-lettered as conflicting_value.
+   */
+  correctionTopics?: string[];
   /** The bridge's session at the broker: the same id after a restart finds its unacknowledged messages again. */
   clientId: string;
   catalog: SeriesCatalog;
@@ -70,9 +79,10 @@ export class MqttBridge {
     };
     client.on('connect', (connack) => {
       this.connection++;
-      client.subscribe(Object.fromEntries(topics.map((t) => [t, { qos: 1 as const }])), (err) => {
+      const filters = [...new Set([...topics, ...(this.deps.correctionTopics ?? [])])];
+      client.subscribe(Object.fromEntries(filters.map((t) => [t, { qos: 1 as const }])), (err) => {
         if (err) return log.warn({ err: err.message }, 'mqtt subscribe failed; retried on reconnect');
-        log.info({ url, topics, sessionPresent: connack.sessionPresent }, 'mqtt bridge subscribed');
+        log.info({ url, topics: filters, sessionPresent: connack.sessionPresent }, 'mqtt bridge subscribed');
         this.deps.onState?.('ready');
       });
     });
@@ -92,10 +102,13 @@ export class MqttBridge {
     const now = Date.now();
     const maxTs = Math.min(limits.maxTs, now + (limits.ingest?.futureSkewMs ?? limits.maxTs));
     const decoded = decodeMqttMessage(payload, { minTs: limits.minTs, maxTs });
+    // A redelivered correction replaces with the same value: a silent re-send.
+    const correction = (this.deps.correctionTopics ?? []).some((f) => topicMatches(f, packet.topic));
+    const headers = correction ? { headers: { [ON_CONFLICT_HEADER]: 'replace' } } : {};
     await this.retrying(packet.topic, async () => {
       const resolved = await resolvePoints(decoded.points, catalog);
       const batches = batchesOfPoints(resolved.points, limits);
-      await publisher.publish(batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b, limits) })));
+      await publisher.publish(batches.map((b) => ({ key: String(b.sensor), value: encodeBatch(b, limits), ...headers })));
       const refused = [
         ...decoded.rejected.map((r) => letterOf(packet.topic, payload, r, r.line === 0 ? 'invalid_message' : 'invalid_point')),
         ...resolved.rejected.map((r) => letterOf(packet.topic, payload, r, 'series_refused')),

@@ -3,10 +3,13 @@
 // Kafka the record offering the newcomer is dead-lettered as
 // conflicting_value (naming sensor, ts, stored and offered value) and
 // counted in /metrics; a backfill import counts it in its progress.
-// Identical re-sends stay silent. Every check is on data: raw's points and
-// values, the dead letters, the counters.
+// Identical re-sends stay silent. Corrections (on_conflict=replace) arrive
+// by POST /v1/ingest, backfill, line protocol and MQTT correction topics.
+// Every check is on data: raw's points and values, the dead letters, the
+// counters.
 import fs from 'node:fs';
 import { Partitioners, type Producer } from 'kafkajs';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../harness/stack/child';
 import { Harness } from '../../harness/stack/harness';
@@ -29,7 +32,13 @@ const log = createLogger('conflicts-test', process.env.LOG_LEVEL ?? 'warn');
 
 beforeAll(async () => {
   stateDir = tempStateDir('conflicts');
-  harness = await Harness.start({ stateDir, freePorts: true, log });
+  harness = await Harness.start({
+    stateDir,
+    freePorts: true,
+    mqtt: true,
+    env: { HERODOTUS_MQTT_CORRECTION_TOPICS: 'herodotus/corrections/#', HERODOTUS_MAX_FUTURE_SKEW_MS: String(10 * 365 * 86_400_000) },
+    log,
+  });
   producer = harness.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
 });
@@ -290,5 +299,67 @@ describe('conflicting values in a backfill import', () => {
     expect(await fetchRaw(h().api.baseUrl, 961, T0, T0 + 1000)).toEqual(Array.from({ length: 100 }, (_, i) => [T0 + i * 10, corrected(i)]));
     const lens = (await json(`/v1/lens?sensors=961&from=${T0}&to=${T0 + 86_400_000}&step=3600000`)).body as LensBody;
     expectExact(lens, new Map([[961, await fetchRaw(h().api.baseUrl, 961, T0, T0 + 1000)]]));
+  });
+});
+
+describe('corrections by line protocol and MQTT', () => {
+  /** Every stored point of a series by name, as [ts, value]. */
+  const rawOf = async (name: string) => {
+    const q = new URLSearchParams({ series: name, from: String(T0), to: String(T0 + 86_400_000) });
+    const r = await apiJson(`/v1/raw?${q}`);
+    return r.status === 404 ? [] : (r.body.points as [number, number][]);
+  };
+
+  it('a line-protocol write keeps the stored value by default and corrects it with on_conflict=replace', async () => {
+    const write = (body: string, q = '') => fetch(`${h().api.baseUrl}/write?db=d&precision=ms${q}`, { method: 'POST', body });
+    const name = 'conflicts/site=lp/flow';
+    expect((await write(`conflicts,site=lp flow=1.5 ${T0}\nconflicts,site=lp flow=2.5 ${T0 + 1000}`)).status).toBe(204);
+    await caughtUp();
+    const [conflicting, replaced] = [await conflictingCounter(), await counter('herodotus_points_replaced_total')];
+    expect((await write(`conflicts,site=lp flow=9.5 ${T0}`)).status).toBe(204);
+    await caughtUp();
+    expect(await rawOf(name)).toEqual([
+      [T0, 1.5],
+      [T0 + 1000, 2.5],
+    ]);
+    expect(await conflictingCounter()).toBe(conflicting + 1);
+    expect((await write(`conflicts,site=lp flow=7.25 ${T0 + 1000}`, '&on_conflict=replace')).status).toBe(204);
+    await caughtUp();
+    expect(await rawOf(name)).toEqual([
+      [T0, 1.5],
+      [T0 + 1000, 7.25],
+    ]);
+    expect(await counter('herodotus_points_replaced_total')).toBe(replaced + 1);
+    const bad = await write(`conflicts,site=lp flow=1 ${T0}`, '&on_conflict=overwrite');
+    expect([bad.status, ((await bad.json()) as { error: string }).error]).toEqual([400, 'on_conflict must be keep or replace']);
+  });
+
+  it('an MQTT message on a correction topic corrects; on the other topics the stored value stays', async () => {
+    const client = await mqtt.connectAsync(h().config.mqtt.url!, { clientId: 'conflicts-test', protocolVersion: 4 });
+    const name = 'conflicts/mqtt/pump1';
+    const send = (topic: string, points: [number, number][]) =>
+      client.publishAsync(topic, JSON.stringify(points.map(([ts, value]) => ({ series: name, ts, value }))), { qos: 1 });
+    try {
+      await send('herodotus/plant1/pump1', [
+        [T0, 1],
+        [T0 + 1000, 2],
+      ]);
+      await waitFor(async () => (await rawOf(name)).length === 2, { timeoutMs: 60_000, what: 'the first MQTT points stored' });
+      const [conflicting, replaced] = [await conflictingCounter(), await counter('herodotus_points_replaced_total')];
+      await send('herodotus/plant1/pump1', [[T0, 5]]);
+      await waitFor(async () => (await conflictingCounter()) === conflicting + 1, { timeoutMs: 60_000, what: 'the conflict counted' });
+      await send('herodotus/corrections/plant1/pump1', [[T0 + 1000, 6.5]]);
+      await waitFor(async () => (await counter('herodotus_points_replaced_total')) === replaced + 1, {
+        timeoutMs: 60_000,
+        what: 'the correction applied',
+      });
+      await caughtUp();
+      expect(await rawOf(name)).toEqual([
+        [T0, 1],
+        [T0 + 1000, 6.5],
+      ]);
+    } finally {
+      await client.endAsync(true);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMqttMessage } from '../../lib/mqtt/message';
+import { topicMatches } from '../../lib/mqtt/topic';
 
 const ctx = { minTs: Date.UTC(2000, 0, 1), maxTs: Date.UTC(2100, 0, 1) };
 const decode = (v: unknown) => decodeMqttMessage(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), ctx);
@@ -37,5 +38,25 @@ describe('MQTT messages', () => {
   it('refuses a message that is no JSON or an empty array whole', () => {
     expect(decode('{"series": ').rejected).toEqual([{ line: 0, reason: expect.stringMatching(/^not JSON/) }]);
     expect(decode([]).rejected).toEqual([{ line: 0, reason: 'an empty array holds no point' }]);
+  });
+});
+
+describe('MQTT topic filters (which messages are corrections)', () => {
+  it('matches + as one level and # as the rest, as brokers do', () => {
+    const cases: [string, string, boolean][] = [
+      ['herodotus/corrections/#', 'herodotus/corrections/plant1/pump3', true],
+      ['herodotus/corrections/#', 'herodotus/corrections', true],
+      ['herodotus/corrections/#', 'herodotus/plant1', false],
+      ['herodotus/+/fix', 'herodotus/plant1/fix', true],
+      ['herodotus/+/fix', 'herodotus/plant1/line2/fix', false],
+      ['herodotus/+', 'herodotus/', true],
+      ['herodotus/fix', 'herodotus/fix', true],
+      ['herodotus/fix', 'herodotus/fix/more', false],
+      ['herodotus/fix/more', 'herodotus/fix', false],
+      ['#', '$SYS/broker/uptime', false],
+      ['+/broker/uptime', '$SYS/broker/uptime', false],
+      ['$SYS/#', '$SYS/broker/uptime', true],
+    ];
+    expect(cases.map(([f, t]) => [f, t, topicMatches(f, t)])).toEqual(cases);
   });
 });
