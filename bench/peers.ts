@@ -175,7 +175,8 @@ function resultJson(
       request_timeout_s: args['request-timeout'],
       same_windows_and_steps: true,
     },
-    peers: Object.keys(results),
+    // In the canonical order, whatever order --peers ran them in.
+    peers: PEERS.filter((p) => p in results),
     failed,
     results,
     ratios_herodotus_over: results.herodotus ? ratiosOver(results.herodotus, results) : {},

@@ -11,11 +11,13 @@ const LABEL: Record<string, string> = {
   victoriametrics: 'VictoriaMetrics',
 };
 const FIELDS = ['count', 'min', 'max', 'first', 'last'];
+/** Systems in LABEL's order, whatever order the run measured them in; unknown ones after. */
+const ordered = (peers: string[]) => [...Object.keys(LABEL).filter((k) => peers.includes(k)), ...peers.filter((k) => !(k in LABEL))];
 const n = (x: number) => x.toLocaleString('en');
 
 /** bench:peers: Herodotus and the systems a user would run instead, side by side on the same data and lenses. */
 export function peersSection(json: Json, file: string, imgDir: string, charts: Chart[]): string {
-  const names: string[] = json.peers;
+  const names = ordered(json.peers);
   const res = json.results;
   const presets: string[] = json.workload.presets;
   const clients: number[] = json.workload.clients;
@@ -115,7 +117,7 @@ function exactnessTables(json: Json, names: string[], presets: string[]): string
 
 /** One chart per client count; a cell that timed out at p50 is drawn at the request timeout. */
 function latencyCharts(json: Json, file: string, imgDir: string, charts: Chart[]): string[] {
-  const names: string[] = json.peers;
+  const names = ordered(json.peers);
   const res = json.results;
   const presets: string[] = json.workload.presets;
   const md: string[] = [];
