@@ -38,12 +38,15 @@ export function barsSvg(title: string, categories: string[], series: { name: str
     series.forEach((s, k) => {
       const v = s.values[i] ?? 0;
       const x = L + i * gw + gw * 0.1 + k * bw;
-      out += `<rect x="${x}" y="${y(v)}" width="${bw - 2}" height="${H - B - y(v)}" fill="${COLORS[k % COLORS.length]}"/><text x="${x + bw / 2}" y="${y(v) - 3}" text-anchor="middle" font-size="10">${v}</text>`;
+      out += `<rect x="${x}" y="${y(v)}" width="${bw - 2}" height="${H - B - y(v)}" fill="${COLORS[k % COLORS.length]}"/><text x="${x + bw / 2}" y="${y(v) - 3}" text-anchor="middle" font-size="10">${v >= 100 ? Math.round(v) : v}</text>`;
     });
     out += `<text x="${L + i * gw + gw / 2}" y="${H - B + 18}" text-anchor="middle">${esc(c)}</text>`;
   });
+  // Four legend entries a row, so six systems still fit the width.
   series.forEach((s, k) => {
-    out += `<rect x="${L + k * 180}" y="${H - 24}" width="12" height="12" fill="${COLORS[k % COLORS.length]}"/><text x="${L + k * 180 + 16}" y="${H - 14}">${esc(s.name)}</text>`;
+    const lx = L + (k % 4) * 200;
+    const ly = H - 30 + Math.floor(k / 4) * 16;
+    out += `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${COLORS[k % COLORS.length]}"/><text x="${lx + 16}" y="${ly + 10}">${esc(s.name)}</text>`;
   });
   return `${out}</svg>`;
 }

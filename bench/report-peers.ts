@@ -24,7 +24,7 @@ export function peersSection(json: Json, file: string, imgDir: string, charts: C
   const d = json.data;
   const md: string[] = [`## Herodotus and its peers (\`${file}\`)`, ''];
   md.push(
-    `Data: ${d.sensors} sensors × ${d.minutes} min × ${d.rate_hz} Hz = ${n(d.points)} points (${d.signal}), ${json.workload.writers} concurrent writers. Lenses: ${json.workload.lens_sensors} sensors × ${json.workload.points} points, ${json.workload.queries_per_preset} windows per preset (at least one request per client), identical windows and bucket widths for every system. Machine: ${json.machine.cores} cores, load average at the end ${json.machine.load_avg_1m}.`,
+    `Data: ${d.sensors} sensors × ${d.minutes} min × ${d.rate_hz} Hz = ${n(d.points)} points (${d.signal}), ${json.workload.writers} concurrent writers. Lenses: ${json.workload.lens_sensors} sensors × ${json.workload.points} points, ${json.workload.queries_per_preset} windows per preset (at least one request per client), identical windows and bucket widths for every system; a preset longer than the data covers all of it. Machine: ${json.machine.cores} cores, load average at the end ${json.machine.load_avg_1m}.`,
     '',
   );
   for (const [k, why] of Object.entries(json.failed ?? {})) md.push(`**${LABEL[k] ?? k} failed in this run:** ${why}`, '');
