@@ -6,11 +6,10 @@
  * with the recording's own points.
  */
 import type { IrregularBatch } from '../lib/batch/types';
-import { niceStep } from '../lib/model/ladder';
 import { readEcg } from '../harness/verify/ecg';
 import { bucketsOf } from './peers-exact';
 import type { BucketRow } from './peers-peer';
-import type { EcgSeries, Lens, PresetWorkload } from './peers-workload';
+import { centredLens, type EcgSeries, type Lens, type PresetWorkload } from './peers-workload';
 
 /** Points per batch: inside every system's per-batch limits (Herodotus's is 100,000). */
 const BATCH_POINTS = 10_000;
@@ -34,14 +33,10 @@ export function ecgBatches(ecg: EcgSeries): IrregularBatch[] {
   return out;
 }
 
-/** One lens per preset over the ECG sensor, centred on the recording, on whole buckets of 2500 to the span. */
+/** One lens per preset over the ECG sensor, centred on the recording, about 2500 buckets each. */
 export function ecgLenses(ecg: EcgSeries, workload: PresetWorkload[]): { name: string; lens: Lens }[] {
   const mid = (ecg.times[0]! + ecg.times[ecg.times.length - 1]!) / 2;
-  return workload.map((p) => {
-    const step = niceStep(mid - p.span / 2, mid + p.span / 2, 2500);
-    const from = Math.floor((mid - p.span / 2) / step) * step;
-    return { name: p.name, lens: { sensors: [ecg.sensor], from, to: Math.ceil((mid + p.span / 2) / step) * step, step } };
-  });
+  return workload.map((p) => ({ name: p.name, lens: centredLens(mid, p.span, [ecg.sensor], 2500) }));
 }
 
 /** The exact buckets of a lens over the ECG sensor. */

@@ -4,10 +4,9 @@
  * once the system has settled (its rollups, caches or merged parts exist);
  * then each preset's lens over that window is asked until it is exact.
  */
-import { niceStep } from '../lib/model/ladder';
 import { compareBuckets, expectedBuckets, isExact, type Exactness } from './peers-exact';
 import type { Peer } from './peers-peer';
-import { chunks, pool, type Lens, type PeerData, type PeerRun } from './peers-workload';
+import { centredLens, chunks, pool, type Lens, type PeerData, type PeerRun } from './peers-workload';
 
 /** [from, to) of the held-back window: 1 % of the range, at least a second, starting at its middle. */
 export function lateWindow(d: PeerData): { from: number; to: number } {
@@ -30,14 +29,10 @@ export interface LateResult {
   presets: Record<string, { first_answer_exact: boolean; exact_after_ms: number | null; last: Exactness }>;
 }
 
-/** One lens per preset centred on the late window, on whole buckets. */
+/** One lens per preset centred on the late window, about 2500 buckets each. */
 function lateLenses(run: PeerRun, w: { from: number; to: number }): { name: string; lens: Lens }[] {
   const mid = (w.from + w.to) / 2;
-  return run.workload.map((p) => {
-    const step = niceStep(mid - p.span / 2, mid + p.span / 2, 2500);
-    const from = Math.floor((mid - p.span / 2) / step) * step;
-    return { name: p.name, lens: { sensors: p.lenses[0]!.sensors, from, to: Math.ceil((mid + p.span / 2) / step) * step, step } };
-  });
+  return run.workload.map((p) => ({ name: p.name, lens: centredLens(mid, p.span, p.lenses[0]!.sensors, 2500) }));
 }
 
 /** Writes the late window, then asks each preset's lens over it every 250 ms (up to timeoutMs) until exact. */

@@ -92,6 +92,12 @@ export function makeWorkload(
   }));
 }
 
+/** A lens of `span` centred on `mid`, about `points` buckets, on whole buckets (every system then aggregates the same points). */
+export function centredLens(mid: number, span: number, sensors: number[], points: number): Lens {
+  const step = niceStep(mid - span / 2, mid + span / 2, points);
+  return { sensors, from: Math.floor((mid - span / 2) / step) * step, to: Math.ceil((mid + span / 2) / step) * step, step };
+}
+
 /**
  * The data, whole seconds (at most an hour) of all sensors at a time: the
  * same values every system gets. At low rates a write still carries about
