@@ -72,46 +72,33 @@ function latencyCell(l: Json, timeoutS: number | undefined): string {
 /** Each preset's first lens, the ECG lenses and the late window, each system against the raw points. */
 function exactnessTables(json: Json, names: string[], presets: string[]): string[] {
   const res = json.results;
-  const d = json.data;
-  const md: string[] = [];
-  md.push(
-    'Exactness of each preset’s first lens against the raw points, bucket by bucket (count, min, max, first, last equal; avg by its largest relative error):',
-    '',
-  );
-  md.push(
+  const e = json.data.ecg;
+  // One row per system, one cell per preset.
+  const byPreset = (cell: (r: Json, p: string) => string) =>
     table(
       ['', ...presets],
-      names.map((k) => [LABEL[k]!, ...presets.map((p) => exactCell(res[k].exactness[p]))]),
-    ),
+      names.map((k) => [LABEL[k]!, ...presets.map((p) => cell(res[k], p))]),
+    );
+  const md = [
+    'Exactness of each preset’s first lens against the raw points, bucket by bucket (count, min, max, first, last equal; avg by its largest relative error):',
     '',
-  );
-  if (names.every((k) => res[k].ecg && Object.keys(res[k].ecg).length > 0)) {
-    const e = d.ecg;
+    byPreset((r, p) => exactCell(r.exactness[p])),
+    '',
+  ];
+  if (names.every((k) => res[k].ecg && Object.keys(res[k].ecg).length > 0))
     md.push(
       `The real recording: the MIT-BIH ECG (${n(e.points)} points at ${e.rate_hz} Hz in ${e.unit}, ${e.times}) written as sensor ${e.sensor} with the first ingest; each preset's lens centred on it against the recording:`,
       '',
-    );
-    md.push(
-      table(
-        ['', ...presets],
-        names.map((k) => [LABEL[k]!, ...presets.map((p) => exactCell(res[k].ecg[p]))]),
-      ),
+      byPreset((r, p) => exactCell(r.ecg[p])),
       '',
     );
-  }
-  if (names.every((k) => res[k].late)) {
+  if (names.every((k) => res[k].late))
     md.push(
       `Late data: ${n(res[names[0]!].late.points)} points (1 % of the range, every sensor, one contiguous window) held back and written after the system settled; each preset's lens over that window asked every 250 ms from the acknowledged write until exact (up to 120 s). First answer exact? / exact after:`,
       '',
-    );
-    md.push(
-      table(
-        ['', ...presets],
-        names.map((k) => [LABEL[k]!, ...presets.map((p) => lateCell(res[k].late.presets[p]))]),
-      ),
+      byPreset((r, p) => lateCell(r.late.presets[p])),
       '',
     );
-  }
   return md;
 }
 
