@@ -6,16 +6,24 @@ export const LensResponse = z.object({
   from: z.number().int().meta({ description: 'Start of the bucket grid (aligned down to step_ms)' }),
   to: z.number().int().meta({ description: 'End of the bucket grid (aligned up to step_ms)' }),
   step_ms: z.number().int().meta({ description: 'Bucket width in milliseconds' }),
+  quality: z.enum(['good', 'any']).meta({ description: 'The points avg, min and max cover (the quality parameter)' }),
   sensors: z.array(
     z.object({
       sensor: z.number().int(),
       t: z.array(z.number().int()).meta({ description: 'Bucket start times, epoch ms; every bucket of the grid, also empty ones' }),
-      count: z.array(z.number().int()),
-      avg: nullableNumbers.meta({ description: 'null where the bucket is empty' }),
-      min: nullableNumbers,
-      max: nullableNumbers,
-      first: nullableNumbers,
-      last: nullableNumbers,
+      count: z.array(z.number().int()).meta({ description: 'Points in the bucket, whatever their quality (good + uncertain + bad)' }),
+      good: z.array(z.number().int()).meta({ description: 'Good points in the bucket' }),
+      uncertain: z.array(z.number().int()).meta({ description: 'Uncertain points in the bucket' }),
+      bad: z.array(z.number().int()).meta({ description: 'Bad points in the bucket' }),
+      avg: nullableNumbers.meta({
+        description: 'Mean of the good points (quality=any: of every point); null where the bucket has none',
+      }),
+      min: nullableNumbers.meta({ description: 'Over the same points as avg' }),
+      max: nullableNumbers.meta({ description: 'Over the same points as avg' }),
+      first: nullableNumbers.meta({
+        description: "Value of the bucket's first point, whatever its quality; null where the bucket is empty",
+      }),
+      last: nullableNumbers.meta({ description: "Value of the bucket's last point, whatever its quality" }),
     }),
   ),
   plan: z.object({
@@ -28,6 +36,7 @@ export const LensResponse = z.object({
 export const RawResponse = z.object({
   sensor: z.number().int(),
   points: z.array(z.tuple([z.number().int(), z.number()])).meta({ description: '[epoch ms, value] in time order' }),
+  quality: z.array(z.number().int().min(0).max(2)).meta({ description: 'Quality code of each point: 0 good, 1 uncertain, 2 bad' }),
   next: z.string().nullable().meta({ description: 'Cursor of the next page; null on the last page' }),
 });
 export const ErrorResponse = z.object({

@@ -151,6 +151,9 @@ export function lensQuerySchema(maxSensorId: number) {
       step: intParam(1, MAX_STEP_MS)
         .optional()
         .meta({ description: `Explicit bucket width in milliseconds instead of points (at most ${MAX_POINTS} buckets)` }),
+      quality: z.enum(['good', 'any']).optional().meta({
+        description: 'Which points avg, min and max cover: `good` (default) or `any` quality; counts, first and last cover every point',
+      }),
       source: z.enum(['plan', 'raw']).optional().meta({
         description:
           '`raw` aggregates raw points instead of planning over rollups (verification; needs the admin scope, at most HERODOTUS_RAW_LENS_MAX_ROWS rows)',
@@ -251,7 +254,15 @@ export function lensRoutes(deps: LensRouteDeps) {
             apiError(404, 'unknown_sensor', `no data for sensor${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'sensors'),
           );
         const stepMs = q.step ?? niceStep(q.from, q.to, q.points ?? 2500);
-        const req = { sensors: q.sensors, from: q.from, to: q.to, stepMs, source: q.source, rawMaxRows: deps.rawLensMaxRows };
+        const req = {
+          sensors: q.sensors,
+          from: q.from,
+          to: q.to,
+          stepMs,
+          source: q.source,
+          rawMaxRows: deps.rawLensMaxRows,
+          quality: q.quality,
+        };
         try {
           const lens = await runLens(shards, deps.ladder, req, deps.ledgers);
           if (c.req.header('accept')?.includes(LENS_BINARY_TYPE))
@@ -270,6 +281,11 @@ export function lensRoutes(deps: LensRouteDeps) {
         return sendError(c, apiError(404, 'unknown_sensor', `no data for sensor ${q.sensor}`, 'sensor'));
       const limit = q.limit ?? 10_000;
       const page = await rawPage(shards.of(q.sensor), q.sensor, q.cursor ?? q.from, q.to, limit);
-      return jsonResponse(c, { sensor: q.sensor, points: page.points, next: page.next === null ? null : String(page.next) });
+      return jsonResponse(c, {
+        sensor: q.sensor,
+        points: page.points,
+        quality: page.quality,
+        next: page.next === null ? null : String(page.next),
+      });
     });
 }

@@ -1,7 +1,8 @@
 // Herodotus lens viewer: plain ES modules, no build step. Picks up to 10
 // sensors, asks GET /v1/lens for as many buckets as the chart is wide, and
-// draws each sensor's avg line over its min/max band with uPlot. Zooming,
-// panning and live mode re-query the lens at the new resolution.
+// draws each sensor's avg line over its min/max band with uPlot, marking the
+// buckets that hold bad or uncertain points. Zooming, panning and live mode
+// re-query the lens at the new resolution.
 //
 // One module per concept: state.js (what is shown), url.js (the view in the
 // address), api.js (the HTTP API), message.js (errors in words), sensors.js
@@ -17,7 +18,8 @@
 // from init().
 //
 // For tests and debugging, the last lens is on window.__lens
-// ({seq, query, url, response, ms}) and the controls on window.__viewer.
+// ({seq, query, url, response, ms}) and the controls on window.__viewer
+// (with the chart and the buckets it marks).
 import { view } from './chart.js';
 import { attachControls } from './controls.js';
 import { requery } from './lens.js';
@@ -44,6 +46,7 @@ window.__viewer = {
   setLive,
   preset,
   chart: () => view.chart,
+  marks: () => view.marks,
   state,
 };
 

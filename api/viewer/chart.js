@@ -1,6 +1,7 @@
-// The chart: each sensor's avg line over its min/max band (uPlot), and the
-// legend under it with the values at the cursor. A drag-zoom on the chart
-// sets the range; the viewer's own scale changes do not.
+// The chart: each sensor's avg line over its min/max band (uPlot), marks at
+// the buckets that hold bad or uncertain points, and the legend under it with
+// the values at the cursor. A drag-zoom on the chart sets the range; the
+// viewer's own scale changes do not.
 import uPlot from '/vendor/uplot/uPlot.esm.js';
 import { els } from './elements.js';
 import { num, utc } from './format.js';
@@ -14,7 +15,12 @@ export const view = {
   shownRange: null,
   /** A shift-drag pan under way: where it started (x) and the range then. */
   panning: null,
+  /** The buckets drawn marked (qualityMarks), read by the draw hook. */
+  marks: null,
 };
+
+/** Mark colors (r, g, b): bad as the page's --bad, uncertain a lighter amber; uncertain first, so bad is drawn over it. */
+const MARK_RGB = { uncertain: '245, 159, 0', bad: '179, 38, 30' };
 
 function seriesOf(body) {
   const x = body.sensors[0]?.t ?? [];
@@ -65,6 +71,7 @@ function chartOptions(sensors) {
       setScale: [(u, key) => key === 'x' && userScale(u)],
       setCursor: [(u) => renderLegend(u.cursor.idx)],
       ready: [(u) => attachGestures(u, view)],
+      draw: [drawMarks],
     },
   };
 }
@@ -81,6 +88,66 @@ function isolated(u, si) {
   return out.length ? out : null;
 }
 
+/**
+ * The buckets where any shown sensor has a bad point, and those with an
+ * uncertain one but no bad: avg, min and max leave such points out (unless
+ * the lens is quality=any), so the line alone would show them as clean data
+ * or, with no good point at all, as a gap.
+ */
+export function qualityMarks(body) {
+  const marks = { step: body.step_ms, bad: [], uncertain: [] };
+  const t = body.sensors[0]?.t ?? [];
+  for (let i = 0; i < t.length; i++) {
+    if (body.sensors.some((s) => s.bad[i] > 0)) marks.bad.push(t[i]);
+    else if (body.sensors.some((s) => s.uncertain[i] > 0)) marks.uncertain.push(t[i]);
+  }
+  return marks;
+}
+
+/** Consecutive marked buckets as one span [from, to): bands side by side would overlap and darken where they meet. */
+function runs(ts, step) {
+  const out = [];
+  for (const t of ts) {
+    const last = out[out.length - 1];
+    if (last && last[1] === t) last[1] = t + step;
+    else out.push([t, t + step]);
+  }
+  return out;
+}
+
+/**
+ * A faint band over each run of marked buckets and a solid strip along the
+ * bottom of the plot, at least 2 px wide so that one bucket in thousands
+ * still shows. Drawn after the series, so no line hides a strip; bands
+ * first, so none tints a strip.
+ */
+function drawMarks(u) {
+  const marks = view.marks;
+  if (!marks) return;
+  const { ctx, bbox } = u;
+  const minWidth = 2 * uPlot.pxRatio;
+  const strip = 4 * uPlot.pxRatio;
+  const spans = Object.entries(MARK_RGB).map(([kind, rgb]) => [rgb, runs(marks[kind], marks.step)]);
+  const paint = (style, y, height) => {
+    for (const [rgb, kindRuns] of spans) {
+      ctx.fillStyle = style(rgb);
+      for (const [from, to] of kindRuns) {
+        const x0 = u.valToPos(from, 'x', true);
+        const x1 = u.valToPos(to, 'x', true);
+        const width = Math.max(minWidth, x1 - x0);
+        ctx.fillRect((x0 + x1 - width) / 2, y, width, height);
+      }
+    }
+  };
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
+  ctx.clip();
+  paint((rgb) => `rgba(${rgb}, 0.12)`, bbox.top, bbox.height);
+  paint((rgb) => `rgb(${rgb})`, bbox.top + bbox.height - strip, strip);
+  ctx.restore();
+}
+
 /** The chart's x range changed: by the viewer itself (ignore) or by a drag-zoom (query that range). */
 function userScale(u) {
   const { min, max } = u.scales.x;
@@ -94,8 +161,10 @@ export function draw(body) {
   const sensors = body.sensors.map((s) => s.sensor);
   let chart = view.chart;
   const same = chart && chart.series.length === 1 + 3 * sensors.length && chart.__sensors.join() === sensors.join();
+  if (!same) destroyChart();
+  // Before any drawing: the draw hook reads them.
+  view.marks = qualityMarks(body);
   if (!same) {
-    destroyChart();
     chart = view.chart = new uPlot(chartOptions(sensors), seriesOf(body), els.chart);
     chart.__sensors = sensors;
   } else chart.setData(seriesOf(body), false);
@@ -110,6 +179,7 @@ export function destroyChart() {
   view.chart?.destroy();
   view.chart = null;
   view.shownRange = null;
+  view.marks = null;
   els.empty.hidden = false;
   els.legend.replaceChildren();
   els.plan.textContent = '';
@@ -127,13 +197,18 @@ function renderLegend(idx) {
       sw.style.background = color(s.sensor);
       const values = document.createElement('span');
       values.className = 'values';
-      if (idx !== null && idx !== undefined && s.t[idx] !== undefined) {
-        values.textContent = s.count[idx]
-          ? `${utc(s.t[idx])} · avg ${num(s.avg[idx])} · min ${num(s.min[idx])} · max ${num(s.max[idx])} · ${s.count[idx].toLocaleString('en')} pts`
-          : `${utc(s.t[idx])} · no data`;
-      }
+      if (idx !== null && idx !== undefined && s.t[idx] !== undefined) values.textContent = readout(s, idx);
       item.append(sw, label(s.sensor), values);
       return item;
     }),
   );
+}
+
+/** A sensor's bucket in words; one with points not good says how many of each (avg, min and max may leave them out). */
+function readout(s, idx) {
+  if (!s.count[idx]) return `${utc(s.t[idx])} · no data`;
+  const text = `${utc(s.t[idx])} · avg ${num(s.avg[idx])} · min ${num(s.min[idx])} · max ${num(s.max[idx])} · ${s.count[idx].toLocaleString('en')} pts`;
+  if (s.good[idx] === s.count[idx]) return text;
+  const kinds = ['good', 'uncertain', 'bad'].map((k) => `${s[k][idx].toLocaleString('en')} ${k}`);
+  return `${text} (${kinds.join(', ')})`;
 }

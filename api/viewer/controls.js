@@ -1,6 +1,6 @@
 // The toolbar and forms wired to the viewer: range presets, the free range,
-// live mode, earlier/later/zoom out, the token form, and a chart that follows
-// the width of the window.
+// live mode, earlier/later/zoom out, including uncertain and bad points, the
+// token form, and a chart that follows the width of the window.
 import { view } from './chart.js';
 import { els } from './elements.js';
 import { fromInput } from './format.js';
@@ -40,6 +40,10 @@ export function attachControls() {
     setRange(from, to);
   });
   els.live.addEventListener('change', () => setLive(els.live.checked));
+  els.anyQuality.addEventListener('change', () => {
+    state.quality = els.anyQuality.checked ? 'any' : 'good';
+    requery();
+  });
   els.back.addEventListener('click', () => shift(-0.5));
   els.forward.addEventListener('click', () => shift(0.5));
   els.zoomOut.addEventListener('click', () => zoomBy(2));

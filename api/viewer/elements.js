@@ -12,6 +12,7 @@ export const els = {
   to: $('to'),
   range: $('range'),
   live: $('live'),
+  anyQuality: $('any-quality'),
   back: $('back'),
   forward: $('forward'),
   zoomOut: $('zoom-out'),

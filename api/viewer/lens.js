@@ -27,8 +27,10 @@ export async function requery() {
   const controller = new AbortController();
   inflight = controller;
   const seq = ++state.seq;
-  const query = { sensors: [...state.picked], from: state.from, to: state.to, points: pointsForWidth() };
-  const url = `/v1/lens?sensors=${query.sensors.join(',')}&from=${query.from}&to=${query.to}&points=${query.points}`;
+  const query = { sensors: [...state.picked], from: state.from, to: state.to, points: pointsForWidth(), quality: state.quality };
+  // quality=good is the server's default: the usual URL stays as it was.
+  const quality = query.quality === 'any' ? '&quality=any' : '';
+  const url = `/v1/lens?sensors=${query.sensors.join(',')}&from=${query.from}&to=${query.to}&points=${query.points}${quality}`;
   document.body.dataset.state = 'loading';
   const t0 = performance.now();
   try {

@@ -1,6 +1,7 @@
 // What the viewer shows: the sensors with data, the picked ones, the time
-// range, live mode and the API token. Every other module reads and changes
-// this one object; window.__viewer.state exposes it for tests.
+// range, live mode, which points the averages cover, and the API token.
+// Every other module reads and changes this one object;
+// window.__viewer.state exposes it for tests.
 export const MAX_SENSORS = 10;
 export const TOKEN_KEY = 'herodotus.token';
 const COLORS = ['#2f6fb5', '#d9480f', '#2b8a3e', '#862e9c', '#c2255c', '#0b7285', '#e67700', '#5f3dc4', '#5c940d', '#495057'];
@@ -17,6 +18,8 @@ export const state = {
   from: null,
   to: null,
   live: false,
+  /** Which points avg, min and max cover: 'good' (the server's default) or 'any' ("Include uncertain/bad"). */
+  quality: 'good',
   token: sessionStorage.getItem(TOKEN_KEY) || '',
   seq: 0,
 };

@@ -1,5 +1,6 @@
 // The view in the address: #sensors=1,2&from=…&to=… (or live=<span ms>),
-// written after every change and read once at start, so a link reopens it.
+// and quality=any when uncertain and bad points are averaged in; written
+// after every change and read once at start, so a link reopens it.
 import { els } from './elements.js';
 import { toInput } from './format.js';
 import { MAX_SENSORS, state } from './state.js';
@@ -12,6 +13,7 @@ export function updateHash() {
     p.set('to', String(state.to));
   }
   if (state.live) p.set('live', String(state.to - state.from));
+  if (state.quality === 'any') p.set('quality', 'any');
   history.replaceState(null, '', `#${p}`);
 }
 
@@ -39,5 +41,9 @@ export function restoreHash() {
     state.to = Date.now();
     state.live = true;
     els.live.checked = true;
+  }
+  if (p.get('quality') === 'any') {
+    state.quality = 'any';
+    els.anyQuality.checked = true;
   }
 }

@@ -10,7 +10,7 @@ export function lensDifferences(lens: LensResult, raw: LensResult): string[] {
   lens.sensors.forEach((s, k) => {
     const r = raw.sensors[k]!;
     for (let i = 0; i < s.t.length; i++) {
-      const exact = (['count', 'min', 'max', 'first', 'last'] as const).filter((f) => s[f][i] !== r[f][i]);
+      const exact = (['count', 'good', 'uncertain', 'bad', 'min', 'max', 'first', 'last'] as const).filter((f) => s[f][i] !== r[f][i]);
       const a = s.avg[i] ?? null;
       const b = r.avg[i] ?? null;
       const avgOk = a === b || (a !== null && b !== null && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)));

@@ -1,3 +1,4 @@
+import { QUALITY, qualityOfOpcCode, type QualityName } from '../model/quality';
 import { ImportFileError } from './import-formats';
 
 /**
@@ -42,17 +43,17 @@ export function csvFields(line: string): string[] {
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})$/;
-const QUALITY_WORDS: Record<string, number> = { good: 192, uncertain: 64, bad: 0 };
 
 function timestamp(text: string): number {
   if (/^-?\d+$/.test(text)) return Number(text);
   return ISO.test(text) ? Date.parse(text.replace(' ', 'T')) : Number.NaN;
 }
 
+/** A quality word (good, uncertain, bad) or an OPC DA code (0–65535, 192 = good), as its quality code. */
 function quality(text: string): number | null {
-  const word = QUALITY_WORDS[text.toLowerCase()];
-  if (word !== undefined) return word;
-  return /^\d+$/.test(text) && Number(text) <= 65535 ? Number(text) : null;
+  const t = text.trim().toLowerCase();
+  if (t in QUALITY) return QUALITY[t as QualityName];
+  return /^\d+$/.test(t) && Number(t) <= 65535 ? qualityOfOpcCode(Number(t)) : null;
 }
 
 /** A line parser for a header and a mapping; a mapped column the header lacks fails the import once, here. */

@@ -1,7 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import type { BatchLimits } from '../batch/types';
 import type { Shards } from '../clickhouse/shards';
-import { allocatePoints, type PointColumns } from '../model/points';
+import { allocatePoints, appendPoint, type PointColumns } from '../model/points';
+import { QUALITY } from '../model/quality';
 import { CONFLICT_CODE, type Conflict } from '../ingest/conflicts';
 import { storeOnShards, type OnConflict } from '../ingest/store-points';
 import type { LinePoint, Rejection } from '../lineprotocol/points';
@@ -166,6 +167,7 @@ export async function importChunk(shards: Shards, chunk: ImportChunk, limits: Ba
     points.sensor[i] = p.sensor;
     points.ts[i] = p.ts;
     points.value[i] = p.value;
+    points.quality[i] = p.quality ?? QUALITY.good;
   }
   // resolvePoints refuses a line repeating an earlier line's (series, ts), with the reason: no repeat is left here.
   const sorted = sortUnique(points);
@@ -198,10 +200,7 @@ function sortUnique(p: PointColumns): PointColumns {
   for (const i of idx) {
     const n = out.length;
     if (n > 0 && out.sensor[n - 1] === p.sensor[i] && out.ts[n - 1] === p.ts[i]) continue;
-    out.sensor[n] = p.sensor[i]!;
-    out.ts[n] = p.ts[i]!;
-    out.value[n] = p.value[i]!;
-    out.length++;
+    appendPoint(out, p, i);
   }
   return out;
 }

@@ -3,11 +3,12 @@ import { CRC_BYTES, LAYOUT_V2 } from './frame';
 
 const DAY_MS = 86_400_000;
 
-/** A point of a sensor, its value a JS number. */
+/** A point of a sensor, its value a JS number; no quality: good. */
 export interface IdPoint {
   sensor: number;
   ts: number;
   value: number;
+  quality?: number;
 }
 
 function varintLength(v: number): number {
@@ -36,13 +37,16 @@ export function batchesOfPoints(points: readonly IdPoint[], limits: BatchLimits)
       sensor: run[0]!.sensor,
       timestamps: Float64Array.from(run, (p) => p.ts),
       values: Float64Array.from(run, (p) => p.value),
+      // Quality bytes only where a point is not good: an all-good batch is the frame it always was.
+      ...(run.some((p) => p.quality) ? { quality: Uint8Array.from(run, (p) => p.quality ?? 0) } : {}),
     });
     run = [];
   };
   for (const p of sorted) {
     const prev = run.at(-1);
-    // A version 2 frame: each later point adds its time delta (a varint of microseconds) and a Float64 value.
-    const grow = prev?.sensor === p.sensor ? varintLength((p.ts - prev.ts) * LAYOUT_V2.unitsPerMs) + 8 : 0;
+    // A version 2 frame: each later point adds its time delta (a varint of microseconds), a Float64 value and
+    // perhaps a quality byte (counted always: a batch stays within the limit whatever its points' quality).
+    const grow = prev?.sensor === p.sensor ? varintLength((p.ts - prev.ts) * LAYOUT_V2.unitsPerMs) + 8 + 1 : 0;
     const fits =
       prev !== undefined &&
       prev.sensor === p.sensor &&
@@ -51,7 +55,7 @@ export function batchesOfPoints(points: readonly IdPoint[], limits: BatchLimits)
       bytes + grow <= maxBytes;
     if (!fits) {
       flush();
-      bytes = LAYOUT_V2.irregularHeaderBytes + 8 + CRC_BYTES;
+      bytes = LAYOUT_V2.irregularHeaderBytes + 8 + 1 + CRC_BYTES;
     } else bytes += grow;
     run.push(p);
   }

@@ -53,21 +53,7 @@ function firstIndexAtOrAfter(batch: SensorBatch, t: number): number {
 
 /** Ingest's bounds on a batch that follows the format rules. */
 function validateIngest(batch: SensorBatch, limits: IngestLimits): BatchError | null {
-  return validateDays(batch, limits) ?? validateFuture(batch, limits) ?? validateSize(batch, limits) ?? validateStoredQuality(batch);
-}
-
-/**
- * Storage keeps no quality column yet: a point marked uncertain or bad is
- * refused with its reason rather than stored as if it were good.
- */
-function validateStoredQuality(batch: SensorBatch): BatchError | null {
-  const i = batch.quality ? batch.quality.findIndex((q) => q !== 0) : -1;
-  if (i < 0) return null;
-  return batchError(
-    'invalid_quality',
-    `quality[${i}]`,
-    'uncertain and bad points cannot be stored yet (storage keeps no quality column); send good points only',
-  );
+  return validateDays(batch, limits) ?? validateFuture(batch, limits) ?? validateSize(batch, limits);
 }
 
 /** The UTC days from the first point's to the last's, at most maxDays (one batch, one insert block). */

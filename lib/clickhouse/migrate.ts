@@ -3,6 +3,7 @@ import { repairMarks } from './ledger';
 import { DAY_MARK_TABLE, localName, renderSchema, schemaObjects, WINDOW_MARK_TABLE } from './schema';
 import { onReachableShards, type Shards } from './shards';
 import type { Store } from './store';
+import { addColumns } from './add-columns';
 import { widenValues } from './widen-values';
 
 /**
@@ -27,7 +28,8 @@ export async function applySchema(client: ClickHouseClient, statements: string[]
  * server: they run only when something is missing, so a service starts while
  * a replica is down once the schema exists.
  *
- * A state from before Float64 values is widened or refused (widen-values.ts).
+ * A state from before Float64 values is widened or refused (widen-values.ts);
+ * one from before a column (quality) gets it or is refused (add-columns.ts).
  * A state from before the dirty marks gets them from its ledger once, when
  * their tables are created; should that be cut short, the compaction sweep
  * (which runs the same repair every minute) completes it.
@@ -35,6 +37,7 @@ export async function applySchema(client: ClickHouseClient, statements: string[]
 export async function migrate(shards: Shards): Promise<void> {
   const store = shards.stores[0]!;
   const created = await applyMissing(shards, store);
+  await addColumns(shards);
   await widenValues(shards);
   const marks = [WINDOW_MARK_TABLE.name, DAY_MARK_TABLE.name].map((t) => localName(store.db, t, store.shape).slice(store.db.length + 1));
   if (created.missing.some((name) => marks.includes(name))) await onReachableShards(shards, repairMarks);

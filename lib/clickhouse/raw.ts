@@ -5,6 +5,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { int } from './sql';
 import type { Store } from './store';
 
+/** A stored point's value and quality code. */
+export interface StoredPoint {
+  value: number;
+  quality: number;
+}
+
 export interface SensorExtent {
   sensor: number;
   first: number;
@@ -26,26 +32,26 @@ export async function sensorExtents(store: Store, sensors?: number[]): Promise<M
 }
 
 /**
- * Stored points inside the given intervals: value by timestamp, per sensor.
- * Values travel as JSON numbers, which ClickHouse prints with the digits that
- * read back as the same double: a newcomer is compared bit for bit.
+ * Stored points inside the given intervals: value and quality by timestamp,
+ * per sensor. Values travel as JSON numbers, which ClickHouse prints with the
+ * digits that read back as the same double: a newcomer is compared bit for bit.
  */
-export async function storedValues(store: Store, intervals: SensorInterval[]): Promise<Map<number, Map<number, number>>> {
-  const found = new Map<number, Map<number, number>>();
+export async function storedValues(store: Store, intervals: SensorInterval[]): Promise<Map<number, Map<number, StoredPoint>>> {
+  const found = new Map<number, Map<number, StoredPoint>>();
   // A few thousand ranges per statement stay under the server's query size limit.
   for (let i = 0; i < intervals.length; i += 2000) await addStored(store, intervals.slice(i, i + 2000), found);
   return found;
 }
 
-async function addStored(store: Store, intervals: SensorInterval[], found: Map<number, Map<number, number>>): Promise<void> {
+async function addStored(store: Store, intervals: SensorInterval[], found: Map<number, Map<number, StoredPoint>>): Promise<void> {
   const where = intervals.map((i) => `(sensor = ${int(i.sensor)} AND ts >= ${int(i.from)} AND ts <= ${int(i.to)})`).join(' OR ');
-  const result = await store.rows<{ sensor: number; ts: string; value: number }>(
-    `SELECT sensor, ts, value FROM ${store.table(RAW_TABLE.name)} WHERE ${where}`,
+  const result = await store.rows<{ sensor: number; ts: string; value: number; quality: number }>(
+    `SELECT sensor, ts, value, quality FROM ${store.table(RAW_TABLE.name)} WHERE ${where}`,
   );
   for (const r of result) {
     let map = found.get(r.sensor);
     if (!map) found.set(r.sensor, (map = new Map()));
-    map.set(Number(r.ts), r.value);
+    map.set(Number(r.ts), { value: r.value, quality: r.quality });
   }
 }
 
@@ -156,18 +162,19 @@ export async function auditRaw(store: Store, sensors: { from: number; to: number
   }));
 }
 
-/** One page of a sensor's points in [from, to), in time order; `next` is where the following page starts. */
+/** One page of a sensor's points in [from, to), in time order, with their quality codes; `next` is where the following page starts. */
 export async function rawPage(
   store: Store,
   sensor: number,
   from: number,
   to: number,
   limit: number,
-): Promise<{ points: [number, number][]; next: number | null }> {
-  const rows = await store.rows<{ ts: string; value: number }>(
-    `SELECT ts, value FROM ${store.table(RAW_TABLE.name)}
+): Promise<{ points: [number, number][]; quality: number[]; next: number | null }> {
+  const rows = await store.rows<{ ts: string; value: number; quality: number }>(
+    `SELECT ts, value, quality FROM ${store.table(RAW_TABLE.name)}
             WHERE sensor = ${int(sensor)} AND ts >= ${int(from)} AND ts < ${int(to)} ORDER BY ts LIMIT ${int(limit + 1)}`,
   );
-  const points = rows.slice(0, limit).map((r) => [Number(r.ts), r.value] as [number, number]);
-  return { points, next: rows.length > limit ? Number(rows[limit]!.ts) : null };
+  const page = rows.slice(0, limit);
+  const points = page.map((r) => [Number(r.ts), r.value] as [number, number]);
+  return { points, quality: page.map((r) => r.quality), next: rows.length > limit ? Number(rows[limit]!.ts) : null };
 }

@@ -4,7 +4,10 @@ import { int, rangesWhere, sumFloat, tupleArray } from './sql';
 import type { Store } from './store';
 import type { UnitVersion } from './ledger';
 
-const COLUMNS = '(level, sensor, t, count, sum, min, max, first, last, version)';
+const COLUMNS = '(level, sensor, t, count, sum, min, max, first, last, version, uncertain, bad, sum_ng, min_ng, max_ng)';
+
+/** A raw point's share of each half of a rollup row (schema.ts, ROLLUP_TABLE): good points, then the others. */
+const GOOD = 'quality = 0';
 
 /**
  * Writes every fine level (finest … window) of the given (sensor, window)
@@ -20,13 +23,17 @@ export async function writeFineLevels(store: Store, ladder: Ladder, units: UnitV
   const sum = (x: string) => sumFloat(store.shape.features, x);
   await store.insert(
     `INSERT INTO ${store.table(ROLLUP_TABLE.name)} ${COLUMNS}
-     SELECT level, sensor, intDiv(t0, level) * level AS bucket, sum(c), ${sum('s')}, min(mn), max(mx), argMin(f, t0), argMax(l, t0), any(v)
+     SELECT level, sensor, intDiv(t0, level) * level AS bucket, sum(c), ${sum('s')}, min(mn), max(mx), argMin(f, t0), argMax(l, t0), any(v),
+            sum(u), sum(b), ${sum('sn')}, min(mnn), max(mxn)
      FROM (
-       SELECT a.sensor AS sensor, a.t0 AS t0, a.c AS c, a.s AS s, a.mn AS mn, a.mx AS mx, a.f AS f, a.l AS l, u.version AS v
+       SELECT a.sensor AS sensor, a.t0 AS t0, a.c AS c, a.s AS s, a.mn AS mn, a.mx AS mx, a.f AS f, a.l AS l, u.version AS v,
+              a.u AS u, a.b AS b, a.sn AS sn, a.mnn AS mnn, a.mxn AS mxn
        FROM (
          SELECT sensor, intDiv(ts, ${int(w)}) * ${int(w)} AS window, intDiv(ts, ${int(finest)}) * ${int(finest)} AS t0,
-                count() AS c, ${sum('value')} AS s, min(value) AS mn, max(value) AS mx,
-                argMin(value, ts) AS f, argMax(value, ts) AS l
+                count() AS c, ${sum(`if(${GOOD}, value, 0)`)} AS s, min(if(${GOOD}, value, inf)) AS mn, max(if(${GOOD}, value, -inf)) AS mx,
+                argMin(value, ts) AS f, argMax(value, ts) AS l,
+                countIf(quality = 1) AS u, countIf(quality = 2) AS b,
+                ${sum(`if(${GOOD}, 0, value)`)} AS sn, min(if(${GOOD}, inf, value)) AS mnn, max(if(${GOOD}, -inf, value)) AS mxn
          FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', ranges)}
          GROUP BY sensor, window, t0
        ) AS a
@@ -63,7 +70,8 @@ export async function writeCoarseLevels(
     await store.insert(
       `INSERT INTO ${store.table(ROLLUP_TABLE.name)} ${COLUMNS}
        SELECT ${int(level)}, sensor, intDiv(t, ${int(level)}) * ${int(level)} AS bucket,
-              sum(count), ${sumFloat(store.shape.features, 'sum')}, min(min), max(max), argMin(first, t), argMax(last, t), max(version)
+              sum(count), ${sumFloat(store.shape.features, 'sum')}, min(min), max(max), argMin(first, t), argMax(last, t), max(version),
+              sum(uncertain), sum(bad), ${sumFloat(store.shape.features, 'sum_ng')}, min(min_ng), max(max_ng)
        FROM ${store.table(ROLLUP_TABLE.name)} FINAL
        WHERE level = ${int(below)} AND (${rangesWhere('t', [...buckets.values()])})
        GROUP BY sensor, bucket`,
@@ -73,6 +81,7 @@ export async function writeCoarseLevels(
   }
 }
 
+/** A rollup row as stored (schema.ts, ROLLUP_TABLE, says which points each aggregate covers). */
 export interface RollupRow {
   level: number;
   sensor: number;
@@ -84,25 +93,39 @@ export interface RollupRow {
   first: number;
   last: number;
   version: number;
+  uncertain: number;
+  bad: number;
+  sum_ng: number;
+  min_ng: number;
+  max_ng: number;
 }
+
+const ROW_COLUMNS = [
+  'level',
+  'sensor',
+  't',
+  'count',
+  'sum',
+  'min',
+  'max',
+  'first',
+  'last',
+  'version',
+  'uncertain',
+  'bad',
+  'sum_ng',
+  'min_ng',
+  'max_ng',
+] as const;
 
 /** Current rollup rows of one sensor and level in [from, to), for inspection and tests. */
 export async function rollupRows(store: Store, level: number, sensor: number, from: number, to: number): Promise<RollupRow[]> {
-  const rows = await store.rows<Record<string, string | number>>(
-    `SELECT level, sensor, t, count, sum, min, max, first, last, version
+  const rows = await store.rows<Record<string, string | number | null>>(
+    `SELECT ${ROW_COLUMNS.join(', ')}
             FROM ${store.table(ROLLUP_TABLE.name)} FINAL
             WHERE level = ${int(level)} AND sensor = ${int(sensor)} AND t >= ${int(from)} AND t < ${int(to)} ORDER BY t`,
   );
-  return rows.map((r) => ({
-    level: Number(r.level),
-    sensor: Number(r.sensor),
-    t: Number(r.t),
-    count: Number(r.count),
-    sum: Number(r.sum),
-    min: Number(r.min),
-    max: Number(r.max),
-    first: Number(r.first),
-    last: Number(r.last),
-    version: Number(r.version),
-  }));
+  // JSON prints ±inf (the min or max of an empty half) as null.
+  const read = (c: string, v: string | number | null) => (v === null ? (c.startsWith('min') ? Infinity : -Infinity) : Number(v));
+  return rows.map((r) => Object.fromEntries(ROW_COLUMNS.map((c) => [c, read(c, r[c]!)])) as unknown as RollupRow);
 }

@@ -1,12 +1,12 @@
 import type { PointColumns } from '../model/points';
 
-const ROW_BYTES = 4 + 8 + 8;
+const ROW_BYTES = 4 + 8 + 8 + 1;
 const TWO_32 = 2 ** 32;
 
-/** Column list matching the RowBinary layout below. */
-export const POINT_ROW_STRUCTURE = 'sensor UInt32, ts Int64, value Float64';
+/** Column list matching the RowBinary layout below: raw's columns, in raw's order. */
+export const POINT_ROW_STRUCTURE = 'sensor UInt32, ts Int64, value Float64, quality UInt8';
 
-/** RowBinary rows (sensor UInt32, ts Int64, value Float64), little-endian. */
+/** RowBinary rows (sensor UInt32, ts Int64, value Float64, quality UInt8), little-endian. */
 export function pointsToRowBinary(points: PointColumns): Buffer {
   const buf = Buffer.allocUnsafe(points.length * ROW_BYTES);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -18,6 +18,7 @@ export function pointsToRowBinary(points: PointColumns): Buffer {
     view.setUint32(o + 4, ts - hi * TWO_32, true);
     view.setInt32(o + 8, hi, true);
     view.setFloat64(o + 12, points.value[i]!, true);
+    view.setUint8(o + 20, points.quality[i]!);
   }
   return buf;
 }

@@ -9,6 +9,8 @@ export interface Column {
   type: string;
   /** Compression for servers that support column codecs. */
   codec?: string;
+  /** DEFAULT expression: what rows written before the column existed read (lib/clickhouse/add-columns.ts). */
+  default?: string;
 }
 
 export interface TableDef {
@@ -50,6 +52,8 @@ export const RAW_TABLE: TableDef = {
     //   Gorilla+ZSTD(1) 3.44, Gorilla 7.56. ZSTD(1) is within 1.5 % of the best on the ADC signal and
     //   1.7× better than Gorilla on the ECG's decimal values.
     { name: 'value', type: 'Float64', codec: 'ZSTD(1)' },
+    // OPC UA-style quality (lib/model/quality.ts): almost always 0, good, so the column costs almost nothing.
+    { name: 'quality', type: 'UInt8', codec: 'ZSTD(1)', default: '0' },
   ],
   engine: 'MergeTree',
   orderBy: '(sensor, ts)',
@@ -95,6 +99,14 @@ export const SENSOR_EXTENT_VIEW: ViewDef = {
  * The rollup pyramid: one row per (level, sensor, bucket start). Compaction
  * rewrites a window's rows with a higher version, so reads use FINAL. Small
  * granules keep a lens's reads close to the rows it needs.
+ *
+ * Quality: `count`, `first` and `last` are over every point; `sum`, `min` and
+ * `max` over the good points only (min +inf, max -inf when there is none), and
+ * `sum_ng`, `min_ng`, `max_ng` the same over the points that are not good
+ * (uncertain or bad, counted in `uncertain` and `bad`). Either half merges with
+ * plain sum/min/max, and the two together give every point's aggregates. On
+ * the usual all-good data the *_ng columns are constant: they cost almost no
+ * bytes, unlike a second copy of sum, min and max over all points.
  */
 export const ROLLUP_TABLE: TableDef = {
   name: 'rollup',
@@ -109,6 +121,11 @@ export const ROLLUP_TABLE: TableDef = {
     { name: 'first', type: 'Float64', codec: 'ZSTD(1)' },
     { name: 'last', type: 'Float64', codec: 'ZSTD(1)' },
     { name: 'version', type: 'UInt64' },
+    { name: 'uncertain', type: 'UInt64', codec: 'T64, ZSTD(1)', default: '0' },
+    { name: 'bad', type: 'UInt64', codec: 'T64, ZSTD(1)', default: '0' },
+    { name: 'sum_ng', type: 'Float64', codec: 'ZSTD(1)', default: '0' },
+    { name: 'min_ng', type: 'Float64', codec: 'ZSTD(1)', default: 'inf' },
+    { name: 'max_ng', type: 'Float64', codec: 'ZSTD(1)', default: '-inf' },
   ],
   engine: 'ReplacingMergeTree',
   version: 'version',
@@ -287,8 +304,13 @@ export function featuresForVersion(version: string): ServerFeatures {
   return { codecs: atLeast(19, 11), dedupToken: atLeast(22, 2), kahan: atLeast(20, 5) };
 }
 
+/** A column's definition as CREATE TABLE and ALTER TABLE … ADD COLUMN write it. */
+export function columnSql(c: Column, codecs: boolean): string {
+  return `${c.name} ${c.type}${c.default ? ` DEFAULT ${c.default}` : ''}${codecs && c.codec ? ` CODEC(${c.codec})` : ''}`;
+}
+
 function columnsSql(t: TableDef, codecs: boolean): string {
-  return t.columns.map((c) => `  ${c.name} ${c.type}${codecs && c.codec ? ` CODEC(${c.codec})` : ''}`).join(',\n');
+  return t.columns.map((c) => `  ${columnSql(c, codecs)}`).join(',\n');
 }
 
 function engineSql(t: TableDef, replicated: { path: string } | null): string {

@@ -12,6 +12,9 @@ export interface Conflict {
   /** The value that stays. */
   stored: number;
   offered: number;
+  /** Quality codes of the two (lib/model/quality.ts): a point differing only in quality conflicts too. */
+  storedQuality: number;
+  offeredQuality: number;
 }
 
 /** A conflict with the Kafka record that offered the newcomer. */
@@ -22,10 +25,19 @@ export interface OffsetConflict extends Conflict {
 /**
  * Bit identity of two finite doubles (values are Float64 end to end): for
  * finite values Object.is is exactly that (it tells -0 from 0, unlike ===).
- * An identical newcomer is a re-send, deduplicated silently.
  */
 export function sameValue(a: number, b: number): boolean {
   return Object.is(a, b);
+}
+
+/** A stored or offered point's content: an identical newcomer (same value bits, same quality) is a re-send, deduplicated silently. */
+export interface PointContent {
+  value: number;
+  quality: number;
+}
+
+export function samePoint(a: PointContent, b: PointContent): boolean {
+  return sameValue(a.value, b.value) && a.quality === b.quality;
 }
 
 export const CONFLICT_CODE = 'conflicting_value';
@@ -57,7 +69,7 @@ export function conflictLetters(conflicts: readonly OffsetConflict[], keyOf: (of
     .map(([offset, list]) => {
       const sorted = [...list].sort((a, b) => a.sensor - b.sensor || a.ts - b.ts);
       const first = sorted[0]!;
-      const body = { sensor: first.sensor, conflicts: sorted.map((c) => ({ ts: c.ts, stored: c.stored, offered: c.offered })) };
+      const body = { sensor: first.sensor, conflicts: sorted.map(letterEntry) };
       return {
         offset,
         key: keyOf(offset),
@@ -72,4 +84,11 @@ export function conflictLetters(conflicts: readonly OffsetConflict[], keyOf: (of
         },
       };
     });
+}
+
+/** A conflict in a letter; quality codes only where a point is not good, so all-good letters read as before quality. */
+function letterEntry(c: Conflict): object {
+  const quality =
+    c.storedQuality !== 0 || c.offeredQuality !== 0 ? { stored_quality: c.storedQuality, offered_quality: c.offeredQuality } : {};
+  return { ts: c.ts, stored: c.stored, offered: c.offered, ...quality };
 }

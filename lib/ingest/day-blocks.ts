@@ -1,5 +1,5 @@
 import { MS } from '../model/ladder';
-import { allocatePoints, type PointColumns } from '../model/points';
+import { allocatePoints, appendPoint, type PointColumns } from '../model/points';
 
 /**
  * Where the insert blocks start, as UTC day numbers: the distinct days of the
@@ -38,11 +38,7 @@ export function splitByDays(p: PointColumns, starts: number[]): PointColumns[] {
   for (let i = 0; i < p.length; i++) counts[blockOf(i)]!++;
   const blocks = counts.map((n) => allocatePoints(n));
   for (let i = 0; i < p.length; i++) {
-    const block = blocks[blockOf(i)]!;
-    const k = block.length++;
-    block.sensor[k] = p.sensor[i]!;
-    block.ts[k] = p.ts[i]!;
-    block.value[k] = p.value[i]!;
+    appendPoint(blocks[blockOf(i)]!, p, i);
   }
   return blocks;
 }

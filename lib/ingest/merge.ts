@@ -1,6 +1,6 @@
 import { timestampAt, type SensorBatch } from '../batch/types';
 import { allocatePoints, type PointColumns } from '../model/points';
-import { sameValue, type OffsetConflict } from './conflicts';
+import { samePoint, type OffsetConflict } from './conflicts';
 import type { OffsetBatch } from './decode';
 
 export interface MergedChunk {
@@ -57,27 +57,41 @@ function appendBatch(out: PointColumns, sensor: number, batch: SensorBatch): voi
   const base = out.length;
   out.sensor.fill(sensor, base, base + n);
   out.value.set(batch.values, base);
+  if (batch.quality) out.quality.set(batch.quality, base);
   for (let i = 0; i < n; i++) out.ts[base + i] = timestampAt(batch, i);
   out.length += n;
 }
 
 function mergeOverlapping(out: PointColumns, conflicts: OffsetConflict[], sensor: number, sorted: OffsetBatch[]): void {
-  const points: { ts: number; value: number; offset: number }[] = [];
+  const points: { ts: number; value: number; quality: number; offset: number }[] = [];
   for (const { offset, batch } of sorted) {
-    for (let i = 0; i < batch.values.length; i++) points.push({ ts: timestampAt(batch, i), value: batch.values[i]!, offset });
+    for (let i = 0; i < batch.values.length; i++)
+      points.push({ ts: timestampAt(batch, i), value: batch.values[i]!, quality: batch.quality?.[i] ?? 0, offset });
   }
   points.sort((a, b) => a.ts - b.ts || a.offset - b.offset);
   let last = Number.NaN;
   for (const p of points) {
     if (p.ts === last) {
-      const kept = out.value[out.length - 1]!;
-      if (!sameValue(kept, p.value)) conflicts.push({ sensor, ts: p.ts, stored: kept, offered: p.value, offset: p.offset });
+      const kept = { value: out.value[out.length - 1]!, quality: out.quality[out.length - 1]! };
+      if (!samePoint(kept, p)) {
+        const { offset, ts } = p;
+        conflicts.push({
+          sensor,
+          ts,
+          stored: kept.value,
+          offered: p.value,
+          storedQuality: kept.quality,
+          offeredQuality: p.quality,
+          offset,
+        });
+      }
       continue;
     }
     last = p.ts;
     out.sensor[out.length] = sensor;
     out.ts[out.length] = p.ts;
     out.value[out.length] = p.value;
+    out.quality[out.length] = p.quality;
     out.length++;
   }
 }
@@ -122,6 +136,7 @@ export function filterPoints(points: PointColumns, keep: (i: number) => boolean)
     points.sensor[w] = points.sensor[r]!;
     points.ts[w] = points.ts[r]!;
     points.value[w] = points.value[r]!;
+    points.quality[w] = points.quality[r]!;
     w++;
   }
   points.length = w;
@@ -134,5 +149,6 @@ export function trimmed(points: PointColumns): PointColumns {
     sensor: points.sensor.subarray(0, points.length),
     ts: points.ts.subarray(0, points.length),
     value: points.value.subarray(0, points.length),
+    quality: points.quality.subarray(0, points.length),
   };
 }

@@ -9,11 +9,11 @@ import { contentToken } from '../clickhouse/token';
 import { unitRanges } from '../clickhouse/units';
 import { MS } from '../model/ladder';
 import type { SensorInterval } from '../model/interval';
-import { sameValue, type Conflict } from './conflicts';
+import { samePoint, type Conflict, type PointContent } from './conflicts';
 import { afterRawInsert } from './fault-hook';
 import { blockStarts, splitByDays } from './day-blocks';
 import { filterPoints, trimmed } from './merge';
-import { allocatePoints, type PointColumns } from '../model/points';
+import { allocatePoints, appendPoint, appendPoints, type PointColumns } from '../model/points';
 
 export interface StoreRequest {
   /** Sorted by (sensor, ts), each (sensor, ts) once. */
@@ -111,9 +111,11 @@ async function storeClaimed(store: Store, reqs: readonly StoreRequest[], spans: 
   const tokenPrefix = replacing.some((r) => r.length > 0) ? `raw-${writeName}` : 'raw';
   const rows = joinPoints(reqs.map((r) => trimmed(r.points)));
   for (const block of splitByDays(rows, starts)) {
-    await store.insertPoints(block, contentToken(tokenPrefix, [block.sensor, block.ts, block.value])).catch((err: unknown) => {
-      throw classifyClickHouseError(err) === 'permanent' ? new PointsRefusedError(err) : err;
-    });
+    await store
+      .insertPoints(block, contentToken(tokenPrefix, [block.sensor, block.ts, block.value, block.quality]))
+      .catch((err: unknown) => {
+        throw classifyClickHouseError(err) === 'permanent' ? new PointsRefusedError(err) : err;
+      });
   }
   // A no-op unless a test armed HERODOTUS_FAULT: the crash between raw and ledger that a retry must repair.
   afterRawInsert(rows.length);
@@ -131,15 +133,23 @@ async function storeClaimed(store: Store, reqs: readonly StoreRequest[], spans: 
  * Drops the points raw holds already, in place, and returns those it holds
  * with another value: dropped too, unless they replace the stored ones.
  */
-function dropStored(points: PointColumns, stored: Map<number, Map<number, number>>, replace: boolean): Conflict[] {
+function dropStored(points: PointColumns, stored: Map<number, Map<number, PointContent>>, replace: boolean): Conflict[] {
   const conflicts: Conflict[] = [];
   filterPoints(points, (i) => {
     const sensor = points.sensor[i]!;
     const ts = points.ts[i]!;
-    const value = stored.get(sensor)?.get(ts);
-    if (value === undefined) return true;
-    if (sameValue(value, points.value[i]!)) return false;
-    conflicts.push({ sensor, ts, stored: value, offered: points.value[i]! });
+    const kept = stored.get(sensor)?.get(ts);
+    if (kept === undefined) return true;
+    const offered = { value: points.value[i]!, quality: points.quality[i]! };
+    if (samePoint(kept, offered)) return false;
+    conflicts.push({
+      sensor,
+      ts,
+      stored: kept.value,
+      offered: offered.value,
+      storedQuality: kept.quality,
+      offeredQuality: offered.quality,
+    });
     return replace;
   });
   return conflicts;
@@ -158,12 +168,7 @@ function coalescedName(reqs: readonly StoreRequest[]): string {
 function joinPoints(sets: readonly PointColumns[]): PointColumns {
   if (sets.length === 1) return sets[0]!;
   const out = allocatePoints(sets.reduce((n, p) => n + p.length, 0));
-  for (const p of sets) {
-    out.sensor.set(p.sensor.subarray(0, p.length), out.length);
-    out.ts.set(p.ts.subarray(0, p.length), out.length);
-    out.value.set(p.value.subarray(0, p.length), out.length);
-    out.length += p.length;
-  }
+  for (const p of sets) appendPoints(out, p);
   return out;
 }
 
@@ -282,11 +287,7 @@ function splitByShard(p: PointColumns, shardCount: number): PointColumns[] {
   for (let i = 0; i < p.length; i++) counts[shardIndex(p.sensor[i]!, shardCount)]!++;
   const parts = counts.map((n) => allocatePoints(n));
   for (let i = 0; i < p.length; i++) {
-    const part = parts[shardIndex(p.sensor[i]!, shardCount)]!;
-    const k = part.length++;
-    part.sensor[k] = p.sensor[i]!;
-    part.ts[k] = p.ts[i]!;
-    part.value[k] = p.value[i]!;
+    appendPoint(parts[shardIndex(p.sensor[i]!, shardCount)]!, p, i);
   }
   return parts;
 }

@@ -4,19 +4,20 @@ import type { LensResult, SensorSeries } from './query';
  * The compact binary lens (docs/api.md#binary-lenses), for clients that send
  * `Accept: application/vnd.herodotus.lens`: no number is printed or parsed.
  *
- *   0   "HLNS", format version (u8, 1), 3 zero bytes
+ *   0   "HLNS", format version (u8, 2), 3 zero bytes
  *   8   u32 LE: header length H
- *   12  header, UTF-8 JSON {from, to, step_ms, buckets, sensors: [id…], plan},
+ *   12  header, UTF-8 JSON {from, to, step_ms, quality, buckets, sensors: [id…], plan},
  *       padded with spaces so that the columns start at a multiple of 8
- *   …   per sensor in header order, 6 columns of `buckets` Float64 LE:
- *       count, avg, min, max, first, last; an empty bucket has count 0 and
- *       NaN values. Bucket i starts at from + i × step_ms.
+ *   …   per sensor in header order, 9 columns of `buckets` Float64 LE:
+ *       count, good, uncertain, bad, avg, min, max, first, last; an empty
+ *       bucket has count 0 and NaN values, a bucket without a point of the
+ *       asked quality NaN avg, min and max. Bucket i starts at from + i × step_ms.
  */
 export const LENS_BINARY_TYPE = 'application/vnd.herodotus.lens';
 
 const MAGIC = [0x48, 0x4c, 0x4e, 0x53];
-const VERSION = 1;
-const COLUMNS = ['count', 'avg', 'min', 'max', 'first', 'last'] as const;
+const VERSION = 2;
+const COLUMNS = ['count', 'good', 'uncertain', 'bad', 'avg', 'min', 'max', 'first', 'last'] as const;
 
 export function encodeLensBinary(lens: LensResult): Uint8Array {
   const buckets = lens.sensors[0]?.t.length ?? 0;
@@ -24,6 +25,7 @@ export function encodeLensBinary(lens: LensResult): Uint8Array {
     from: lens.from,
     to: lens.to,
     step_ms: lens.step_ms,
+    quality: lens.quality,
     buckets,
     sensors: lens.sensors.map((s) => s.sensor),
     plan: lens.plan,
@@ -51,13 +53,14 @@ export function encodeLensBinary(lens: LensResult): Uint8Array {
 
 /** The lens a binary body holds, as the JSON form gives it (benchmarks, tests). */
 export function decodeLensBinary(body: Uint8Array): LensResult {
-  if (MAGIC.some((b, i) => body[i] !== b) || body[4] !== VERSION) throw new Error('not a version 1 binary lens');
+  if (MAGIC.some((b, i) => body[i] !== b) || body[4] !== VERSION) throw new Error(`not a version ${VERSION} binary lens`);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const length = view.getUint32(8, true);
   const header = JSON.parse(Buffer.from(body.buffer, body.byteOffset + 12, length).toString('utf8')) as {
     from: number;
     to: number;
     step_ms: number;
+    quality: LensResult['quality'];
     buckets: number;
     sensors: number[];
     plan: LensResult['plan'];
@@ -70,19 +73,33 @@ export function decodeLensBinary(body: Uint8Array): LensResult {
     return values;
   };
   const sensors: SensorSeries[] = header.sensors.map((sensor) => {
-    const [count, avg, min, max, first, last] = COLUMNS.map(column) as [number[], number[], number[], number[], number[], number[]];
-    // Empty buckets by their count: a stored NaN stays a value.
-    const orNull = (values: number[]) => values.map((v, i) => (count[i] === 0 ? null : v));
+    const [count, good, uncertain, bad, avg, min, max, first, last] = COLUMNS.map(column) as number[][] as [
+      number[],
+      number[],
+      number[],
+      number[],
+      number[],
+      number[],
+      number[],
+      number[],
+      number[],
+    ];
+    // Empty buckets by their counts (values are finite: NaN is never a value).
+    const covered = header.quality === 'good' ? good : count;
+    const orNull = (values: number[], n: number[]) => values.map((v, i) => (n[i] === 0 ? null : v));
     return {
       sensor,
       t: Array.from({ length: n }, (_, i) => header.from + i * header.step_ms),
       count,
-      avg: orNull(avg),
-      min: orNull(min),
-      max: orNull(max),
-      first: orNull(first),
-      last: orNull(last),
+      good,
+      uncertain,
+      bad,
+      avg: orNull(avg, covered),
+      min: orNull(min, covered),
+      max: orNull(max, covered),
+      first: orNull(first, count),
+      last: orNull(last, count),
     };
   });
-  return { from: header.from, to: header.to, step_ms: header.step_ms, sensors, plan: header.plan };
+  return { from: header.from, to: header.to, step_ms: header.step_ms, quality: header.quality, sensors, plan: header.plan };
 }

@@ -18,12 +18,21 @@ export interface LensRequest {
   source?: 'plan' | 'raw';
   /** With `source: 'raw'`: ClickHouse stops the query once it has read more rows than this (TOO_MANY_ROWS). */
   rawMaxRows?: number;
+  /** Which points avg, min and max cover: the good ones (default) or `any`. */
+  quality?: LensQuality;
 }
+
+/** Which points a lens's avg, min and max cover; count, first and last always cover every point. */
+export type LensQuality = 'good' | 'any';
 
 export interface SensorSeries {
   sensor: number;
   t: number[];
+  /** Every point of the bucket, whatever its quality: good + uncertain + bad. */
   count: number[];
+  good: number[];
+  uncertain: number[];
+  bad: number[];
   avg: (number | null)[];
   min: (number | null)[];
   max: (number | null)[];
@@ -35,12 +44,25 @@ export interface LensResult {
   from: number;
   to: number;
   step_ms: number;
+  quality: LensQuality;
   sensors: SensorSeries[];
   plan: { level_ms: number | null; raw_windows: number; rows_read: number; segments: number };
 }
 
+/**
+ * Each source row's two halves (ROLLUP_TABLE in schema.ts): count, uncertain
+ * and bad over every point; s, mn, mx over the good ones and sn, mnn, mxn over
+ * the rest (±inf: none); f, l over every point. A raw point is a row of one.
+ */
+const ROLLUP_HALVES =
+  'count AS c, uncertain AS u, bad AS b, sum AS s, min AS mn, max AS mx, sum_ng AS sn, min_ng AS mnn, max_ng AS mxn, first AS f, last AS l';
+const RAW_HALVES =
+  'toUInt64(1) AS c, toUInt64(quality = 1) AS u, toUInt64(quality = 2) AS b, if(quality = 0, value, 0) AS s, ' +
+  'if(quality = 0, value, inf) AS mn, if(quality = 0, value, -inf) AS mx, if(quality = 0, 0, value) AS sn, ' +
+  'if(quality = 0, inf, value) AS mnn, if(quality = 0, -inf, value) AS mxn, value AS f, value AS l';
+
 /** One SELECT: rollup rows and raw points of the planned segments, folded into lens buckets. */
-export function lensSql(store: Store, plan: LensPlan): string {
+export function lensSql(store: Store, plan: LensPlan, quality: LensQuality = 'good'): string {
   const byLevel = new Map<number, Segment[]>();
   const raw: Segment[] = [];
   for (const s of plan.segments) {
@@ -54,19 +76,20 @@ export function lensSql(store: Store, plan: LensPlan): string {
   const parts: string[] = [];
   if (byLevel.size > 0) {
     const where = [...byLevel].map(([level, segs]) => `(level = ${int(level)} AND (${rangesWhere('t', segs)}))`).join(' OR ');
-    parts.push(
-      `SELECT sensor, t, count AS c, sum AS s, min AS mn, max AS mx, first AS f, last AS l FROM ${store.table(ROLLUP_TABLE.name)} FINAL WHERE ${where}`,
-    );
+    parts.push(`SELECT sensor, t, ${ROLLUP_HALVES} FROM ${store.table(ROLLUP_TABLE.name)} FINAL WHERE ${where}`);
   }
   if (raw.length > 0) {
-    parts.push(
-      `SELECT sensor, ts AS t, toUInt64(1) AS c, value AS s, value AS mn, value AS mx, value AS f, value AS l FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', raw)}`,
-    );
+    parts.push(`SELECT sensor, ts AS t, ${RAW_HALVES} FROM ${store.table(RAW_TABLE.name)} WHERE ${rangesWhere('ts', raw)}`);
   }
   const step = int(plan.stepMs);
+  const sum = (x: string) => sumFloat(store.shape.features, x);
+  const [total, min, max] =
+    quality === 'good'
+      ? [sum('s'), 'min(mn)', 'max(mx)']
+      : [`${sum('s')} + ${sum('sn')}`, 'least(min(mn), min(mnn))', 'greatest(max(mx), max(mxn))'];
   // Columns and types as decodeBuckets reads them (all Float64: values are stored as Float64).
-  return `SELECT sensor, intDiv(t, ${step}) * ${step} AS bucket, sum(c) AS count, toFloat64(${sumFloat(store.shape.features, 's')}) AS sum,
-            min(mn) AS min, max(mx) AS max, argMin(f, t) AS first, argMax(l, t) AS last
+  return `SELECT sensor, intDiv(t, ${step}) * ${step} AS bucket, sum(c) AS count, sum(u) AS uncertain, sum(b) AS bad,
+            toFloat64(${total}) AS sum, ${min} AS min, ${max} AS max, argMin(f, t) AS first, argMax(l, t) AS last
           FROM (${parts.join(' UNION ALL ')})
           GROUP BY sensor, bucket ORDER BY sensor, bucket`;
 }
@@ -90,6 +113,7 @@ export async function runLens(shards: Shards, ladder: Ladder, req: LensRequest, 
     from: first!.from,
     to: first!.to,
     step_ms: first!.step_ms,
+    quality: first!.quality,
     sensors: req.sensors.map((sensor) => series.get(sensor)!),
     plan: {
       level_ms: results.find((r) => r.plan.level_ms !== null)?.plan.level_ms ?? null,
@@ -106,13 +130,13 @@ async function lensOnStore(store: Store, ladder: Ladder, req: LensRequest, ledge
   if (req.source === 'raw') {
     // A scan, but one thread and bounded rows like every lens: it must not take the machine from the others.
     const bounded = { ...SMALL_QUERY, max_rows_to_read: req.rawMaxRows ?? 0 };
-    return execute(store, planRaw(req.sensors, req.from, req.to, req.stepMs), req.sensors, stats, bounded);
+    return execute(store, planRaw(req.sensors, req.from, req.to, req.stepMs), req, stats, bounded);
   }
   // The ledger is read for the whole bucket grid, which may reach past `to`.
   const from = alignDown(req.from, req.stepMs);
   const to = alignUp(req.to, req.stepMs);
   const view = ledgers ? await ledgers.view(store, req.sensors, from, to, stats) : await readLedger(store, req.sensors, from, to, stats);
-  return execute(store, planLens(ladder, req.sensors, from, to, req.stepMs, view), req.sensors, stats, SMALL_QUERY);
+  return execute(store, planLens(ladder, req.sensors, from, to, req.stepMs, view), req, stats, SMALL_QUERY);
 }
 
 /** The ledger of a lens read from ClickHouse: its days, then the windows of those not clean. */
@@ -121,33 +145,40 @@ async function readLedger(store: Store, sensors: number[], from: number, to: num
   return { days, windows: await windowLedger(store, uncleanDayRanges(sensors, days, from, to), stats) };
 }
 
-async function execute(store: Store, plan: LensPlan, sensors: number[], stats: ReadStats, settings: QuerySettings): Promise<LensResult> {
-  const { rows, rowsRead } = await queryBuckets(store, lensSql(store, plan), settings);
+async function execute(store: Store, plan: LensPlan, req: LensRequest, stats: ReadStats, settings: QuerySettings): Promise<LensResult> {
+  const quality = req.quality ?? 'good';
+  const { rows, rowsRead } = await queryBuckets(store, lensSql(store, plan, quality), settings);
   stats.rowsRead += rowsRead;
   return {
     from: plan.from,
     to: plan.to,
     step_ms: plan.stepMs,
-    sensors: seriesOf(sensors, plan, rows),
+    quality,
+    sensors: seriesOf(req.sensors, plan, rows, quality),
     plan: { level_ms: plan.level, raw_windows: plan.rawWindows, rows_read: stats.rowsRead, segments: plan.segments.length },
   };
 }
 
 /** The full bucket grid of every sensor, empty buckets explicit, filled in one pass over the rows. */
-function seriesOf(sensors: number[], plan: LensPlan, rows: BucketColumns): SensorSeries[] {
+function seriesOf(sensors: number[], plan: LensPlan, rows: BucketColumns, quality: LensQuality): SensorSeries[] {
   const n = (plan.to - plan.from) / plan.stepMs;
   const t = Array.from({ length: n }, (_, i) => plan.from + i * plan.stepMs);
   const bySensor = new Map<number, SensorSeries>();
+  const zeros = () => new Array<number>(n).fill(0);
+  const nulls = () => new Array<number | null>(n).fill(null);
   for (const sensor of sensors) {
     bySensor.set(sensor, {
       sensor,
       t: t.slice(),
-      count: new Array(n).fill(0),
-      avg: new Array(n).fill(null),
-      min: new Array(n).fill(null),
-      max: new Array(n).fill(null),
-      first: new Array(n).fill(null),
-      last: new Array(n).fill(null),
+      count: zeros(),
+      good: zeros(),
+      uncertain: zeros(),
+      bad: zeros(),
+      avg: nulls(),
+      min: nulls(),
+      max: nulls(),
+      first: nulls(),
+      last: nulls(),
     });
   }
   for (let r = 0; r < rows.length; r++) {
@@ -155,10 +186,18 @@ function seriesOf(sensors: number[], plan: LensPlan, rows: BucketColumns): Senso
     if (!series) continue;
     const i = (rows.bucket[r]! - plan.from) / plan.stepMs;
     const c = rows.count[r]!;
+    const good = c - rows.uncertain[r]! - rows.bad[r]!;
     series.count[i] = c;
-    series.avg[i] = rows.sum[r]! / c;
-    series.min[i] = rows.min[r]!;
-    series.max[i] = rows.max[r]!;
+    series.good[i] = good;
+    series.uncertain[i] = rows.uncertain[r]!;
+    series.bad[i] = rows.bad[r]!;
+    // A bucket without a point of the asked quality has no avg, min or max (its min and max are ±inf).
+    const covered = quality === 'good' ? good : c;
+    if (covered > 0) {
+      series.avg[i] = rows.sum[r]! / covered;
+      series.min[i] = rows.min[r]!;
+      series.max[i] = rows.max[r]!;
+    }
     series.first[i] = rows.first[r]!;
     series.last[i] = rows.last[r]!;
   }

@@ -1,3 +1,4 @@
+import { qualityOfOpcCode } from '../model/quality';
 import type { FieldValue, Line } from './parse';
 
 export type Precision = 'ns' | 'us' | 'ms' | 's';
@@ -27,7 +28,7 @@ export interface LinePoint {
   valueType: LineValueType;
   ts: number;
   value: number;
-  /** The line's `quality` field: an OPC-style quality code (192 = good) of its other fields. */
+  /** Quality of the point (lib/model/quality.ts): from the line's `quality` field, an OPC DA code (192 = good). */
   quality?: number;
 }
 
@@ -101,7 +102,7 @@ function qualityOf(line: Line): { quality?: number } | { reason: string } {
   const v = f.value;
   if ((v.kind !== 'integer' && v.kind !== 'unsigned') || v.value < 0n || v.value > 65535n)
     return { reason: 'the quality field must be an integer code from 0 to 65535 (e.g. quality=192i, OPC good)' };
-  return { quality: Number(v.value) };
+  return { quality: qualityOfOpcCode(Number(v.value)) };
 }
 
 /** The points of a parsed line, and what of it was refused (the whole line, or single fields). */

@@ -16,3 +16,16 @@ export function parseQuality(text: string): number | null {
   if (/^[0-2]$/.test(t)) return Number(t);
   return null;
 }
+
+/**
+ * The quality of an OPC DA-style 16-bit quality code (0–65535), the codes line
+ * protocol, CSV exports and MQTT gateways carry (192 good, 64 uncertain, 0
+ * bad): its quality bits 7–6 are 11 good, 01 uncertain, 00 bad; 10 is not a
+ * defined quality in OPC DA and reads as bad.
+ */
+export function qualityOfOpcCode(code: number): number {
+  const bits = code & 0xc0;
+  if (bits === 0xc0) return QUALITY.good;
+  if (bits === 0x40) return QUALITY.uncertain;
+  return QUALITY.bad;
+}

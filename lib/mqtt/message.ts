@@ -1,3 +1,4 @@
+import { QUALITY, qualityOfOpcCode, type QualityName } from '../model/quality';
 import type { LinePoint, Rejection } from '../lineprotocol/points';
 
 /** What one MQTT message comes to: its points (numbered like lines, from 1), and each element refused with its reason. */
@@ -15,7 +16,7 @@ export interface MqttContext {
 /** Full ISO 8601 date-times only (Date.parse alone also reads forms like "1/2/2026"); a zone is required. */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-const MAX_QUALITY = 65_535;
+const MAX_OPC_CODE = 65_535;
 
 function timestampOf(ts: unknown, ctx: MqttContext): number | string {
   let ms: number;
@@ -30,6 +31,15 @@ function timestampOf(ts: unknown, ctx: MqttContext): number | string {
   return ms;
 }
 
+/** An element's quality code: absent (good), an OPC DA code, or a quality word; null if it is none of them. */
+function qualityOf(quality: unknown): number | undefined | null {
+  if (quality === undefined) return undefined;
+  if (typeof quality === 'string') return quality in QUALITY ? QUALITY[quality as QualityName] : null;
+  if (Number.isInteger(quality) && (quality as number) >= 0 && (quality as number) <= MAX_OPC_CODE)
+    return qualityOfOpcCode(quality as number);
+  return null;
+}
+
 /** One element: its point, or why it is refused. */
 function pointOf(el: unknown, line: number, ctx: MqttContext): LinePoint | string {
   if (typeof el !== 'object' || el === null || Array.isArray(el)) return 'an element must be an object {"series", "ts", "value"}';
@@ -40,8 +50,8 @@ function pointOf(el: unknown, line: number, ctx: MqttContext): LinePoint | strin
   const at = timestampOf(ts, ctx);
   if (typeof at === 'string') return at;
   if (typeof value !== 'number') return 'value must be a number';
-  if (quality !== undefined && !(Number.isInteger(quality) && (quality as number) >= 0 && (quality as number) <= MAX_QUALITY))
-    return `quality must be an integer code from 0 to ${MAX_QUALITY} (e.g. 192, OPC good)`;
+  const q = qualityOf(quality);
+  if (q === null) return `quality must be an OPC code from 0 to ${MAX_OPC_CODE} (e.g. 192, good) or "good", "uncertain", "bad"`;
   return {
     line,
     name: series,
@@ -50,7 +60,7 @@ function pointOf(el: unknown, line: number, ctx: MqttContext): LinePoint | strin
     valueType: 'float',
     ts: at,
     value,
-    ...(quality === undefined ? {} : { quality: quality as number }),
+    ...(q === undefined ? {} : { quality: q }),
   };
 }
 

@@ -9,8 +9,6 @@ export interface LineWrite {
   lines: number;
   batches: IrregularBatch[];
   points: number;
-  /** Points that carried a quality code (kept once batches carry quality per point, issue 12). */
-  qualityCodes: number;
   rejected: Rejection[];
 }
 
@@ -83,7 +81,6 @@ export async function prepareLineWrite(text: string, ctx: LineContext, catalog: 
     lines: parsed.lines,
     batches: batchesOfPoints(resolved.points, limits),
     points: resolved.points.length,
-    qualityCodes: resolved.points.filter((p) => p.quality !== undefined).length,
     rejected,
   };
 }

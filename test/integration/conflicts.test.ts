@@ -21,6 +21,7 @@ import { topicOffsets } from '../../lib/kafka/topics';
 import { createLogger } from '../../lib/log/logger';
 import { tempStateDir } from '../support/ingest-run';
 import { expectExact, fetchRaw, type LensBody, type Points } from '../support/lens-reference';
+import { counterTotal } from '../support/metrics';
 
 const T0 = Date.UTC(2025, 3, 1);
 const PARTITION = 0;
@@ -122,13 +123,7 @@ async function deadLetters(): Promise<Map<number, Letter[]>> {
 }
 
 /** A counter of /metrics, summed over its partitions. */
-async function counter(name: string): Promise<number> {
-  const text = await (await fetch(`${h().api.baseUrl}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`))
-    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-}
+const counter = (name: string) => counterTotal(h().api.baseUrl, name);
 const conflictingCounter = () => counter('herodotus_points_conflicting_total');
 
 describe('conflicting values over Kafka', () => {

@@ -12,11 +12,16 @@ import { tempStateDir } from '../support/ingest-run';
 
 const T0 = Date.UTC(2025, 0, 1);
 
-/** The DDL of the schema before Float64 values: value, min, max, first and last were Float32. */
-function float32Schema(db: string): string[] {
+/** The DDL of the schema before quality: no raw.quality, no rollup uncertain, bad and not-good aggregates. */
+function preQualitySchema(db: string): string[] {
   return renderSchema(db, { kind: 'single', features: EMBEDDED_FEATURES }).map((sql) =>
-    sql.replace(/ (value|min|max|first|last) Float64/g, ' $1 Float32'),
+    sql.replace(/,\n {2}(quality|uncertain|bad|sum_ng|min_ng|max_ng) [^\n]*?(?=,\n|\n\))/g, ''),
   );
+}
+
+/** The DDL of the schema before Float64 values (and quality): value, min, max, first and last were Float32. */
+function float32Schema(db: string): string[] {
+  return preQualitySchema(db).map((sql) => sql.replace(/ (value|min|max|first|last) Float64/g, ' $1 Float32'));
 }
 
 describe('upgrade of a state written before Float64 values', () => {
@@ -65,8 +70,60 @@ describe('upgrade of a state written before Float64 values', () => {
       Math.fround(3.4e38),
     ]);
     // New values keep all their bits; migrating again changes nothing.
-    await store.client.command({ query: `INSERT INTO ${store.table('raw')} VALUES (1, ${T0 + 9}, 0.1)` });
+    await store.client.command({ query: `INSERT INTO ${store.table('raw')} (sensor, ts, value) VALUES (1, ${T0 + 9}, 0.1)` });
     await migrate(singleShard(store));
     expect((await rawPage(store, 1, T0 + 9, T0 + 10, 10)).points).toEqual([[T0 + 9, 0.1]]);
+  });
+});
+
+describe('upgrade of a state written before quality', () => {
+  let stateDir: string;
+  let store: Store;
+
+  beforeAll(async () => {
+    stateDir = tempStateDir('upgrade-quality');
+    store = await openStore(loadConfig({ ...process.env, HERODOTUS_STATE_DIR: stateDir }), { name: 'upgrade-quality' });
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test('the quality columns are added; old points read as good and old rollups as all good', async () => {
+    const ddl = preQualitySchema(store.db);
+    expect(ddl.join('\n')).not.toMatch(/quality|uncertain|_ng/);
+    for (const sql of ddl) await store.client.command({ query: sql });
+    await store.client.command({ query: `INSERT INTO ${store.table('raw')} VALUES (1, ${T0}, 0.1), (1, ${T0 + 1}, -2.5)` });
+    await store.client.command({
+      query: `INSERT INTO ${store.table('rollup')} VALUES (60000, 1, ${T0}, 2, -2.4, -2.5, 0.1, 0.1, -2.5, 1)`,
+    });
+    await migrate(singleShard(store));
+
+    const page = await rawPage(store, 1, T0, T0 + 10, 10);
+    expect(page).toEqual({
+      points: [
+        [T0, 0.1],
+        [T0 + 1, -2.5],
+      ],
+      quality: [0, 0],
+      next: null,
+    });
+    const [row] = await rollupRows(store, 60000, 1, T0, T0 + 60000);
+    expect(row).toMatchObject({
+      count: 2,
+      sum: -2.4,
+      min: -2.5,
+      max: 0.1,
+      uncertain: 0,
+      bad: 0,
+      sum_ng: 0,
+      min_ng: Infinity,
+      max_ng: -Infinity,
+    });
+    // New points carry their quality; migrating again changes nothing.
+    await store.client.command({ query: `INSERT INTO ${store.table('raw')} (sensor, ts, value, quality) VALUES (1, ${T0 + 2}, 7, 2)` });
+    await migrate(singleShard(store));
+    expect((await rawPage(store, 1, T0 + 2, T0 + 3, 10)).quality).toEqual([2]);
   });
 });

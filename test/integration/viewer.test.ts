@@ -1,7 +1,8 @@
 // The web lens viewer end to end in real headless Chromium (Debian's
 // chromium, driven by playwright-core) against the real stack: search and
 // pick sensors, a preset, drag-zoom, shift-drag pan, setScale through the
-// page, a bad free range, and live mode following freshly ingested data.
+// page, a bad free range, live mode following freshly ingested data, and
+// bad and uncertain points marked, counted and, on request, averaged in.
 // After each step the chart's data must equal what GET /v1/lens returns for
 // the same query (and, once, the raw aggregates). Screenshots go to
 // .herodotus/screenshots/ for a person to look at.
@@ -25,7 +26,7 @@ const SCREENSHOTS = path.join(PROJECT_ROOT, '.herodotus', 'screenshots');
 
 interface LensState {
   seq: number;
-  query: { sensors: number[]; from: number; to: number; points: number };
+  query: { sensors: number[]; from: number; to: number; points: number; quality: 'good' | 'any' };
   url: string;
   response: LensBody;
 }
@@ -39,6 +40,7 @@ interface PageGlobals {
       setScale(key: string, r: { min: number; max: number }): void;
       scales: { x: { min: number; max: number } };
     } | null;
+    marks(): { step: number; bad: number[]; uncertain: number[] } | null;
   };
   document: { body: { dataset: Record<string, string> } };
 }
@@ -83,10 +85,12 @@ describe('web lens viewer', () => {
       data: (globalThis as unknown as PageGlobals).__viewer.chart()!.data,
     }));
     const q = lens.query;
-    const res = await api(`/v1/lens?sensors=${q.sensors.join(',')}&from=${q.from}&to=${q.to}&points=${q.points}`);
+    const res = await api(`/v1/lens?sensors=${q.sensors.join(',')}&from=${q.from}&to=${q.to}&points=${q.points}&quality=${q.quality}`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as LensBody;
+    // The decoded binary lens is the JSON one: counts per quality, avg, min, max, first, last.
     expect(lens.response.sensors).toEqual(body.sensors);
+    expect(lens.response.quality).toBe(body.quality);
     expect([lens.response.from, lens.response.to, lens.response.step_ms]).toEqual([body.from, body.to, body.step_ms]);
     expect(data.length).toBe(1 + 3 * body.sensors.length);
     expect(data[0]).toEqual(body.sensors[0]!.t);
@@ -345,7 +349,7 @@ describe('web lens viewer', () => {
     await expectChartEqualsApi();
     // One axis for x and one per unit.
     expect(await page.evaluate(() => (globalThis as any).__viewer.chart().axes.length)).toBe(3);
-    expect(await page.locator('#legend').innerText()).toContain(`${pressure} [bar]`);
+    expect(await page.locator('#legend').textContent()).toContain(`${pressure} [bar]`);
     for (const q of ['pump3/site=north/volt', 'plant1/line2', 'site=north', 'mv']) {
       await page.fill('#search', q);
       const listed = await page.locator('#sensor-list label').allInnerTexts();
@@ -356,6 +360,113 @@ describe('web lens viewer', () => {
       ).toBe(true);
     }
     await screenshot('viewer-by-name');
+    expect(consoleErrors).toEqual([]);
+  });
+
+  /** The canvas pixel in the marks' strip along the bottom of the plot, at the middle of each bucket, as [r, g, b, a]. */
+  const stripPixels = (ts: number[]) =>
+    page.evaluate((ts) => {
+      const G = globalThis as any;
+      const u = G.__viewer.chart();
+      const step = G.__viewer.marks().step;
+      const y = u.bbox.top + u.bbox.height - 2;
+      return ts.map((t) => Array.from(u.ctx.getImageData(Math.floor(u.valToPos(t + step / 2, 'x', true)), y, 1, 1).data));
+    }, ts);
+
+  test('bad and uncertain points: marked on the chart, counted at the cursor, averaged in on request', async () => {
+    // Sensor 40, 10 min at 10 Hz: a short bad run, 5 s of bad only (no good point: a gap), uncertain ones here and there.
+    const sensor = 40;
+    const quality = (i: number) =>
+      (i >= 1000 && i < 1003) || (i >= 2000 && i < 2050) || i === 4444
+        ? 'bad'
+        : (i >= 3000 && i < 3010) || i % 450 === 7
+          ? 'uncertain'
+          : 'good';
+    const n = 6000;
+    const values = Array.from({ length: n }, (_, i) =>
+      quality(i) === 'good' ? 20 + Math.sin(i / 50) : quality(i) === 'bad' ? 1000 + i : -500,
+    );
+    const batch = { v: 1, sensor, start: FROM, period_ms: 100, values, quality: Array.from({ length: n }, (_, i) => quality(i)) };
+    const ingest = await api('/v1/ingest', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(batch),
+    });
+    expect(ingest.status).toBe(202);
+    await harness.waitCaughtUp();
+    // Compacted first: the viewer's lens and the test's must not straddle a rollup of this window.
+    await waitFor(async () => (await json('/v1/compaction/status')).backlog_windows === 0, {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      what: 'compaction',
+    });
+    await page.goto(`${harness.api.baseUrl}/#sensors=${sensor}&from=${FROM}&to=${FROM + n * 100}`);
+    await nextLens(0, { sensors: 1 });
+    const { body } = await expectChartEqualsApi();
+    expect(body.quality).toBe('good');
+    expectExact(body, new Map([[sensor, await fetchRaw(harness.api.baseUrl, sensor, body.from, body.to)]]));
+    const s = body.sensors[0]!;
+    const where = (pred: (i: number) => boolean) => s.t.filter((_, i) => pred(i));
+    // A bucket of bad points only has no avg: the line has a gap there (the chart's avg series is the lens's, nulls included).
+    expect(where((i) => s.count[i]! > 0 && s.good[i] === 0 && s.avg[i] === null).length).toBeGreaterThan(0);
+
+    // Marked: exactly the buckets with a bad point, and those with an uncertain one but no bad.
+    const marks = (await page.evaluate(() => (globalThis as unknown as PageGlobals).__viewer.marks()))!;
+    expect(marks.step).toBe(body.step_ms);
+    expect(marks.bad).toEqual(where((i) => s.bad[i]! > 0));
+    expect(marks.uncertain).toEqual(where((i) => s.bad[i] === 0 && s.uncertain[i]! > 0));
+    expect([marks.bad.length, marks.uncertain.length].every((k) => k > 2)).toBe(true);
+    // And drawn: the strip in each mark's color, none where no bucket is marked. Probed only where no bucket
+    // two on either side has another kind of mark: a mark is at least 2 px wide, a bucket here less.
+    const kind = new Map<number, string>([
+      ...marks.bad.map((t) => [t, 'bad'] as const),
+      ...marks.uncertain.map((t) => [t, 'uncertain'] as const),
+    ]);
+    const lone = (k?: string) =>
+      s.t
+        .filter(
+          (t) => t > body.from && kind.get(t) === k && [-2, -1, 1, 2].every((d) => [undefined, k].includes(kind.get(t + d * body.step_ms))),
+        )
+        .slice(0, 3);
+    const [bad, uncertain, clean] = [lone('bad'), lone('uncertain'), lone(undefined)];
+    expect(Math.min(bad.length, uncertain.length, clean.length)).toBeGreaterThan(1);
+    const px = await stripPixels([...bad, ...uncertain, ...clean]);
+    expect(px.slice(0, bad.length)).toEqual(bad.map(() => [179, 38, 30, 255]));
+    expect(px.slice(bad.length, bad.length + uncertain.length)).toEqual(uncertain.map(() => [245, 159, 0, 255]));
+    for (const p of px.slice(bad.length + uncertain.length))
+      expect([
+        [179, 38, 30, 255],
+        [245, 159, 0, 255],
+      ]).not.toContainEqual(p);
+
+    // At the cursor, a bucket with bad points among good ones says how many of each.
+    const mixed = s.t.findIndex((_, i) => s.good[i]! > 0 && s.bad[i]! > 0);
+    const box = (await page.locator('.u-over').boundingBox())!;
+    const x = await page.evaluate((t) => (globalThis as any).__viewer.chart().valToPos(t, 'x') as number, s.t[mixed]!);
+    await page.mouse.move(box.x + x, box.y + box.height / 2);
+    await expect
+      .poll(() => page.locator('#legend').textContent())
+      .toContain(`${new Date(s.t[mixed]!).toISOString().slice(0, 19).replace('T', ' ')}`);
+    expect(await page.locator('#legend').textContent()).toContain(
+      `pts (${s.good[mixed]} good, ${s.uncertain[mixed]} uncertain, ${s.bad[mixed]} bad)`,
+    );
+    await screenshot('viewer-quality');
+
+    // "Include uncertain/bad" asks quality=any: every bucket with a point has an avg; a link keeps it.
+    let seq = await lensSeq();
+    await page.check('#any-quality');
+    const any = await nextLens(seq);
+    expect([any.query.quality, any.url.endsWith('&quality=any')]).toEqual(['any', true]);
+    const anyBody = (await expectChartEqualsApi()).body;
+    expect(anyBody.quality).toBe('any');
+    expect(anyBody.sensors[0]!.avg.map((v) => v !== null)).toEqual(anyBody.sensors[0]!.count.map((c) => c > 0));
+    await page.reload();
+    expect((await nextLens(0)).query.quality).toBe('any');
+    expect(await page.isChecked('#any-quality')).toBe(true);
+    seq = await lensSeq();
+    await page.uncheck('#any-quality');
+    expect((await nextLens(seq)).response.quality).toBe('good');
+    await expectChartEqualsApi();
     expect(consoleErrors).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@ import { expect } from 'vitest';
 import type { LensResult } from '../../lib/lens/query';
 import { exactSum, withinRelative } from './exact-sum';
 
-export type Points = [number, number][];
+/** [ts, value], and a third element, the quality code, for a point that is not good. */
+export type Points = ([number, number] | [number, number, number])[];
 
 export interface LensBody extends LensResult {}
 
@@ -15,8 +16,11 @@ export async function fetchRaw(baseUrl: string, sensor: number, from: number, to
     const url = `${baseUrl}/v1/raw?sensor=${sensor}&from=${from}&to=${to}&limit=200000${cursor ? `&cursor=${cursor}` : ''}`;
     const res = await fetch(url);
     expect(res.status).toBe(200);
-    const page = (await res.json()) as { points: Points; next: string | null };
-    for (const p of page.points) out.push(p);
+    const page = (await res.json()) as { points: [number, number][]; quality: number[]; next: string | null };
+    page.points.forEach((p, i) => {
+      const q = page.quality[i]!;
+      out.push(q === 0 ? p : [p[0], p[1], q]);
+    });
     cursor = page.next;
   } while (cursor);
   return out;
@@ -34,7 +38,11 @@ function lowerBound(points: Points, ts: number): number {
   return lo;
 }
 
-/** Asserts that every bucket of a lens equals the aggregate of the raw points in it. */
+/**
+ * Asserts that every bucket of a lens equals the aggregate of the raw points
+ * in it: counts per quality, first and last over every point, avg, min and
+ * max over the points the lens's quality covers (the good ones, or any).
+ */
 export function expectExact(lens: LensBody, raw: Map<number, Points>): { buckets: number } {
   let buckets = 0;
   for (const s of lens.sensors) {
@@ -44,31 +52,37 @@ export function expectExact(lens: LensBody, raw: Map<number, Points>): { buckets
       const a = lowerBound(points, t);
       const b = lowerBound(points, t + lens.step_ms);
       const where = `sensor ${s.sensor} bucket ${new Date(t).toISOString()} step ${lens.step_ms} plan ${JSON.stringify(lens.plan)}`;
-      expect(s.count[i], where).toBe(b - a);
+      const inBucket = points.slice(a, b);
+      const quality = (p: Points[number]) => p[2] ?? 0;
+      const counts = [0, 1, 2].map((q) => inBucket.filter((p) => quality(p) === q).length);
+      expect([s.count[i], s.good[i], s.uncertain[i], s.bad[i]], where).toEqual([b - a, ...counts]);
       buckets++;
-      if (b === a) {
-        expect([s.avg[i], s.min[i], s.max[i], s.first[i], s.last[i]], where).toEqual([null, null, null, null, null]);
-        continue;
-      }
-      let min = Infinity;
-      let max = -Infinity;
-      let magnitude = 0;
-      for (let k = a; k < b; k++) {
-        const v = points[k]![1];
-        if (v < min) min = v;
-        if (v > max) max = v;
-        magnitude += Math.abs(v);
-      }
-      expect(s.min[i], where).toBe(min);
-      expect(s.max[i], where).toBe(max);
-      expect(s.first[i], where).toBe(points[a]![1]);
-      expect(s.last[i], where).toBe(points[b - 1]![1]);
-      // The exact mean of the doubles as stored, within 1e-12 relative (DESIGN.md, non-negotiable 1).
-      const avg = exactSum(points.slice(a, b).map((p) => p[1])) / (b - a);
-      expect(withinRelative(s.avg[i]!, avg, 1e-12, magnitude / (b - a)), `${where}: avg ${s.avg[i]} vs exact ${avg}`).toBe(true);
+      expect([s.first[i], s.last[i]], where).toEqual(b === a ? [null, null] : [points[a]![1], points[b - 1]![1]]);
+      const covered = inBucket.filter((p) => lens.quality === 'any' || quality(p) === 0).map((p) => p[1]);
+      expectStats(s.avg[i] ?? null, s.min[i] ?? null, s.max[i] ?? null, covered, where);
     }
   }
   return { buckets };
+}
+
+function expectStats(avg: number | null, min: number | null, max: number | null, values: number[], where: string): void {
+  if (values.length === 0) {
+    expect([avg, min, max], where).toEqual([null, null, null]);
+    return;
+  }
+  let lo = Infinity;
+  let hi = -Infinity;
+  let magnitude = 0;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    magnitude += Math.abs(v);
+  }
+  expect(min, where).toBe(lo);
+  expect(max, where).toBe(hi);
+  // The exact mean of the doubles as stored, within 1e-12 relative (DESIGN.md, non-negotiable 1).
+  const exact = exactSum(values) / values.length;
+  expect(withinRelative(avg!, exact, 1e-12, magnitude / values.length), `${where}: avg ${avg} vs exact ${exact}`).toBe(true);
 }
 
 /** The generator's deterministic PRNG, for reproducible random lenses. */

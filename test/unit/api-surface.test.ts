@@ -365,7 +365,7 @@ describe('OpenAPI', () => {
       expect(doc.paths[p], p).toBeDefined();
     }
     const lensParams = doc.paths['/v1/lens'].get.parameters.map((p: any) => `${p.name}${p.required ? '!' : ''}`);
-    expect(lensParams).toEqual(['sensors!', 'from!', 'to!', 'points', 'step', 'source']);
+    expect(lensParams).toEqual(['sensors!', 'from!', 'to!', 'points', 'step', 'quality', 'source']);
     const backfill = doc.paths['/v1/backfill'].post.requestBody.content['application/json'].schema;
     expect(JSON.stringify(backfill)).toContain('"recompact"');
     const ingest = doc.paths['/v1/ingest'].post.requestBody.content['application/json'].schema;

@@ -27,11 +27,11 @@ const irregular = (ts: number[]): SensorBatch => ({
 });
 
 describe('ingest limits', () => {
-  it('quality travels in the formats, but ingest refuses uncertain and bad points until storage keeps them', () => {
+  it('ingest takes good, uncertain and bad points; a code other than 0, 1, 2 is refused with its position', () => {
     const q = (codes: number[]): SensorBatch => ({ ...regular(T0, 1, codes.length), quality: Uint8Array.from(codes) });
     expect(validateBatch(q([0, 0, 0]), INGEST)).toBeNull();
-    expect(validateBatch(q([0, 2, 1]))).toBeNull();
-    expect(validateBatch(q([0, 2, 1]), INGEST)).toMatchObject({ code: 'invalid_quality', field: 'quality[1]' });
+    expect(validateBatch(q([0, 2, 1]), INGEST)).toBeNull();
+    expect(validateBatch(q([0, 1, 3]), INGEST)).toMatchObject({ code: 'invalid_quality', field: 'quality[2]' });
   });
 
   it('a batch touches at most maxDays UTC days; the field is the first point beyond them', () => {

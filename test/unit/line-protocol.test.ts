@@ -106,7 +106,7 @@ describe('series names and points', () => {
       [2, 'nots/site=a', NOW, 2, 'float', undefined],
       [3, 'cpu/host=a/usage_idle', T + 1, 99.5, 'float', undefined],
       [4, 'm/site=plant 1', T + 2, 3, 'float', undefined],
-      [5, 'm/site=b', T + 3, 1, 'float', 192],
+      [5, 'm/site=b', T + 3, 1, 'float', 0],
       [6, '#8', T + 4, 4, 'float', undefined],
       [7, 'ints/site=a/n', T + 5, 5, 'integer', undefined],
       [7, 'ints/site=a/u', T + 5, 6, 'unsigned', undefined],

@@ -46,7 +46,9 @@ describe('mergeBatches: repeats within a chunk', () => {
       [1, 1020, 3.5],
       [1, 1030, 4.5],
     ]);
-    expect(merged.conflicts).toEqual([{ sensor: 1, ts: 1010, stored: 2.5, offered: 20.25, offset: 12 }]);
+    expect(merged.conflicts).toEqual([
+      { sensor: 1, ts: 1010, stored: 2.5, offered: 20.25, storedQuality: 0, offeredQuality: 0, offset: 12 },
+    ]);
   });
 
   it('tells -0 from 0 and a last-bit difference from equality (bit identity)', () => {
@@ -59,6 +61,13 @@ describe('mergeBatches: repeats within a chunk', () => {
       [5, -0],
       [6, next],
     ]);
+  });
+
+  it('carries quality with each point; the same value with another quality is a conflict, the same quality a re-send', () => {
+    const bad = { ...regular(1, 1000, [1, 2, 3]), quality: Uint8Array.from([0, 2, 1]) };
+    const merged = mergeBatches([at(3, bad), at(5, { ...bad }), at(6, irregular(1, [1010, 1030], [2, 4]))]);
+    expect(Array.from(merged.points.quality.subarray(0, merged.points.length))).toEqual([0, 2, 1, 0]);
+    expect(merged.conflicts).toEqual([{ sensor: 1, ts: 1010, stored: 2, offered: 2, storedQuality: 2, offeredQuality: 0, offset: 6 }]);
   });
 
   it('keeps sensors apart: the same ts on two sensors is no conflict', () => {
@@ -76,7 +85,7 @@ describe('mergeBatches: corrections (latestWins)', () => {
       [1, 1010, 7],
       [1, 1020, 3],
     ]);
-    expect(merged.conflicts).toEqual([{ sensor: 1, ts: 1010, stored: 7, offered: 2, offset: 7 }]);
+    expect(merged.conflicts).toEqual([{ sensor: 1, ts: 1010, stored: 7, offered: 2, storedQuality: 0, offeredQuality: 0, offset: 7 }]);
   });
 });
 
@@ -94,9 +103,9 @@ describe('originFinder and conflictLetters', () => {
 
   it('builds one letter per record, naming every conflict, the same on a retry', () => {
     const conflicts = [
-      { sensor: 1, ts: 1025, stored: 7, offered: 9, offset: 8 },
-      { sensor: 1, ts: 1020, stored: 3.25, offered: 9, offset: 8 },
-      { sensor: 2, ts: 1000, stored: 0.5, offered: 1, offset: 4 },
+      { sensor: 1, ts: 1025, stored: 7, offered: 7, storedQuality: 0, offeredQuality: 2, offset: 8 },
+      { sensor: 1, ts: 1020, stored: 3.25, offered: 9, storedQuality: 0, offeredQuality: 0, offset: 8 },
+      { sensor: 2, ts: 1000, stored: 0.5, offered: 1, storedQuality: 0, offeredQuality: 0, offset: 4 },
     ];
     const key = (o: number) => Buffer.from(String(o));
     const letters = conflictLetters(conflicts, key);
@@ -108,7 +117,8 @@ describe('originFinder and conflictLetters', () => {
       sensor: 1,
       conflicts: [
         { ts: 1020, stored: 3.25, offered: 9 },
-        { ts: 1025, stored: 7, offered: 9 },
+        // The same value offered as bad: a conflict, and the letter names both qualities.
+        { ts: 1025, stored: 7, offered: 7, stored_quality: 0, offered_quality: 2 },
       ],
     });
     expect(letters[1]!.error.message).toContain('ts 1020, stored 3.25, offered 9');

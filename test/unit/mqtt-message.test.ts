@@ -9,9 +9,15 @@ const T = Date.UTC(2026, 0, 1, 12);
 describe('MQTT messages', () => {
   it('reads one point with epoch ms or ISO 8601, quality kept', () => {
     expect(decode({ series: 'a/b', ts: T, value: 1.5, quality: 192 })).toEqual({
-      points: [{ line: 1, name: 'a/b', sensor: null, tags: {}, valueType: 'float', ts: T, value: 1.5, quality: 192 }],
+      points: [{ line: 1, name: 'a/b', sensor: null, tags: {}, valueType: 'float', ts: T, value: 1.5, quality: 0 }],
       rejected: [],
     });
+    // OPC DA codes by their quality bits (64 uncertain, 0 and 24 bad, 216 good with limit bits), or quality words.
+    const qualities = [64, 0, 24, 216, 'uncertain', 'bad', 'good'].map(
+      (quality) => decode({ series: 'a', ts: T, value: 1, quality }).points[0]!.quality,
+    );
+    expect(qualities).toEqual([1, 2, 2, 0, 1, 2, 0]);
+    expect(decode({ series: 'a', ts: T, value: 1, quality: 'fine' }).rejected[0]!.reason).toMatch(/quality must be/);
     expect(decode({ series: 'a/b', ts: '2026-01-01T13:00:00.250+01:00', value: 2 }).points[0]).toMatchObject({ ts: T + 250, value: 2 });
   });
 
