@@ -7,7 +7,6 @@
 import type { Harness } from '../harness/stack/harness';
 import type { HerodotusApi } from '../harness/verify/api-client';
 import { getJson } from './ingest-http';
-import { RATE_HZ } from './ingest-options';
 import type { StatusSample } from './ingest-sampler';
 
 /** Points stored per sensor according to the sensor-extent view (cheap: one row per sensor). */
@@ -29,9 +28,9 @@ export async function waitCaughtUp(harness: Harness, timeoutS: number): Promise<
   }
 }
 
-/** Records published but not yet checkpointed, in seconds of data offered at `offered` points/s (every record is one sensor-second). */
-export function backlogSeconds(s: StatusSample, offered: number): number {
-  return ((s.high - s.checkpoint) * RATE_HZ) / offered;
+/** Records published but not yet checkpointed, in seconds of data offered by `sensors` sensors (every record is one sensor-second). */
+export function backlogSeconds(s: StatusSample, sensors: number): number {
+  return (s.high - s.checkpoint) / sensors;
 }
 
 /** Least-squares slope of y over x; null with fewer than 3 points. */
@@ -63,17 +62,17 @@ function insertedAt(status: StatusSample[], t: number): number | null {
   return before.inserted + ((after.inserted - before.inserted) * (t - before.t)) / (after.t - before.t);
 }
 
-/** The backlog over a step's window [from, to] (ms), and the inserted rate in its second half. */
-export function windowBacklog(status: StatusSample[], from: number, to: number, offered: number) {
+/** The backlog over a step's window [from, to] (ms) of `sensors` sensors, and the inserted rate in its second half. */
+export function windowBacklog(status: StatusSample[], from: number, to: number, sensors: number) {
   // Steady state: inserted rate over the second half of the window, free of the start-up ramp.
   const mid = from + (to - from) / 2;
   const insMid = insertedAt(status, mid);
   const insEnd = insertedAt(status, to);
   const steady = insMid !== null && insEnd !== null ? (insEnd - insMid) / ((to - mid) / 1000) : null;
   const inWindow = status.filter((x) => x.t >= from && x.t <= to);
-  const backlogs = inWindow.map((x) => backlogSeconds(x, offered));
+  const backlogs = inWindow.map((x) => backlogSeconds(x, sensors));
   // Least-squares slope of the backlog over the window's second half: ~0 when
   // ingest keeps up (the backlog is latency), 1 - capacity/offered when not.
-  const half = inWindow.filter((x) => x.t >= mid).map((x) => [x.t / 1000, backlogSeconds(x, offered)] as const);
+  const half = inWindow.filter((x) => x.t >= mid).map((x) => [x.t / 1000, backlogSeconds(x, sensors)] as const);
   return { steady, max: backlogs.length ? Math.max(...backlogs) : null, growth: slope(half) };
 }

@@ -39,7 +39,7 @@ import { stopAllChildren } from '../harness/stack/child';
 import { Harness } from '../harness/stack/harness';
 import { waitCaughtUp } from './ingest-backlog';
 import { summarize, waitIdle, type CpuSummary } from './ingest-cpu';
-import { parseIngestOptions, type IngestOptions } from './ingest-options';
+import { parseIngestOptions, RATE_HZ, type IngestOptions } from './ingest-options';
 import { log } from './ingest-log';
 import { printReport } from './ingest-print';
 import { createProfiler, withProfilerHook } from './ingest-profiler';
@@ -78,7 +78,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
     );
     sampler.start();
     const idle = await measureIdle(harness, sampler, machine.cores);
-    const { steps, expected } = await runSteps({ harness, sampler, toggleProfiler, args, cores: machine.cores, t0 });
+    const { steps, expected } = await runSteps({ harness, sampler, toggleProfiler, args, rateHz: RATE_HZ, cores: machine.cores, t0 });
     const verified = await verifyStored(harness.api, sampler, expected, args.verify, machine.cores);
     const report = ingestReport({
       machine,

@@ -20,6 +20,8 @@ import { round } from './round';
 export interface StepMeasurement {
   offered: number;
   sensors: number;
+  /** Points per second of each sensor: one record is one sensor-second of that many points. */
+  rateHz: number;
   firstSensor: number;
   /** Points the generator published, and the wall time it took. */
   generated: number;
@@ -58,12 +60,13 @@ export function stepResult(m: StepMeasurement, ctx: StepContext) {
   // The generator itself must have kept pace, or the offered rate was not what it says.
   const generatorKeptPace = m.generatorMs / 1000 <= ctx.stepSeconds + 1.5;
   const sustained = generatorKeptPace && backlogS <= ctx.maxBacklogS && m.catchUp !== null;
-  const backlog = windowBacklog(sampler.status, m.from, m.genEnd, m.offered);
+  const backlog = windowBacklog(sampler.status, m.from, m.genEnd, m.sensors);
   const window = summarize(sampler.samples, m.from, m.genEnd, cores);
   const catchUpStats = summarize(sampler.samples, m.genEnd, m.caughtUp, cores);
   return {
     offered_points_per_s: m.offered,
     sensors: m.sensors,
+    rate_hz: m.rateHz,
     first_sensor: m.firstSensor,
     window_s: round(windowS, 2),
     generated_points: m.generated,
@@ -95,7 +98,7 @@ export function stepResult(m: StepMeasurement, ctx: StepContext) {
       processes: catchUpStats.processes,
     },
     ...(m.profile ? { profile: m.profile } : {}),
-    timeline: timeline(sampler.samples, sampler.status, m.from, m.caughtUp, cores, RATE_HZ),
+    timeline: timeline(sampler.samples, sampler.status, m.from, m.caughtUp, cores, m.rateHz),
   };
 }
 

@@ -4,14 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * realtime on a sensor range of its own for --step-seconds of wall time,
  * counts what is visible at the end of the window, waits for ingest to catch
  * up with Kafka, and becomes one entry of the report. A step that does not
- * catch up ends the run.
+ * catch up ends the run. bench-serve runs one such step (at its own rate, on
+ * sensors that may hold earlier data) while its users query.
  */
 import type { ExpectedSensor } from '../harness/verify/manifest-check';
 import type { Harness } from '../harness/stack/harness';
 import { runGenerator, type GenerateReport } from '../generator/run';
 import type { ProfileSummary } from './cpu-profile';
 import { backlogSeconds, visiblePoints, waitCaughtUp } from './ingest-backlog';
-import { RATE_HZ, type IngestOptions } from './ingest-options';
+import type { IngestOptions } from './ingest-options';
 import { log } from './ingest-log';
 import { readParts } from './ingest-parts';
 import { logStep } from './ingest-print';
@@ -23,7 +24,9 @@ export interface StepDriver {
   harness: Harness;
   sampler: Sampler;
   toggleProfiler: () => Promise<ProfileSummary | null>;
-  args: IngestOptions;
+  args: Pick<IngestOptions, 'steps' | 'step-seconds' | 'max-backlog-s' | 'catch-up-timeout-s'>;
+  /** Points per second of every sensor. */
+  rateHz: number;
   cores: number;
   /** performance.now() at which the sampler's clock starts. */
   t0: number;
@@ -36,7 +39,7 @@ export async function runSteps(d: StepDriver): Promise<{ steps: StepResult[]; ex
   let nextSensor = 1;
   for (const offered of d.args.steps) {
     const firstSensor = nextSensor;
-    nextSensor += offered / RATE_HZ;
+    nextSensor += offered / d.rateHz;
     const step = await runStep(d, offered, firstSensor, steps.length + 1, expected);
     steps.push(step);
     logStep(step);
@@ -49,7 +52,8 @@ export async function runSteps(d: StepDriver): Promise<{ steps: StepResult[]; ex
   return { steps, expected };
 }
 
-async function runStep(
+/** One step: `offered` points/s on sensors from firstSensor, published, counted at the window's end, caught up; its manifest into `expected`. */
+export async function runStep(
   d: StepDriver,
   offered: number,
   firstSensor: number,
@@ -58,20 +62,23 @@ async function runStep(
 ): Promise<StepResult> {
   const { harness, sampler, args } = d;
   const stepSeconds = args['step-seconds'];
-  const sensors = offered / RATE_HZ;
+  const sensors = offered / d.rateHz;
   const startMs = Math.floor(Date.now() / 1000) * 1000;
   log(
-    `step ${index}/${args.steps.length}: ${offered.toLocaleString('en')} points/s offered (${sensors} sensors ${firstSensor}–${firstSensor + sensors - 1} × ${RATE_HZ} Hz) for ${stepSeconds} s…`,
+    `step ${index}/${args.steps.length}: ${offered.toLocaleString('en')} points/s offered (${sensors} sensors ${firstSensor}–${firstSensor + sensors - 1} × ${d.rateHz} Hz) for ${stepSeconds} s…`,
   );
 
   await d.toggleProfiler();
   const fromEpoch = Date.now();
   const from = sampler.tick().t;
   const partsBefore = await readParts(harness.api);
+  // What the range held before (bench-serve's history and earlier runs) is not this step's.
+  const earlier = await visiblePoints(harness.api, firstSensor, sensors);
   const gen = await publish(d, { offered, sensors, firstSensor, startMs });
   const genEnd = sampler.tick().t;
   const genEndEpoch = Date.now();
-  const [visible, partsAfter] = await Promise.all([visiblePoints(harness.api, firstSensor, sensors), readParts(harness.api)]);
+  const [visibleNow, partsAfter] = await Promise.all([visiblePoints(harness.api, firstSensor, sensors), readParts(harness.api)]);
+  const visible = visibleNow - earlier;
   const visibleAt = performance.now() - d.t0;
   const profile = await d.toggleProfiler();
   for (const [id, s] of Object.entries(gen.manifest.toJSON().sensors)) expected.set(Number(id), s);
@@ -82,11 +89,12 @@ async function runStep(
   const catchUp = await waitCaughtUp(harness, args['catch-up-timeout-s']);
   const caughtUp = sampler.tick().t;
   const caughtUpEpoch = Date.now();
-  const visibleAfter = catchUp === null ? null : await visiblePoints(harness.api, firstSensor, sensors);
+  const visibleAfter = catchUp === null ? null : (await visiblePoints(harness.api, firstSensor, sensors)) - earlier;
   return stepResult(
     {
       offered,
       sensors,
+      rateHz: d.rateHz,
       firstSensor,
       generated: gen.manifest.totals.generated_points,
       generatorMs: gen.elapsedMs,
@@ -116,7 +124,7 @@ function publish(d: StepDriver, step: { offered: number; sensors: number; firstS
     topic: harness.config.kafka.topic,
     sensors: step.sensors,
     firstSensor: step.firstSensor,
-    rateHz: RATE_HZ,
+    rateHz: d.rateHz,
     durationS: stepSeconds,
     startMs: step.startMs,
     seed: 7,
@@ -133,7 +141,7 @@ function publish(d: StepDriver, step: { offered: number; sensors: number; firstS
       const a = st[st.length - 6];
       const b = st[st.length - 1];
       const rate = a && b ? ((b.inserted - a.inserted) / (b.t - a.t)) * 1000 : NaN;
-      const backlog = b ? backlogSeconds(b, step.offered) : NaN;
+      const backlog = b ? backlogSeconds(b, step.sensors) : NaN;
       log(
         `  ${p.seconds}/${stepSeconds} s published; inserting ${Math.round(rate).toLocaleString('en')} points/s; backlog ${backlog.toFixed(1)} s of data`,
       );

@@ -3,12 +3,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseOptions } from '../lib/config/args';
 import { loadConfig } from '../lib/config/config';
-import { waitFor, stopAllChildren } from '../harness/stack/child';
+import { stopAllChildren } from '../harness/stack/child';
 import { Harness } from '../harness/stack/harness';
 import { drainCompaction } from '../harness/scenario/common';
-import { LENS_BINARY_TYPE } from '../lib/lens/lens-binary';
+import { LENS_BINARY_TYPE, readLensBinaryHeader } from '../lib/lens/lens-binary';
 import type { LensResult } from '../lib/lens/query';
 import { percentile } from '../harness/verify/latency';
+import { backfillGenerated } from './backfill-generated';
 import { coresBetween, readProcess } from './process-stats';
 
 const HELP = `usage: herodotus bench-lens [--sensors 2] [--days 30] [--rate 1000] [--seconds 10] [--reuse] [--state DIR] [--accept binary|json] [--skip-naive]
@@ -53,9 +54,7 @@ async function getLens(url: string, accept: 'binary' | 'json' = 'json'): Promise
   const res = await fetch(url, accept === 'binary' ? { headers: { accept: LENS_BINARY_TYPE } } : {});
   if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
   if (accept === 'json') return (await res.json()) as LensResult;
-  const body = new Uint8Array(await res.arrayBuffer());
-  const length = new DataView(body.buffer, body.byteOffset).getUint32(8, true);
-  return JSON.parse(Buffer.from(body.buffer, body.byteOffset + 12, length).toString('utf8')) as LensPlanOnly;
+  return readLensBinaryHeader(new Uint8Array(await res.arrayBuffer())).header;
 }
 
 type Procs = () => Record<string, number | undefined>;
@@ -189,37 +188,10 @@ async function ensureData(base: string, args: LensOptions, sensors: number[], fr
   }
   log(`back-filling ${args.days} days × ${args.sensors} sensors × ${args.rate} Hz = ${(backfill.points / 1e9).toFixed(2)} G points…`);
   const t0 = performance.now();
-  await backfillGenerated(base, { sensors, from, to, rate_hz: args.rate }, t0);
+  await backfillGenerated(base, { sensors, from, to, rate_hz: args.rate }, log);
   backfill.seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
   backfill.points_per_s = Math.round(backfill.points / backfill.seconds);
   return backfill;
-}
-
-/** Server-side generation through a backfill workflow, waited for with progress every 30 s (times from t0). */
-async function backfillGenerated(base: string, range: { sensors: number[]; from: number; to: number; rate_hz: number }, t0: number) {
-  const started = (await (
-    await fetch(`${base}/v1/backfill`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ kind: 'generate', ...range, seed: 1 }),
-    })
-  ).json()) as { id: string };
-  let last = 0;
-  await waitFor(
-    async () => {
-      const s = (await (await fetch(`${base}/v1/backfill/${started.id}`)).json()) as {
-        state: string;
-        progress: { done: number; total: number };
-      };
-      if (performance.now() - last > 30_000) {
-        last = performance.now();
-        log(`  ${s.progress.done}/${s.progress.total} hours (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-      }
-      if (s.state === 'failed') throw new Error('backfill failed');
-      return s.state === 'completed';
-    },
-    { timeoutMs: 4 * 3_600_000, intervalMs: 2000, what: 'the backfill' },
-  );
 }
 
 /** One preset: random lenses of its span at every concurrency, then the naive GROUP BY over raw. */

@@ -1,6 +1,6 @@
 /**
  * docs/benchmarks.md from the benchmark JSON files under bench/results/
- * (the last stdout line of bench-ingest, bench-lens, bench-peers, bench-compaction-plan, bench-floors, bench-storage,
+ * (the last stdout line of bench-ingest, bench-lens, bench-serve, bench-peers, bench-compaction-plan, bench-floors, bench-storage,
  * query-load --json, scenario --json),
  * with PNG charts rendered as SVG in headless Chromium (playwright-core).
  *
@@ -18,6 +18,7 @@ import { lensSection } from './report-lens';
 import { peersSection } from './report-peers';
 import { queryLoadSection } from './report-query-load';
 import { scenariosSection } from './report-scenarios';
+import { serveSection } from './report-serve';
 import { servingSection } from './report-serving';
 import { storageSection } from './report-storage';
 import type { Chart, Json } from './report-section';
@@ -49,6 +50,10 @@ export async function main(argv: string[]): Promise<void> {
 
   for (const { file, json } of results.filter((r) => r.json.bench === 'floors-before-after')) {
     md.push(floorsSection(json, file), '');
+  }
+
+  for (const { file, json } of results.filter((r) => r.json.bench === 'serve')) {
+    md.push(serveSection(json, file), '');
   }
 
   for (const { file, json } of results.filter((r) => r.json.bench === 'peers')) {

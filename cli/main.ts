@@ -46,6 +46,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'idle floors of a small store: GET /v1/health p50, idle CPU per process, visibility of a point after idle (JSON)',
     load: async () => (await import('../bench/floors')).benchFloors,
   },
+  'bench-serve': {
+    summary:
+      'history back-filled once, then 1000 sensors × 1 kHz realtime while 100 users explore lenses: ingest, backlog, lens p50/p99, exactness, CPU per process, targets (JSON)',
+    load: async () => (await import('../bench/serve')).benchServe,
+  },
   'bench-peers': {
     summary:
       'same data and lenses against Herodotus, ClickHouse alone, QuestDB, InfluxDB, VictoriaMetrics: ingest, CPU, bytes/point, lens latency, exactness, late data (JSON)',

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeLensBinary, LENS_BINARY_TYPE, readLensBinaryHeader } from '../../lib/lens/lens-binary';
 import type { LensResult } from '../../lib/lens/query';
 import { lensDifferences } from '../verify/lens-check';
 import { Rng } from '../../generator/rng';
@@ -48,6 +49,13 @@ export interface UserLoadOptions {
   maxRequests?: number;
   /** Called every second with what happened in that second (progress lines). */
   onSecond?: (s: SecondStats) => void;
+  /**
+   * How lenses are asked for: JSON (default; every answer parsed whole) or the
+   * compact binary form the viewer uses, of which the load client reads the
+   * header and decodes the buckets only of answers it verifies, so that it
+   * costs as little as a real client and never becomes the limit.
+   */
+  accept?: 'json' | 'binary';
 }
 
 interface Sensor {
@@ -64,11 +72,26 @@ export async function fetchSensors(baseUrl: string, headers: Record<string, stri
   return (JSON.parse(body) as Sensor[]).filter((s) => s.points > 0);
 }
 
-async function getLens(url: string, headers: Record<string, string>): Promise<LensResult> {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  const body = await res.text();
-  if (!res.ok) throw new HttpError(res.status, body);
-  return JSON.parse(body) as LensResult;
+/** A lens answer: its plan and points at once, the whole lens only when asked for. */
+interface Answer {
+  plan: LensResult['plan'];
+  points: number;
+  lens: () => LensResult;
+}
+
+async function getLens(url: string, headers: Record<string, string>, accept: 'json' | 'binary'): Promise<Answer> {
+  const res = await fetch(url, {
+    headers: accept === 'binary' ? { ...headers, accept: LENS_BINARY_TYPE } : headers,
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  if (!res.ok) throw new HttpError(res.status, await res.text());
+  if (accept === 'binary') {
+    const body = new Uint8Array(await res.arrayBuffer());
+    const { header } = readLensBinaryHeader(body);
+    return { plan: header.plan, points: header.sensors.length * header.buckets, lens: () => decodeLensBinary(body) };
+  }
+  const lens = JSON.parse(await res.text()) as LensResult;
+  return { plan: lens.plan, points: lens.sensors.length * (lens.sensors[0]?.t.length ?? 0), lens: () => lens };
 }
 
 /** What every user shares: where to ask, the sensors to look at, when to stop, and the tally. */
@@ -113,7 +136,8 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<UserLoadReport
 /** Lens vs raw; on a difference, raw–lens–raw until raw stands still, so arriving data is not mistaken for an inexact lens. */
 async function verify(run: Run, query: string, lens: LensResult): Promise<void> {
   const { tally } = run;
-  const get = (source: string) => getLens(`${run.opts.baseUrl}/v1/lens?${query}${source}`, run.headers);
+  const get = async (source: string) =>
+    (await getLens(`${run.opts.baseUrl}/v1/lens?${query}${source}`, run.headers, run.opts.accept ?? 'json')).lens();
   let raw = await get('&source=raw');
   tally.verified++;
   let diff = lensDifferences(lens, raw);
@@ -159,10 +183,10 @@ async function user(run: Run, index: number): Promise<void> {
     for (let i = 0; i < steps && more(run); i++) {
       const from = view.to - view.span;
       const query = `sensors=${view.chosen.map((s) => s.sensor).join(',')}&from=${from}&to=${view.to}&points=${view.width}`;
-      const lens = await look(run, query, view);
-      if (lens && next() < opts.verifyFraction) {
+      const answer = await look(run, query, view);
+      if (answer && next() < opts.verifyFraction) {
         try {
-          await verify(run, query, lens);
+          await verify(run, query, answer.lens());
         } catch (err) {
           countFailure(run.tally, err, `verify ${query}`);
         }
@@ -188,13 +212,13 @@ function openView(sensors: Sensor[], next: () => number): View {
 }
 
 /** One lens request, tallied; null if no answer came. */
-async function look(run: Run, query: string, view: View): Promise<LensResult | null> {
+async function look(run: Run, query: string, view: View): Promise<Answer | null> {
   const { tally } = run;
   tally.issued++;
   const t0 = performance.now();
-  let lens: LensResult | null = null;
+  let answer: Answer | null = null;
   try {
-    lens = await getLens(`${run.opts.baseUrl}/v1/lens?${query}`, run.headers);
+    answer = await getLens(`${run.opts.baseUrl}/v1/lens?${query}`, run.headers, run.opts.accept ?? 'json');
     const ms = performance.now() - t0;
     tally.latencies.push(ms);
     tally.second.requests++;
@@ -203,12 +227,12 @@ async function look(run: Run, query: string, view: View): Promise<LensResult | n
     const p = tally.byPreset.get(view.preset) ?? [];
     p.push(ms);
     tally.byPreset.set(view.preset, p);
-    tally.rowsRead += lens.plan.rows_read;
-    tally.points += lens.sensors.length * (lens.sensors[0]?.t.length ?? 0);
+    tally.rowsRead += answer.plan.rows_read;
+    tally.points += answer.points;
   } catch (err) {
     countFailure(tally, err, `lens ${query}`);
   }
-  return lens;
+  return answer;
 }
 
 /** The next gesture on the view that showed [from, from + span). */

@@ -51,22 +51,31 @@ export function encodeLensBinary(lens: LensResult): Uint8Array {
   return out;
 }
 
+/** What a binary lens says before its columns. */
+export interface LensBinaryHeader {
+  from: number;
+  to: number;
+  step_ms: number;
+  quality: LensResult['quality'];
+  buckets: number;
+  sensors: number[];
+  plan: LensResult['plan'];
+}
+
+/** The header of a binary body alone, and where its columns start: what a client that does not read the buckets needs (load clients). */
+export function readLensBinaryHeader(body: Uint8Array): { header: LensBinaryHeader; columnsAt: number } {
+  if (MAGIC.some((b, i) => body[i] !== b) || body[4] !== VERSION) throw new Error(`not a version ${VERSION} binary lens`);
+  const length = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(8, true);
+  const header = JSON.parse(Buffer.from(body.buffer, body.byteOffset + 12, length).toString('utf8')) as LensBinaryHeader;
+  return { header, columnsAt: 12 + length };
+}
+
 /** The lens a binary body holds, as the JSON form gives it (benchmarks, tests). */
 export function decodeLensBinary(body: Uint8Array): LensResult {
-  if (MAGIC.some((b, i) => body[i] !== b) || body[4] !== VERSION) throw new Error(`not a version ${VERSION} binary lens`);
+  const { header, columnsAt } = readLensBinaryHeader(body);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const length = view.getUint32(8, true);
-  const header = JSON.parse(Buffer.from(body.buffer, body.byteOffset + 12, length).toString('utf8')) as {
-    from: number;
-    to: number;
-    step_ms: number;
-    quality: LensResult['quality'];
-    buckets: number;
-    sensors: number[];
-    plan: LensResult['plan'];
-  };
   const n = header.buckets;
-  let at = 12 + length;
+  let at = columnsAt;
   const column = () => {
     const values = Array.from({ length: n }, (_, i) => view.getFloat64(at + i * 8, true));
     at += n * 8;
