@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { BatchLimits } from '../lib/batch/types';
 import type { Shards } from '../lib/clickhouse/shards';
@@ -44,7 +43,17 @@ export interface AwaitRecordsInput {
 
 /** An idle partition still reports back this often, so its workflow stays visible. */
 const IDLE_RETURN_MS = 10_000;
+/** Watermarks are polled this often while records wait or just arrived… */
 const POLL_MS = 100;
+/**
+ * …and, while none arrive, at doubling intervals up to this: idle partitions
+ * cost a few watermark fetches (each a metadata and two ListOffsets round
+ * trips) a second between them, not ten. Records published through this
+ * process end the nap at once (OffsetWatcher.published); records of other
+ * producers, or published while a fetch was in flight, are seen at the next
+ * poll, at most this much later than without the back-off.
+ */
+const IDLE_POLL_MAX_MS = 500;
 /**
  * Records waiting this long before the next coalesced write are read at once,
  * so that they join it (reading and decoding a second of a partition takes a
@@ -58,9 +67,10 @@ export function createIngestActivities(deps: IngestDeps) {
     async awaitRecords(input: AwaitRecordsInput): Promise<PartitionOffsets> {
       const ctx = Context.current();
       const started = Date.now();
+      let poll = POLL_MS;
       for (;;) {
         // Half a poll old at most: the partitions polling together share one fetch.
-        const offsets = await deps.offsets.partition(input.topic, input.partition, POLL_MS / 2);
+        const offsets = await deps.offsets.partition(input.topic, input.partition, poll / 2);
         const pending = offsets.high - Math.max(input.from, offsets.low);
         const waited = Date.now() - started;
         const writeDue = deps.writer !== undefined && deps.writer.nextWriteAt() - Date.now() <= READ_LEAD_MS;
@@ -73,7 +83,8 @@ export function createIngestActivities(deps: IngestDeps) {
           return offsets;
         }
         ctx.heartbeat({ pending });
-        await Promise.race([sleep(POLL_MS), ctx.cancelled]);
+        const woken = await Promise.race([deps.offsets.nap(input.topic, poll, deps.shutdown), ctx.cancelled]);
+        poll = pending > 0 || woken ? POLL_MS : Math.min(IDLE_POLL_MAX_MS, poll * 2);
       }
     },
 

@@ -27,7 +27,7 @@ export interface KafkaClients {
 export function kafkaClients(config: Config, log: Logger): KafkaClients {
   const kafka = createKafka(kafkaBrokers(config), 'herodotus', log);
   const offsets = new OffsetWatcher(kafka);
-  const publisher = new BatchPublisher(kafka, config.kafka.topic);
+  const publisher = new BatchPublisher(kafka, config.kafka.topic, () => offsets.published(config.kafka.topic));
   const deadLetters = new DeadLetterPublisher(kafka, config.kafka.dlqTopic);
   const checkpoints = new CheckpointStore(kafka, config.kafka.checkpointTopic, offsets, log);
   const readers = new Map<number, PartitionReader>();

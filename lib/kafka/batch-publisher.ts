@@ -18,6 +18,8 @@ export class BatchPublisher {
   constructor(
     private readonly kafka: Kafka,
     readonly topic: string,
+    /** Called once records are acknowledged: the process's idle pollers of the topic look at once (OffsetWatcher.published). */
+    private readonly onPublished?: () => void,
   ) {}
 
   /** Resolves once every record is acknowledged by all in-sync replicas. */
@@ -30,6 +32,7 @@ export class BatchPublisher {
       await this.close();
       throw err;
     }
+    this.onPublished?.();
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import type { Logger } from '../log/logger';
+import { fixIdleRequestQueues } from './request-queue';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -27,6 +28,7 @@ function pinoLogCreator(log: Logger): logCreator {
 }
 
 export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {
+  fixIdleRequestQueues();
   return new Kafka({
     clientId,
     brokers,

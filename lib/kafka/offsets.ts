@@ -16,6 +16,8 @@ interface Reading {
 export class OffsetWatcher {
   private admin: Admin | null = null;
   private readonly latest = new Map<string, Reading>();
+  /** Per topic, the naps that this process's next publish to it ends. */
+  private readonly napping = new Map<string, Set<() => void>>();
 
   constructor(private readonly kafka: Kafka) {}
 
@@ -33,6 +35,42 @@ export class OffsetWatcher {
     const found = (await this.offsets(topic, maxAgeMs)).find((o) => o.partition === partition);
     if (!found) throw new Error(`topic ${topic} has no partition ${partition}`);
     return found;
+  }
+
+  /**
+   * Told by this process's publisher that records were appended to `topic`:
+   * the reading taken before is not shared any more, and every nap on the
+   * topic ends at once, so that records written through this process are
+   * seen without waiting out an idle poller's back-off.
+   */
+  published(topic: string): void {
+    this.latest.delete(topic);
+    const naps = this.napping.get(topic);
+    this.napping.delete(topic);
+    for (const wake of naps ?? []) wake();
+  }
+
+  /**
+   * Resolves after `ms`, or earlier: with true when this process publishes
+   * to `topic` meanwhile (published), with false when `signal` aborts.
+   */
+  nap(topic: string, ms: number, signal?: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      let naps = this.napping.get(topic);
+      if (!naps) this.napping.set(topic, (naps = new Set()));
+      const end = (woken: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', aborted);
+        this.napping.get(topic)?.delete(wake);
+        resolve(woken);
+      };
+      const wake = () => end(true);
+      const aborted = () => end(false);
+      const timer = setTimeout(() => end(false), ms);
+      naps.add(wake);
+      if (signal?.aborted) aborted();
+      else signal?.addEventListener('abort', aborted, { once: true });
+    });
   }
 
   async close(): Promise<void> {

@@ -180,11 +180,17 @@ const dayOf = (t: number) => Math.floor(t / MS.day) * MS.day;
  * checked on the ledger, every window, as before.
  */
 async function settleDaysOn(store: Store): Promise<number> {
-  // The round's housekeeping: marks below their unit's latest go (planning only reads).
-  await cancelSuperseded(store, 'window');
-  await cancelSuperseded(store, 'day');
-  const busy = new Set((await latestMarks(store, 'window')).map((w) => markKey({ sensor: w.sensor, start: dayOf(w.start) })));
-  const marked = (await latestMarks(store, 'day')).filter((m) => !busy.has(markKey(m)));
+  const windowMarks = await latestMarks(store, 'window');
+  const dayMarks = await latestMarks(store, 'day');
+  // The round's housekeeping: marks below their unit's latest go (planning
+  // only reads). Cancelling leaves each unit's latest, so the marks just
+  // read stay right; a kind whose every unit has one live mark has nothing
+  // to cancel, and an idle store's round writes nothing (each cancel is an
+  // INSERT … SELECT over the marks: the bulk of an idle round's cost).
+  if (windowMarks.some((m) => m.count > 1)) await cancelSuperseded(store, 'window');
+  if (dayMarks.some((m) => m.count > 1)) await cancelSuperseded(store, 'day');
+  const busy = new Set(windowMarks.map((w) => markKey({ sensor: w.sensor, start: dayOf(w.start) })));
+  const marked = dayMarks.filter((m) => !busy.has(markKey(m)));
   if (marked.length === 0) return 0;
   const ranges = unitRanges(marked, MS.day);
   const candidates = (await dayLedgerIn(store, ranges)).filter((d) => !isClean(d));

@@ -38,4 +38,24 @@ describe('OffsetWatcher', () => {
     expect((await w.partition('t', 0, 1000)).high).toBe(30);
     expect(calls.fetches).toBe(2);
   });
+
+  test('a nap ends after its time, at once when this process publishes to its topic, or when aborted', async () => {
+    const { kafka, calls } = fakeKafka([10, 20]);
+    const w = new OffsetWatcher(kafka);
+    expect(await w.nap('t', 5)).toBe(false);
+    await w.partition('t', 0, 60_000);
+    const t0 = performance.now();
+    const naps = [w.nap('t', 60_000), w.nap('t', 60_000), w.nap('other', 20)];
+    w.published('t');
+    expect(await Promise.all(naps)).toEqual([true, true, false]);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // The reading taken before the publish is not shared afterwards.
+    expect((await w.partition('t', 0, 60_000)).high).toBe(20);
+    expect(calls.fetches).toBe(2);
+    const abort = new AbortController();
+    const aborted = w.nap('t', 60_000, abort.signal);
+    abort.abort();
+    expect(await aborted).toBe(false);
+    expect(await w.nap('t', 60_000, abort.signal)).toBe(false);
+  });
 });
