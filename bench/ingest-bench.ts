@@ -44,7 +44,7 @@ import { log } from './ingest-log';
 import { printReport } from './ingest-print';
 import { createProfiler, withProfilerHook } from './ingest-profiler';
 import { ingestReport } from './ingest-result';
-import { Sampler } from './ingest-sampler';
+import { stackSampler, type Sampler } from './ingest-sampler';
 import { runSteps } from './ingest-steps';
 import { verifyStored } from './ingest-verify';
 import { machineInfo } from './process-stats';
@@ -66,12 +66,7 @@ export async function benchIngest(argv: string[]): Promise<number> {
   const harness = await startStack(args, stateDir, profileDir, logger);
   const toggleProfiler = createProfiler(args['cpu-prof'], profileDir, () => harness.service?.pid);
   const t0 = performance.now();
-  const sampler = new Sampler(
-    () => ({ kafka: harness.infra.kafka?.pid, temporal: harness.infra.temporal?.pid, herodotus: harness.service?.pid, bench: process.pid }),
-    harness.api.baseUrl,
-    t0,
-    harness.api.headers,
-  );
+  const sampler = stackSampler(harness, t0);
   try {
     log(
       `stack ready in ${((performance.now() - tBoot) / 1000).toFixed(1)} s; API ${harness.api.baseUrl}; ${harness.config.kafka.partitions} partitions`,

@@ -4,6 +4,7 @@
  * partitions' checkpoints and inserted totals from /v1/ingest/status (which
  * give the throughput-over-time series).
  */
+import type { Harness } from '../harness/stack/harness';
 import { readMachine, readProcess, readThreads, type MachineReading, type ProcReading } from './process-stats';
 
 export type ProcName = 'kafka' | 'temporal' | 'herodotus' | 'bench';
@@ -105,4 +106,15 @@ export class Sampler {
       this.statusErrors++;
     }
   }
+}
+
+/** A sampler of a running stack's processes (Kafka, Temporal, the service) and of this process, from t0. */
+export function stackSampler(harness: Harness, t0: number): Sampler {
+  const pids = () => ({
+    kafka: harness.infra.kafka?.pid,
+    temporal: harness.infra.temporal?.pid,
+    herodotus: harness.service?.pid,
+    bench: process.pid,
+  });
+  return new Sampler(pids, harness.api.baseUrl, t0, harness.api.headers);
 }

@@ -14,7 +14,7 @@ import { loadConfig } from '../lib/config/config';
 import { stopAllChildren } from '../harness/stack/child';
 import { Harness } from '../harness/stack/harness';
 import { waitCaughtUp } from './ingest-backlog';
-import { Sampler } from './ingest-sampler';
+import { stackSampler } from './ingest-sampler';
 import { machineInfo } from './process-stats';
 import { ensureHistory, planState } from './serve-history';
 import { serveResult, type ServeResult } from './serve-result';
@@ -100,12 +100,7 @@ export async function benchServe(argv: string[]): Promise<number> {
   log(`starting the stack in ${stateDir} (${plan.fresh ? 'fresh' : 'reusing its history'})…`);
   const harness = await Harness.start({ stateDir, fresh: plan.fresh, freePorts: true });
   const t0 = performance.now();
-  const sampler = new Sampler(
-    () => ({ kafka: harness.infra.kafka?.pid, temporal: harness.infra.temporal?.pid, herodotus: harness.service?.pid, bench: process.pid }),
-    harness.api.baseUrl,
-    t0,
-    harness.api.headers,
-  );
+  const sampler = stackSampler(harness, t0);
   try {
     const history = await ensureHistory(harness, stateDir, plan, want, log);
     // Whatever an earlier run left in Kafka is stored before the window counts what its sensors held.
